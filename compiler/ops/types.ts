@@ -67,6 +67,10 @@ export interface InputSpec {
   readonly optional?: boolean;
   /** takes all remaining tensor arguments (or one list of tensors) */
   readonly variadic?: boolean;
+  /** a plain number given here becomes a scalar constant of the other inputs' dtype (`pow(x, 2)`) */
+  readonly acceptsScalar?: boolean;
+  /** integer index tensors (embedding ids, class labels, edge lists) */
+  readonly integer?: boolean;
 }
 
 export type InitName =
