@@ -1,0 +1,56 @@
+// The front half of the pipeline as pure functions: load → parse → elaborate (which
+// infers and checks shapes) → analyse. The CLI, the language server and the library
+// API all go through here.
+
+import { analyzeModel, type ModelReport } from "./analyze.js";
+import { hasErrors, sortDiagnostics, type Diagnostic } from "./diagnostics/index.js";
+import { elaborate, modelNames, type ElaborateOptions, type ElaborateResult } from "./elaborate.js";
+import { loadProgram, type CompilerHost, type Program } from "./program.js";
+
+export interface CheckResult {
+  readonly program: Program;
+  readonly models: ReadonlyMap<string, ElaborateResult>;
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+/** Check every model of a file (or just `options.model`). */
+export function checkFile(entry: string, host: CompilerHost, options: ElaborateOptions = {}): CheckResult {
+  const program = loadProgram(entry, host);
+  const models = new Map<string, ElaborateResult>();
+  const diagnostics: Diagnostic[] = [...program.diagnostics];
+  const names = options.model ? [options.model] : modelNames(program);
+  if (program.files.has(entry)) {
+    if (names.length === 0) diagnostics.push(...elaborate(program, options).diagnostics);
+    for (const name of names) {
+      const r = elaborate(program, { ...options, model: name });
+      models.set(name, r);
+      diagnostics.push(...r.diagnostics);
+    }
+  }
+  return { program, models, diagnostics: dedupe(sortDiagnostics(diagnostics)) };
+}
+
+export interface SummaryResult {
+  readonly report?: ModelReport;
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+/** Elaborate one model (default: the last in the file) and analyse it. */
+export function summarizeFile(entry: string, host: CompilerHost, options: ElaborateOptions = {}): SummaryResult {
+  const program = loadProgram(entry, host);
+  const r = program.files.has(entry) ? elaborate(program, options) : { diagnostics: [] };
+  const diagnostics = dedupe(sortDiagnostics([...program.diagnostics, ...r.diagnostics]));
+  if (hasErrors(diagnostics) || !("graph" in r) || !r.graph) return { diagnostics };
+  return { report: analyzeModel(r.graph, r.train, options.dims), diagnostics };
+}
+
+/** The same message at the same place (a block instantiated twice) is reported once. */
+function dedupe(diags: readonly Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return diags.filter((d) => {
+    const key = `${d.file}:${d.range.start.offset}:${d.range.end.offset}:${d.code}:${d.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
