@@ -192,6 +192,43 @@ export const RBracket = punct("RBracket", /\]/, "]");
 export const LBrace = punct("LBrace", /\{/, "{");
 export const RBrace = punct("RBrace", /\}/, "}");
 
+/** Characters that can start a token (or are whitespace); everything else is garbage. */
+const TOKEN_START = new Uint8Array(128);
+for (const c of ' \t\r\n\f\vABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"@|.*=!<>+-%:,;()[]{}/') {
+  TOKEN_START[c.charCodeAt(0)] = 1;
+}
+const isGarbage = (c: number): boolean =>
+  c < 128 ? TOKEN_START[c] === 0 : c !== 0xa0 && c !== 0xfeff && !Number.isNaN(c);
+
+const matchGarbage: CustomPatternMatcherFunc = (text, offset) => {
+  let i = offset;
+  while (i < text.length && isGarbage(text.charCodeAt(i))) i++;
+  return i > offset ? ([text.slice(offset, i)] as unknown as RegExpExecArray) : null;
+};
+
+/** Every character code that can start garbage, up to chevrotain's bucketing of codes above 255. */
+function garbageStartHints(): number[] {
+  const hints: number[] = [];
+  for (let c = 0; c < 256; c++) if (isGarbage(c)) hints.push(c);
+  // chevrotain files codes >= 256 under 255 + floor(code / 255): one code per bucket is enough
+  for (let k = 1; k <= Math.floor(0xffff / 255); k++) hints.push(Math.max(256, k * 255));
+  return hints;
+}
+
+/**
+ * A run of characters that cannot start any token (`$`, `#`, `?`, non-ASCII letters...).
+ * Lexing them as one token is much faster than the lexer's own character-by-character
+ * error recovery; parse.ts reports each run as DLM1001. (`!` and `|` are not included:
+ * they start `!=` and `|>`; alone, they fall to the lexer's recovery.)
+ */
+export const Garbage = createToken({
+  name: "Garbage",
+  pattern: { exec: matchGarbage },
+  start_chars_hint: garbageStartHints(),
+  line_breaks: false,
+  group: "garbage",
+});
+
 /** Every token type, in matching order (categories last: they never match by themselves). */
 export const allTokens: TokenType[] = [
   WhiteSpace,
@@ -251,6 +288,7 @@ export const allTokens: TokenType[] = [
   RBracket,
   LBrace,
   RBrace,
+  Garbage,
   BinaryOperator,
   PrefixOperator,
   SoftKeyword,

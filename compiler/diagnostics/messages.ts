@@ -18,6 +18,7 @@ export const Diagnostics = {
   Binary_content: { code: "DLM1009", category: "error", message: "this does not look like a .dlm text file (it contains {0})" },
   Invalid_escape_0: { code: "DLM1010", category: "error", message: "invalid escape sequence {0} in string" },
   Unclosed_0: { code: "DLM1011", category: "error", message: "unclosed {0}" },
+  Annotation_after_expression_0: { code: "DLM1012", category: "warning", message: "'@{0}' written right after an expression is an annotation of the next statement; write '@ {0}' for a matrix multiplication" },
   Unknown_name_0: { code: "DLM2001", category: "error", message: "unknown name '{0}'" },
   Unknown_op_or_block_0: { code: "DLM2002", category: "error", message: "unknown operator or block '{0}'" },
   Unknown_argument_0_for_1: { code: "DLM2003", category: "error", message: "'{1}' has no argument named '{0}'" },

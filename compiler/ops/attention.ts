@@ -1,0 +1,355 @@
+// Attention: scaled dot-product attention, multi-head attention (with grouped / multi-query
+// key-value heads and rotary embeddings), rotary embeddings on their own and T5-style
+// relative position biases.
+//
+// Cost conventions (see CATALOGUE.md): `macs` count the matmul-like work as fvcore does —
+// the q/k/v/out projections (bias adds not counted) and the two attention products QKᵀ and
+// AV; `flops` count the softmax at ~5 per score (max, subtract, exp, sum, divide) and the
+// rotary rotation at ~3 per rotated element (x·cos + rotate_half(x)·sin).
+
+import { Dim, type Shape } from "../dim.js";
+import {
+  ONE,
+  biasParam,
+  lastDim,
+  optionalFloatAttr,
+  prodRange,
+  rangeAttr,
+  requireAtLeast,
+  requireBroadcastsTo,
+  requireFloatFeatures,
+  requireMinRank,
+  requirePositiveDim,
+  sameDim,
+  weightParam,
+} from "./builders.js";
+import {
+  type CostContext,
+  type InferContext,
+  type OpDef,
+  type ParamSpec,
+  type TensorType,
+  OpError,
+  boolAttr,
+  broadcastShapes,
+  constIntAttr,
+  cost,
+  floatAttr,
+  input,
+  intAttr,
+  isFloat,
+  requireFloat,
+  requireRank,
+  sameDType,
+  typeToString,
+} from "./types.js";
+
+const SOFTMAX_FLOPS = 5;
+/** torch.nn.Linear's default init: kaiming_uniform with a = sqrt(5). */
+const KAIMING_LINEAR = Object.freeze({ a: Math.sqrt(5) });
+const ROPE_FLOPS = 3;
+
+/** A mask must be bool (true = attend) or a float additive mask. */
+function checkMask(op: string, mask: TensorType, target: Shape, at: number, targetWhat: string): void {
+  if (mask.dtype !== "bool" && !isFloat(mask.dtype))
+    throw new OpError(`${op}: the mask must be bool or float, got ${typeToString(mask)}`, {
+      at,
+      code: "DLM3102",
+      hint: "use a bool mask (true = may attend) or a float mask added to the scores (0 or -inf)",
+    });
+  requireBroadcastsTo(op, "mask", mask, target, at, targetWhat);
+}
+
+/** Head dimension must be even for rotary embeddings (pairs of features are rotated). */
+function requireEven(d: Dim, what: string, at: number | string, t: TensorType): void {
+  const c = d.constant;
+  if (c !== undefined && c % 2 !== 0)
+    throw new OpError(`${what} (${c}) must be even for rotary embeddings, which rotate pairs of features; x is ${typeToString(t)}`, {
+      at,
+    });
+}
+
+/** The broadcast leading (batch, head) axes of q, k, v; equal leading axes allocate once. */
+function leadingBroadcast(q: TensorType, k: TensorType, v: TensorType): Shape {
+  const qb = q.shape.slice(0, -2);
+  const kr = k.shape.length - 2;
+  const vr = v.shape.length - 2;
+  let eq = kr === qb.length && vr === qb.length;
+  for (let i = 0; eq && i < qb.length; i++) eq = sameDim(qb[i]!, k.shape[i]!) && sameDim(qb[i]!, v.shape[i]!);
+  if (eq) return qb;
+  const bad = (at: number, a: TensorType, b: TensorType, an: string, bn: string): OpError =>
+    new OpError(`the leading (batch, head) axes of ${an} ${typeToString(a)} and ${bn} ${typeToString(b)} cannot be broadcast`, {
+      at,
+      hint: "q, k and v share all axes but the last two (or broadcast them: each pair of dims equal or one of them 1)",
+    });
+  let out: Shape;
+  try {
+    out = broadcastShapes(qb, k.shape.slice(0, -2));
+  } catch {
+    throw bad(1, q, k, "q", "k");
+  }
+  try {
+    return broadcastShapes(out, v.shape.slice(0, -2));
+  } catch {
+    throw bad(2, q, v, "q", "v");
+  }
+}
+
+// ---------------------------------------------------------------------------
+// scaled_dot_product_attention
+
+const sdpa: OpDef = {
+  name: "scaled_dot_product_attention",
+  category: "attention",
+  doc: "softmax(q·kᵀ·scale + mask)·v: q [..., Tq, d], k [..., Tk, d], v [..., Tk, dv] → [..., Tq, dv]",
+  inputs: [{ name: "q" }, { name: "k" }, { name: "v" }, { name: "mask", optional: true }],
+  attrs: [
+    { name: "causal", type: "bool", default: false, doc: "mask out keys after each query (top-left aligned)" },
+    { name: "scale", type: "float", default: null, doc: "score scale; none = 1/sqrt(d)" },
+    { name: "dropout", type: "float", default: 0.0, doc: "dropout on the attention weights (training only)" },
+  ],
+  // attention dropout draws random numbers in training mode
+  stochastic: true,
+  modeDependent: true,
+  infer(ctx) {
+    const op = "scaled_dot_product_attention";
+    const q = input(ctx, 0);
+    const k = input(ctx, 1);
+    const v = input(ctx, 2);
+    requireMinRank(op, q, 2, 0, "q [..., Tq, d]");
+    requireMinRank(op, k, 2, 1, "k [..., Tk, d]");
+    requireMinRank(op, v, 2, 2, "v [..., Tk, dv]");
+    requireFloat(op, q, 0);
+    requireFloat(op, k, 1);
+    requireFloat(op, v, 2);
+    const dtype = sameDType(op, [q, k, v]);
+    const qs = q.shape;
+    const ks = k.shape;
+    const vs = v.shape;
+    const d = qs[qs.length - 1]!;
+    if (!sameDim(d, ks[ks.length - 1]!))
+      throw new OpError(
+        `q ${typeToString(q)} and k ${typeToString(k)} must have the same feature size (last axis): ${d} vs ${ks[ks.length - 1]}`,
+        { at: 1 },
+      );
+    const tk = ks[ks.length - 2]!;
+    if (!sameDim(tk, vs[vs.length - 2]!))
+      throw new OpError(
+        `k ${typeToString(k)} and v ${typeToString(v)} must have the same sequence length (second-to-last axis): ${tk} vs ${vs[vs.length - 2]}`,
+        { at: 2 },
+      );
+    // Leading (batch, head) axes broadcast.
+    const batch = leadingBroadcast(q, k, v);
+    const tq = qs[qs.length - 2]!;
+    const mask = ctx.inputs[3];
+    if (mask) checkMask(op, mask, [...batch, tq, tk], 3, "the scores [..., Tq, Tk]");
+    const scale = optionalFloatAttr(ctx, "scale");
+    if (scale !== null && !Number.isFinite(scale)) throw new OpError(`'scale' must be a finite number, got ${scale}`, { at: "scale" });
+    rangeAttr(floatAttr(ctx, "dropout"), "dropout", 0, 1);
+    boolAttr(ctx, "causal");
+    return { outputs: [{ dtype, shape: [...batch, tq, vs[vs.length - 1]!] }] };
+  },
+  cost(ctx) {
+    const out = ctx.outputs[0]!.shape;
+    const r = out.length;
+    const batch = prodRange(out, 0, r - 2);
+    const ks = input(ctx, 1).shape;
+    const scores = batch.mul(out[r - 2]!).mul(ks[ks.length - 2]!);
+    const d = lastDim(input(ctx, 0).shape);
+    return cost(scores.mul(d.add(out[r - 1]!)), scores.scale(SOFTMAX_FLOPS));
+  },
+};
+
+// ---------------------------------------------------------------------------
+// multihead_attention
+
+interface MhaLayout {
+  readonly heads: number;
+  readonly kvHeads: number;
+  /** head size d / heads */
+  readonly dh: Dim;
+  /** kv_heads * dh: the output size of k_proj and v_proj */
+  readonly kvDim: Dim;
+}
+
+function nearDivisors(n: number, h: number): string {
+  let lo = h - 1;
+  while (lo > 1 && n % lo !== 0) lo--;
+  let hi = h + 1;
+  while (hi < n && n % hi !== 0) hi++;
+  return lo >= 1 && hi <= n ? `${lo} or ${hi}` : String(lo >= 1 ? lo : hi);
+}
+
+function mhaLayout(ctx: InferContext, x: TensorType): MhaLayout {
+  const heads = requireAtLeast(constIntAttr(ctx, "heads"), 1, "heads");
+  const kvHeads = ctx.attrs.kv_heads == null ? heads : requireAtLeast(constIntAttr(ctx, "kv_heads"), 1, "kv_heads");
+  if (heads % kvHeads !== 0)
+    throw new OpError(`heads=${heads} must be a multiple of kv_heads=${kvHeads} (each key/value head serves a group of query heads)`, {
+      at: "kv_heads",
+    });
+  const d = lastDim(x.shape);
+  const dc = d.constant;
+  if (dc !== undefined && dc % heads !== 0)
+    throw new OpError(`model dim d=${dc} of x ${typeToString(x)} is not divisible by heads=${heads}`, {
+      at: "heads",
+      hint: `each head gets d / heads features; try heads = ${nearDivisors(dc, heads)}`,
+    });
+  const dh = d.floordiv(heads);
+  return { heads, kvHeads, dh, kvDim: kvHeads === heads ? d : dh.scale(kvHeads) };
+}
+
+const mha: OpDef = {
+  name: "multihead_attention",
+  category: "attention",
+  doc: "multi-head attention with q/k/v/out projections: x [B, T, d], kv [B, S, dkv] (default x) → [B, T, d]",
+  inputs: [{ name: "x" }, { name: "kv", optional: true }, { name: "mask", optional: true }],
+  attrs: [
+    { name: "heads", type: "int" },
+    { name: "kv_heads", type: "int", default: null, doc: "key/value heads; none = heads, 1 = multi-query" },
+    { name: "bias", type: "bool", default: true },
+    { name: "causal", type: "bool", default: false },
+    { name: "dropout", type: "float", default: 0.0 },
+    { name: "rope", type: "bool", default: false, doc: "rotary position embeddings on q and k" },
+  ],
+  stochastic: true,
+  modeDependent: true,
+  infer(ctx) {
+    const op = "multihead_attention";
+    const x = input(ctx, 0);
+    requireRank(op, x, [3, 2], 0, "sequence [B, T, d] (or unbatched [T, d])");
+    requireFloatFeatures(op, x, 0);
+    const kvIn = ctx.inputs[1];
+    const kv = kvIn ?? x;
+    const rank = x.shape.length;
+    if (kvIn) {
+      requireFloat(op, kvIn, 1);
+      sameDType(op, [x, kvIn]);
+      if (kvIn.shape.length !== rank)
+        throw new OpError(`kv ${typeToString(kvIn)} must have the same rank as x ${typeToString(x)}`, { at: 1, code: "DLM3103" });
+      if (rank === 3 && !sameDim(x.shape[0]!, kvIn.shape[0]!))
+        throw new OpError(`x ${typeToString(x)} and kv ${typeToString(kvIn)} have different batch sizes: ${x.shape[0]} vs ${kvIn.shape[0]}`, {
+          at: 1,
+        });
+    }
+    const { heads, dh, kvDim } = mhaLayout(ctx, x);
+    const rope = boolAttr(ctx, "rope");
+    if (rope) requireEven(dh, "the head size d / heads", "rope", x);
+    boolAttr(ctx, "causal");
+    rangeAttr(floatAttr(ctx, "dropout"), "dropout", 0, 1);
+    const mask = ctx.inputs[2];
+    if (mask) {
+      const t = x.shape[rank - 2]!;
+      const s = kv.shape[rank - 2]!;
+      const h = Dim.const(heads);
+      if (rank === 3) checkMask(op, mask, [x.shape[0]!, h, t, s], 2, "the scores [B, heads, T, S]");
+      else checkMask(op, mask, [h, t, s], 2, "the scores [heads, T, S]");
+    }
+    const d = lastDim(x.shape);
+    const dkv = lastDim(kv.shape);
+    const bias = boolAttr(ctx, "bias");
+    const dd = [d, d];
+    const kvw = [kvDim, dkv];
+    const params: ParamSpec[] = [];
+    // torch.nn.MultiheadAttention: xavier_uniform in-projections, Linear-default out-projection, zero biases.
+    params.push(weightParam("q_proj.weight", dd, "xavier_uniform"));
+    if (bias) params.push(biasParam("q_proj.bias", [d]));
+    params.push(weightParam("k_proj.weight", kvw, "xavier_uniform"));
+    if (bias) params.push(biasParam("k_proj.bias", [kvDim]));
+    params.push(weightParam("v_proj.weight", kvw, "xavier_uniform"));
+    if (bias) params.push(biasParam("v_proj.bias", [kvDim]));
+    params.push(weightParam("out_proj.weight", dd, "kaiming_uniform", KAIMING_LINEAR));
+    if (bias) params.push(biasParam("out_proj.bias", [d]));
+    return { outputs: [x], params };
+  },
+  cost(ctx) {
+    const x = input(ctx, 0);
+    const kv = ctx.inputs[1] ?? x;
+    const r = x.shape.length;
+    const { heads, kvDim } = mhaLayout(ctx, x);
+    const d = x.shape[r - 1]!;
+    const batch = r === 3 ? x.shape[0]! : ONE;
+    const t = x.shape[r - 2]!;
+    const s = kv.shape[r - 2]!;
+    const tokX = batch.mul(t);
+    const tokKV = batch.mul(s);
+    // projections: q and out on x's tokens, k and v on kv's tokens
+    const proj = tokX.mul(d).mul(d).scale(2).add(tokKV.mul(lastDim(kv.shape)).mul(kvDim).scale(2));
+    // products: QKᵀ and AV, heads * dh = d each (grouped kv heads are shared, not cheaper)
+    const scores = tokX.mul(s);
+    const macs = proj.add(scores.mul(d).scale(2));
+    let flops = scores.scale(heads * SOFTMAX_FLOPS);
+    if (ctx.attrs.rope === true) flops = flops.add(tokX.mul(d).add(tokKV.mul(kvDim)).scale(ROPE_FLOPS));
+    return cost(macs, flops);
+  },
+};
+
+// ---------------------------------------------------------------------------
+// apply_rope
+
+const applyRope: OpDef = {
+  name: "apply_rope",
+  category: "attention",
+  doc: "rotary position embedding over the last axis of x [..., T, d] (d even); same shape",
+  inputs: [{ name: "x" }],
+  attrs: [{ name: "base", type: "float", default: 10000.0 }],
+  infer(ctx) {
+    const op = "apply_rope";
+    const x = input(ctx, 0);
+    requireMinRank(op, x, 2, 0, "x [..., T, d]");
+    requireFloat(op, x, 0);
+    requireEven(lastDim(x.shape), "the feature size d", 0, x);
+    const base = floatAttr(ctx, "base");
+    if (!(base > 0)) throw new OpError(`'base' must be positive, got ${base}`, { at: "base" });
+    return { outputs: [x] };
+  },
+  cost(ctx: CostContext) {
+    return cost(0, prodRange(input(ctx, 0).shape).scale(ROPE_FLOPS));
+  },
+};
+
+// ---------------------------------------------------------------------------
+// relative_position_bias
+
+/** bucket index per (query, key) pair: a handful of ops (abs, compare, log, scale, clamp) */
+const BUCKET_FLOPS = 6;
+
+const relativePositionBias: OpDef = {
+  name: "relative_position_bias",
+  category: "attention",
+  doc: "T5 relative position bias: learned per-head biases by log-bucketed distance → f32 [heads, q_len, k_len]",
+  inputs: [],
+  attrs: [
+    { name: "q_len", type: "int" },
+    { name: "k_len", type: "int" },
+    { name: "heads", type: "int" },
+    { name: "num_buckets", type: "int", default: Dim.const(32) },
+    { name: "max_distance", type: "int", default: Dim.const(128) },
+    { name: "bidirectional", type: "bool", default: true },
+  ],
+  infer(ctx) {
+    const q = requirePositiveDim(intAttr(ctx, "q_len"), "q_len");
+    const k = requirePositiveDim(intAttr(ctx, "k_len"), "k_len");
+    const heads = requireAtLeast(constIntAttr(ctx, "heads"), 1, "heads");
+    const bidirectional = boolAttr(ctx, "bidirectional");
+    const buckets = requireAtLeast(constIntAttr(ctx, "num_buckets"), bidirectional ? 2 : 1, "num_buckets");
+    const maxDistance = constIntAttr(ctx, "max_distance");
+    // T5 keeps half the (per-direction) buckets for exact distances; the rest are log-spaced up to max_distance
+    const exact = Math.floor((bidirectional ? buckets / 2 : buckets) / 2);
+    if (maxDistance <= exact)
+      throw new OpError(`'max_distance' (${maxDistance}) must exceed the ${exact} exactly-bucketed distances of num_buckets=${buckets}`, {
+        at: "max_distance",
+      });
+    const h = Dim.const(heads);
+    return {
+      outputs: [{ dtype: "f32", shape: [h, q, k] }],
+      params: [weightParam("weight", [Dim.const(buckets), h], "normal")],
+    };
+  },
+  cost(ctx) {
+    const [, q, k] = ctx.outputs[0]!.shape as [Dim, Dim, Dim];
+    return cost(0, q.mul(k).scale(BUCKET_FLOPS));
+  },
+};
+
+export const ops: OpDef[] = [sdpa, mha, applyRope, relativePositionBias];
+

@@ -1,0 +1,123 @@
+// Embeddings: learned lookup tables for token ids and positions, and the fixed sinusoidal
+// position encoding. Lookups are not matmul work (no MACs); adding positions is 1 flop per
+// element.
+
+import {
+  lastDim,
+  requireIntegerInput,
+  requireMinRank,
+  requirePositiveDim,
+  weightParam,
+} from "./builders.js";
+import {
+  type CostContext,
+  type InferContext,
+  type OpDef,
+  type TensorType,
+  OpError,
+  ZERO_COST,
+  cost,
+  input,
+  intAttr,
+  numel,
+  requireFloat,
+  typeToString,
+} from "./types.js";
+
+/** nn.Embedding's default init: N(0, 1). */
+const EMBEDDING_INIT = Object.freeze({ mean: 0, std: 1 });
+
+const embedding: OpDef = {
+  name: "embedding",
+  category: "embedding",
+  doc: "lookup table: integer ids [...] → rows of weight [num, dim], giving [..., dim]",
+  inputs: [{ name: "x", integer: true }],
+  attrs: [
+    { name: "num", type: "int", doc: "table size (vocabulary)" },
+    { name: "dim", type: "int", doc: "embedding size" },
+    { name: "padding_idx", type: "int", default: null, doc: "row whose output is zero and gets no gradient" },
+  ],
+  infer(ctx) {
+    const x = input(ctx, 0);
+    requireIntegerInput("embedding", x, 0, "token ids", "token ids must be an integer tensor (i32/i64)");
+    const num = requirePositiveDim(intAttr(ctx, "num"), "num");
+    const dim = requirePositiveDim(intAttr(ctx, "dim"), "dim");
+    if (ctx.attrs.padding_idx != null) {
+      const p = intAttr(ctx, "padding_idx").constant;
+      const n = num.constant;
+      if (p === undefined) throw new OpError(`'padding_idx' must be known at compile time`, { at: "padding_idx" });
+      if (n !== undefined && (p < -n || p >= n))
+        throw new OpError(`'padding_idx' ${p} is out of range for a table of ${n} rows (allowed ${-n}..${n - 1})`, {
+          at: "padding_idx",
+        });
+    }
+    const shape = x.shape.slice();
+    shape.push(dim);
+    return {
+      outputs: [{ dtype: "f32", shape }],
+      params: [weightParam("weight", [num, dim], "normal", EMBEDDING_INIT)],
+    };
+  },
+  cost() {
+    return ZERO_COST;
+  },
+};
+
+/** x [..., T, d] (usually [B, T, d]): the sequence axis is second to last, features last. */
+function sequenceInput(op: string, ctx: InferContext): TensorType {
+  const x = input(ctx, 0);
+  requireMinRank(op, x, 2, 0, "a sequence [B, T, d] (or [T, d])");
+  requireFloat(op, x, 0);
+  return x;
+}
+
+/** adding the positions: 1 flop per element */
+function addCost(ctx: CostContext) {
+  return cost(0, numel(input(ctx, 0).shape));
+}
+
+const positionalEmbedding: OpDef = {
+  name: "positional_embedding",
+  category: "embedding",
+  doc: "adds a learned position table weight [max_len, d] to x [B, T, d] (T <= max_len); same shape",
+  inputs: [{ name: "x" }],
+  attrs: [{ name: "max_len", type: "int", doc: "longest sequence the table covers" }],
+  infer(ctx) {
+    const x = sequenceInput("positional_embedding", ctx);
+    const maxLen = requirePositiveDim(intAttr(ctx, "max_len"), "max_len");
+    const t = x.shape[x.shape.length - 2]!;
+    const tc = t.constant;
+    const mc = maxLen.constant;
+    if (tc !== undefined && mc !== undefined && tc > mc)
+      throw new OpError(`sequence length T=${tc} of x ${typeToString(x)} exceeds max_len=${mc}`, {
+        at: 0,
+        hint: `raise max_len to at least ${tc}, or truncate the sequence`,
+      });
+    return {
+      outputs: [x],
+      params: [weightParam("weight", [maxLen, lastDim(x.shape)], "normal", EMBEDDING_INIT)],
+    };
+  },
+  cost: addCost,
+};
+
+const sinusoidalEncoding: OpDef = {
+  name: "sinusoidal_encoding",
+  category: "embedding",
+  doc: "adds the fixed sin/cos position encoding of 'Attention Is All You Need' to x [B, T, d] (d even); same shape",
+  inputs: [{ name: "x" }],
+  attrs: [],
+  infer(ctx) {
+    const x = sequenceInput("sinusoidal_encoding", ctx);
+    const d = lastDim(x.shape).constant;
+    if (d !== undefined && d % 2 !== 0)
+      throw new OpError(`the feature size d=${d} of x ${typeToString(x)} must be even (sin and cos fill alternate features)`, {
+        at: 0,
+      });
+    return { outputs: [x] };
+  },
+  // the table is a compile-time constant; only the addition runs
+  cost: addCost,
+};
+
+export const ops: OpDef[] = [embedding, positionalEmbedding, sinusoidalEncoding];

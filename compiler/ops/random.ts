@@ -1,0 +1,203 @@
+// Random ops: dropout variants and noise (train-mode only), random tensors, the VAE
+// reparameterisation and Gumbel-softmax. All are `stochastic` (never folded or CSE'd).
+//
+// Cost: `flops` only, ~1 per elementwise op per element, with a random draw counted as 1:
+//   dropout/alpha_dropout 2 (draw + mask-scale), dropout2d 1 per element + 1 per channel draw,
+//   gaussian_noise 2 (draw + add), rand(n)_like / rand(n) 1, reparameterize 5 (draw, scale,
+//   exp, mul, add), gumbel_softmax 9 (draw, -log(-log u) 2, add, divide by tau, softmax ~5
+//   minus the shared max) — the hard variant's one-hot is not counted.
+
+import { Dim } from "../dim.js";
+import { broadcastPair, prodRange, rangeAttr, requireFloatDType, shapeAttr } from "./builders.js";
+import {
+  type AttrSpec,
+  type CostContext,
+  type InferContext,
+  type OpDef,
+  type TensorType,
+  OpError,
+  axisAttr,
+  boolAttr,
+  cost,
+  floatAttr,
+  input,
+  numel,
+  requireFloat,
+  requireRank,
+  sameDType,
+} from "./types.js";
+
+const P_HINT = "p is the probability of DROPPING a unit (PyTorch's meaning), so it must be below 1";
+
+function dropProbability(ctx: InferContext): void {
+  const p = floatAttr(ctx, "p");
+  rangeAttr(p, "p", 0, 1, false, Number.isInteger(p) && p > 1 && p <= 100 ? `${P_HINT}; for ${p}% write ${p / 100}` : P_HINT);
+}
+
+interface SameShapeRandom {
+  readonly name: string;
+  readonly doc: string;
+  readonly attrs: readonly AttrSpec[];
+  /** active only in training mode (dropout, noise) */
+  readonly trainOnly: boolean;
+  readonly flopsPerElem: number;
+  /** extra input checks after "x is a float tensor" */
+  check?(ctx: InferContext, x: TensorType): void;
+  extraFlops?(x: TensorType): Dim;
+}
+
+/** x → random transform of x with the same type. */
+function sameShapeRandom(spec: SameShapeRandom): OpDef {
+  return {
+    name: spec.name,
+    category: "random",
+    doc: spec.doc,
+    inputs: [{ name: "x" }],
+    attrs: spec.attrs,
+    stochastic: true,
+    ...(spec.trainOnly ? { modeDependent: true } : {}),
+    infer(ctx) {
+      const x = input(ctx, 0);
+      requireFloat(spec.name, x, 0);
+      spec.check?.(ctx, x);
+      return { outputs: [x] };
+    },
+    cost(ctx: CostContext) {
+      const x = input(ctx, 0);
+      const f = numel(x.shape).scale(spec.flopsPerElem);
+      return cost(0, spec.extraFlops ? f.add(spec.extraFlops(x)) : f);
+    },
+  };
+}
+
+const P: AttrSpec = { name: "p", type: "float", default: 0.5, doc: "drop probability" };
+
+const dropout = sameShapeRandom({
+  name: "dropout",
+  doc: "zeroes each element with probability p and scales the rest by 1/(1-p) (training only)",
+  attrs: [P],
+  trainOnly: true,
+  flopsPerElem: 2,
+  check: dropProbability,
+});
+
+const dropout2d = sameShapeRandom({
+  name: "dropout2d",
+  doc: "zeroes whole channels of [B, C, H, W] (or [C, H, W]) with probability p (training only)",
+  attrs: [P],
+  trainOnly: true,
+  flopsPerElem: 1,
+  check(ctx, x) {
+    requireRank("dropout2d", x, [4, 3], 0, "feature map [B, C, H, W] (or [C, H, W])");
+    dropProbability(ctx);
+  },
+  extraFlops: (x) => prodRange(x.shape, 0, x.shape.length - 2),
+});
+
+const alphaDropout = sameShapeRandom({
+  name: "alpha_dropout",
+  doc: "dropout that keeps SELU's self-normalising mean and variance (training only)",
+  attrs: [P],
+  trainOnly: true,
+  flopsPerElem: 2,
+  check: dropProbability,
+});
+
+const gaussianNoise = sameShapeRandom({
+  name: "gaussian_noise",
+  doc: "adds N(0, std²) noise (training only)",
+  attrs: [{ name: "std", type: "float", default: 1.0 }],
+  trainOnly: true,
+  flopsPerElem: 2,
+  check(ctx) {
+    const s = floatAttr(ctx, "std");
+    if (!(s >= 0)) throw new OpError(`'std' must be non-negative, got ${s}`, { at: "std" });
+  },
+});
+
+const randnLike = sameShapeRandom({ name: "randn_like", doc: "N(0, 1) samples shaped like x", attrs: [], trainOnly: false, flopsPerElem: 1 });
+const randLike = sameShapeRandom({ name: "rand_like", doc: "U[0, 1) samples shaped like x", attrs: [], trainOnly: false, flopsPerElem: 1 });
+
+/** randn(shape) / rand(shape): a fresh random tensor. */
+function randomTensor(name: string, doc: string): OpDef {
+  return {
+    name,
+    category: "random",
+    doc,
+    inputs: [],
+    attrs: [
+      { name: "shape", type: "ints" },
+      { name: "dtype", type: "dtype", default: "f32" },
+    ],
+    stochastic: true,
+    infer(ctx) {
+      const dtype = requireFloatDType(name, ctx.attrs.dtype, "dtype");
+      return { outputs: [{ dtype, shape: shapeAttr(ctx, "shape") }] };
+    },
+    cost(ctx) {
+      return cost(0, numel(ctx.outputs[0]!.shape));
+    },
+  };
+}
+
+const reparameterize: OpDef = {
+  name: "reparameterize",
+  category: "random",
+  doc: "VAE sample mu + exp(0.5·logvar)·eps with eps ~ N(0, 1)",
+  inputs: [{ name: "mu" }, { name: "logvar" }],
+  attrs: [],
+  stochastic: true,
+  infer(ctx) {
+    const op = "reparameterize";
+    const mu = input(ctx, 0);
+    const lv = input(ctx, 1);
+    requireFloat(op, mu, 0);
+    requireFloat(op, lv, 1);
+    const dtype = sameDType(op, [mu, lv]);
+    const shape = broadcastPair(op, mu, lv, 1);
+    return { outputs: [shape === mu.shape ? mu : { dtype, shape }] };
+  },
+  cost(ctx) {
+    return cost(0, numel(ctx.outputs[0]!.shape).scale(5));
+  },
+};
+
+const gumbelSoftmax: OpDef = {
+  name: "gumbel_softmax",
+  category: "random",
+  doc: "softmax((logits + Gumbel noise) / tau) along axis; hard: one-hot forward, soft gradient",
+  inputs: [{ name: "logits" }],
+  attrs: [
+    { name: "tau", type: "float", default: 1.0 },
+    { name: "hard", type: "bool", default: false },
+    { name: "axis", type: "int", default: Dim.const(-1) },
+  ],
+  stochastic: true,
+  infer(ctx) {
+    const x = input(ctx, 0);
+    requireFloat("gumbel_softmax", x, 0);
+    if (x.shape.length === 0)
+      throw new OpError("gumbel_softmax needs at least one axis to normalise over, got a scalar", { at: 0, code: "DLM3103" });
+    axisAttr(ctx, "axis", x.shape.length);
+    const tau = floatAttr(ctx, "tau");
+    if (!(tau > 0)) throw new OpError(`'tau' must be positive, got ${tau}`, { at: "tau", hint: "the temperature divides the logits" });
+    boolAttr(ctx, "hard");
+    return { outputs: [x] };
+  },
+  cost(ctx) {
+    return cost(0, numel(input(ctx, 0).shape).scale(9));
+  },
+};
+
+export const ops: OpDef[] = [
+  dropout,
+  dropout2d,
+  alphaDropout,
+  gaussianNoise,
+  randnLike,
+  randLike,
+  randomTensor("randn", "N(0, 1) samples of the given shape"),
+  randomTensor("rand", "U[0, 1) samples of the given shape"),
+  reparameterize,
+  gumbelSoftmax,
+];

@@ -1,0 +1,244 @@
+// Recurrent layers with PyTorch semantics (batch_first): rnn / lstm / gru over a whole
+// sequence, and their single-step cells. One layer builder and one cell builder,
+// parameterised by the gate count (1 / 4 / 3) and the number of carried states.
+//
+// Parameters follow torch exactly: per layer k and direction, weight_ih_l{k}[_reverse]
+// [gates*hidden, in_k], weight_hh_l{k}[_reverse] [gates*hidden, hidden], bias_ih_l{k}...,
+// bias_hh_l{k}... (two-bias convention), and for a projected LSTM weight_hr_l{k} [proj, hidden];
+// layer k > 0 reads dirs * (proj or hidden) features. Cells: weight_ih, weight_hh, bias_ih,
+// bias_hh. All initialised U(-1/sqrt(hidden), 1/sqrt(hidden)) as torch does.
+//
+// Cost: `macs` are the gate matmuls of every step — steps * (sum of all weight-matrix sizes),
+// which is B*T*dirs*gates*hidden*(in_k + hidden) summed over layers (plus the LSTM projection);
+// `flops` are the per-step elementwise gate work per hidden unit (sigmoid/tanh ~4, add/mul 1):
+//   rnn:  ih+hh add 1 + tanh 4 = 5 (relu: 2)
+//   lstm: 4 gate adds + 3 sigmoids 12 + tanh(g) 4 + c' = f*c + i*g 3 + tanh(c') 4 + o*tanh 1 = 28
+//   gru:  2 gate adds + 2 sigmoids 8 + n = tanh(a + r*b) 6 + h' = (1-z)*n + z*h 4 = 20
+
+import { Dim, type Shape, shapeToString } from "../dim.js";
+import {
+  biasParam,
+  enumAttr,
+  lastDim,
+  matrixParamsNumel,
+  prodRange,
+  requireAtLeast,
+  requireFloatFeatures,
+  requirePositiveDim,
+  sameDim,
+  weightParam,
+} from "./builders.js";
+import {
+  type AttrSpec,
+  type CostContext,
+  type InferContext,
+  type InputSpec,
+  type OpDef,
+  type ParamSpec,
+  type TensorType,
+  OpError,
+  boolAttr,
+  constIntAttr,
+  cost,
+  input,
+  intAttr,
+  requireFloat,
+  requireRank,
+  sameDType,
+  typeToString,
+} from "./types.js";
+
+interface RecurrentKind {
+  /** gate blocks stacked in the weight matrices: rnn 1, lstm 4 (i, f, g, o), gru 3 (r, z, n) */
+  readonly gates: number;
+  /** carried states: h, or h and c */
+  readonly states: 1 | 2;
+  readonly nonlinearity: boolean;
+  /** elementwise flops per hidden unit per step (see the header) */
+  unitFlops(ctx: InferContext): number;
+}
+
+const RNN: RecurrentKind = {
+  gates: 1,
+  states: 1,
+  nonlinearity: true,
+  unitFlops: (ctx) => (ctx.attrs.nonlinearity === "relu" ? 2 : 5),
+};
+const LSTM: RecurrentKind = { gates: 4, states: 2, nonlinearity: false, unitFlops: () => 28 };
+const GRU: RecurrentKind = { gates: 3, states: 1, nonlinearity: false, unitFlops: () => 20 };
+
+const NONLINEARITIES = ["tanh", "relu"] as const;
+
+function commonChecks(ctx: InferContext, kind: RecurrentKind): { hidden: Dim; bias: boolean; init: Readonly<Record<string, number>> | undefined } {
+  const hidden = requirePositiveDim(intAttr(ctx, "hidden"), "hidden");
+  if (kind.nonlinearity) enumAttr(ctx, "nonlinearity", NONLINEARITIES);
+  const bias = boolAttr(ctx, "bias");
+  const h = hidden.constant;
+  return { hidden, bias, init: h === undefined ? undefined : { bound: 1 / Math.sqrt(h) } };
+}
+
+/** weight_ih, weight_hh, bias_ih, bias_hh of one cell (one layer and direction). */
+function pushCellParams(
+  out: ParamSpec[],
+  suffix: string,
+  gateRows: Dim,
+  inSize: Dim,
+  stateSize: Dim,
+  bias: boolean,
+  init: Readonly<Record<string, number>> | undefined,
+): void {
+  out.push(weightParam(`weight_ih${suffix}`, [gateRows, inSize], "uniform", init));
+  out.push(weightParam(`weight_hh${suffix}`, [gateRows, stateSize], "uniform", init));
+  if (bias) {
+    const b = [gateRows];
+    out.push(biasParam(`bias_ih${suffix}`, b, "uniform", init));
+    out.push(biasParam(`bias_hh${suffix}`, b, "uniform", init));
+  }
+}
+
+/** An optional initial state input must have exactly the state's shape. */
+function checkState(op: string, ctx: InferContext, at: number, x: TensorType, expected: Shape, what: string, layout: string): void {
+  const s = ctx.inputs[at];
+  if (!s) return;
+  requireFloat(op, s, at);
+  sameDType(op, [x, s]);
+  let ok = s.shape.length === expected.length;
+  for (let i = 0; ok && i < expected.length; i++) ok = sameDim(s.shape[i]!, expected[i]!);
+  if (!ok)
+    throw new OpError(`${what} ${typeToString(s)} does not match the expected ${layout} = ${shapeToString(expected)} for x ${typeToString(x)}`, {
+      at,
+    });
+}
+
+/** Shared cost rule: gate matmuls per step, elementwise gate work per unit per step. */
+function recurrentCost(kind: RecurrentKind) {
+  return (ctx: CostContext) => {
+    const x = input(ctx, 0);
+    const steps = prodRange(x.shape, 0, x.shape.length - 1);
+    const units = ctx.attrs.layers === undefined ? 1 : constIntAttr(ctx, "layers") * (ctx.attrs.bidirectional === true ? 2 : 1);
+    const flops = steps.mul(intAttr(ctx, "hidden")).scale(units * kind.unitFlops(ctx));
+    return cost(steps.mul(matrixParamsNumel(ctx.params)), flops);
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Full-sequence layers
+
+function recurrentLayer(name: string, kind: RecurrentKind, doc: string, attrs: readonly AttrSpec[]): OpDef {
+  const inputs: InputSpec[] = [{ name: "x" }, { name: "h0", optional: true }];
+  if (kind.states === 2) inputs.push({ name: "c0", optional: true });
+  return {
+    name,
+    category: "recurrent",
+    doc,
+    inputs,
+    attrs,
+    infer(ctx) {
+      const x = input(ctx, 0);
+      requireRank(name, x, [3, 2], 0, "sequence [B, T, in] (or unbatched [T, in])");
+      requireFloatFeatures(name, x, 0);
+      const { hidden, bias, init } = commonChecks(ctx, kind);
+      const layers = requireAtLeast(constIntAttr(ctx, "layers"), 1, "layers");
+      const dirs = boolAttr(ctx, "bidirectional") ? 2 : 1;
+      let proj = 0;
+      if (ctx.attrs.proj !== undefined) {
+        proj = requireAtLeast(constIntAttr(ctx, "proj"), 0, "proj");
+        const h = hidden.constant;
+        if (proj > 0 && h !== undefined && proj >= h)
+          throw new OpError(`'proj' (${proj}) must be smaller than hidden (${h})`, { at: "proj" });
+      }
+      const outSize = proj > 0 ? Dim.const(proj) : hidden;
+      const gateRows = hidden.scale(kind.gates);
+      const layerOut = outSize.scale(dirs);
+      const params: ParamSpec[] = [];
+      let inSize = lastDim(x.shape);
+      for (let k = 0; k < layers; k++) {
+        for (let dir = 0; dir < dirs; dir++) {
+          const suffix = dir === 0 ? `_l${k}` : `_l${k}_reverse`;
+          pushCellParams(params, suffix, gateRows, inSize, outSize, bias, init);
+          if (proj > 0) params.push(weightParam(`weight_hr${suffix}`, [outSize, hidden], "uniform", init));
+        }
+        inSize = layerOut;
+      }
+      const batched = x.shape.length === 3;
+      const ld = Dim.const(layers * dirs);
+      const seq = batched ? [x.shape[0]!, x.shape[1]!, layerOut] : [x.shape[0]!, layerOut];
+      const hShape = batched ? [ld, x.shape[0]!, outSize] : [ld, outSize];
+      const layout = batched ? "[layers*dirs, B, hidden]" : "[layers*dirs, hidden]";
+      checkState(name, ctx, 1, x, hShape, "initial state h0", proj > 0 ? layout.replace("hidden", "proj") : layout);
+      const outputs: TensorType[] = [
+        { dtype: x.dtype, shape: seq },
+        { dtype: x.dtype, shape: hShape },
+      ];
+      if (kind.states === 2) {
+        const cShape = proj > 0 ? (batched ? [ld, x.shape[0]!, hidden] : [ld, hidden]) : hShape;
+        checkState(name, ctx, 2, x, cShape, "initial cell state c0", layout);
+        outputs.push({ dtype: x.dtype, shape: cShape });
+      }
+      return { outputs, params };
+    },
+    cost: recurrentCost(kind),
+  };
+}
+
+const HIDDEN: AttrSpec = { name: "hidden", type: "int", doc: "hidden state size" };
+const LAYERS: AttrSpec = { name: "layers", type: "int", default: Dim.const(1), doc: "stacked layers" };
+const BIDIRECTIONAL: AttrSpec = { name: "bidirectional", type: "bool", default: false };
+const BIAS: AttrSpec = { name: "bias", type: "bool", default: true };
+const NONLINEARITY: AttrSpec = { name: "nonlinearity", type: "string", default: "tanh", doc: '"tanh" or "relu"' };
+const PROJ: AttrSpec = { name: "proj", type: "int", default: Dim.const(0), doc: "LSTM projection size (0 = none)" };
+
+// ---------------------------------------------------------------------------
+// Single-step cells
+
+function recurrentCell(name: string, kind: RecurrentKind, doc: string, attrs: readonly AttrSpec[]): OpDef {
+  const inputs: InputSpec[] = [{ name: "x" }, { name: "h", optional: true }];
+  if (kind.states === 2) inputs.push({ name: "c", optional: true });
+  return {
+    name,
+    category: "recurrent",
+    doc,
+    inputs,
+    attrs,
+    infer(ctx) {
+      const x = input(ctx, 0);
+      requireRank(name, x, [2, 1], 0, "step input [B, in] (or unbatched [in])");
+      requireFloat(name, x, 0);
+      const { hidden, bias, init } = commonChecks(ctx, kind);
+      const params: ParamSpec[] = [];
+      pushCellParams(params, "", hidden.scale(kind.gates), lastDim(x.shape), hidden, bias, init);
+      const batched = x.shape.length === 2;
+      const state: TensorType = { dtype: x.dtype, shape: batched ? [x.shape[0]!, hidden] : [hidden] };
+      const layout = batched ? "[B, hidden]" : "[hidden]";
+      checkState(name, ctx, 1, x, state.shape, "state h", layout);
+      if (kind.states === 1) return { outputs: [state], params };
+      checkState(name, ctx, 2, x, state.shape, "cell state c", layout);
+      return { outputs: [state, state], params };
+    },
+    cost: recurrentCost(kind),
+  };
+}
+
+export const ops: OpDef[] = [
+  recurrentLayer(
+    "rnn",
+    RNN,
+    "Elman RNN over x [B, T, in] → (out [B, T, dirs*hidden], h_n [layers*dirs, B, hidden])",
+    [HIDDEN, LAYERS, BIDIRECTIONAL, NONLINEARITY, BIAS],
+  ),
+  recurrentLayer(
+    "lstm",
+    LSTM,
+    "LSTM over x [B, T, in] → (out [B, T, dirs*hidden], h_n [layers*dirs, B, hidden], c_n [layers*dirs, B, hidden])",
+    [HIDDEN, LAYERS, BIDIRECTIONAL, BIAS, PROJ],
+  ),
+  recurrentLayer(
+    "gru",
+    GRU,
+    "GRU over x [B, T, in] → (out [B, T, dirs*hidden], h_n [layers*dirs, B, hidden])",
+    [HIDDEN, LAYERS, BIDIRECTIONAL, BIAS],
+  ),
+  recurrentCell("rnn_cell", RNN, "one Elman RNN step: (x [B, in], h [B, hidden]) → h' [B, hidden]", [HIDDEN, BIAS, NONLINEARITY]),
+  recurrentCell("lstm_cell", LSTM, "one LSTM step: (x [B, in], h, c [B, hidden]) → (h', c')", [HIDDEN, BIAS]),
+  recurrentCell("gru_cell", GRU, "one GRU step: (x [B, in], h [B, hidden]) → h' [B, hidden]", [HIDDEN, BIAS]),
+];
