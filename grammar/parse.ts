@@ -16,8 +16,7 @@ import { EOF, type ILexingError, type IRecognitionException, type IToken, type T
 import type { DlmFile, SourceRange } from "./ast.js";
 import * as T from "./tokens.js";
 import { dlmLexer } from "./tokens.js";
-import { dlmParser } from "./parser.js";
-import type { FileCstNode } from "./cst.js";
+import { dlmParser, MAX_PARSE_ERRORS } from "./parser.js";
 import { buildAst, isEscapedQuoteAtEnd, LineIndex, numberValue, type AstResult, type ParsedSpan } from "./to-ast.js";
 import {
   createDiagnostic,
@@ -25,6 +24,7 @@ import {
   START_RANGE,
   type Diagnostic,
   type DiagnosticMessage,
+  type RelatedNote,
 } from "../compiler/diagnostics/index.js";
 
 /** Files above this size (UTF-8 bytes) are refused (DLM1008). */
@@ -127,13 +127,14 @@ function parseUnchecked(text: string, file: string): ParseResult {
       limit = FALLBACK_NESTING;
     }
   }
-  const { nesting, parseErrors, built } = attempt;
+  const { nesting, parseErrors, built, stoppedAt } = attempt;
   for (const cut of nesting.cuts) {
     diags.add(Diagnostics.Nesting_too_deep, cut.offset, cut.offset + 1, [limit]);
   }
 
   // 5. Parse errors → diagnostics, one per typo.
-  reportParseErrors(diags, parseErrors, built.spans, nesting, text);
+  reportParseErrors(diags, parseErrors, built.spans, nesting, text, stoppedAt);
+  if (stoppedAt !== undefined) diags.stoppedAt = stoppedAt;
   for (const d of built.diagnostics) diags.push(d);
 
   return { ast: built.ast, diagnostics: diags.finish() };
@@ -143,6 +144,8 @@ interface ParseAttempt {
   readonly nesting: NestingResult;
   readonly parseErrors: IRecognitionException[];
   readonly built: AstResult;
+  /** where the parser stopped after too many errors */
+  readonly stoppedAt: number | undefined;
 }
 
 function parseTokens(
@@ -151,12 +154,10 @@ function parseTokens(
   input: { text: string; file: string; lines: LineIndex; docs: IToken[] },
 ): ParseAttempt {
   const nesting = checkNesting(tokens, limit);
-  // the one parser instance is reset by assigning its input
-  dlmParser.input = nesting.tokens;
-  const cst = dlmParser.file() as FileCstNode;
+  const cst = dlmParser.parseFile(nesting.tokens);
   const parseErrors = dlmParser.errors;
   const built = buildAst(cst, { ...input, hadErrors: parseErrors.length > 0 });
-  return { nesting, parseErrors, built };
+  return { nesting, parseErrors, built, stoppedAt: dlmParser.stoppedAt };
 }
 
 // ---------------------------------------------------------------------------
@@ -166,6 +167,8 @@ class DiagnosticList {
   readonly items: Diagnostic[] = [];
   /** diagnostics not even created because there were already too many */
   overflow = 0;
+  /** where the parser gave up after too many errors */
+  stoppedAt: number | undefined;
 
   constructor(
     private readonly file: string,
@@ -189,13 +192,19 @@ class DiagnosticList {
   finish(): Diagnostic[] {
     const sorted = [...this.items].sort((a, b) => a.range.start.offset - b.range.start.offset);
     const more = Math.max(0, sorted.length - MAX_DIAGNOSTICS) + this.overflow;
-    if (more === 0) return sorted;
-    const kept = sorted.slice(0, MAX_DIAGNOSTICS);
-    const last = kept[kept.length - 1]!;
-    kept[kept.length - 1] = {
-      ...last,
-      notes: [...(last.notes ?? []), { message: `${more} more problems in this file were not reported` }],
-    };
+    const kept = more > 0 ? sorted.slice(0, MAX_DIAGNOSTICS) : sorted;
+    const notes: RelatedNote[] = [];
+    if (more > 0) notes.push({ message: `${more} more problems in this file were not reported` });
+    if (this.stoppedAt !== undefined) {
+      notes.push({
+        message: `parsing stopped here after ${MAX_PARSE_ERRORS} syntax errors`,
+        range: this.lines.range(this.stoppedAt, this.stoppedAt),
+      });
+    }
+    const last = kept[kept.length - 1];
+    if (notes.length > 0 && last) {
+      kept[kept.length - 1] = { ...last, notes: [...(last.notes ?? []), ...notes] };
+    }
     return kept;
   }
 }
@@ -464,11 +473,14 @@ function reportParseErrors(
   spans: readonly ParsedSpan[],
   nesting: NestingResult,
   text: string,
+  stoppedAt: number | undefined,
 ): void {
   const pending: PendingError[] = [];
   for (const error of errors) {
     const tok = error.token;
     const atEof = tok.tokenType === EOF || !Number.isFinite(tok.startOffset);
+    // past the point where the parser gave up, the "end of file" it saw is not real
+    if (stoppedAt !== undefined && (atEof || tok.startOffset >= stoppedAt)) continue;
     const offset = atEof ? text.length : tok.startOffset;
     pending.push({ offset, endOffset: atEof ? text.length : end(tok), tok, error });
   }

@@ -17,10 +17,13 @@ import {
   type DSLMethodOptsWithErr,
   type IOrAlt,
   type IParserErrorMessageProvider,
+  type IRecognitionException,
+  type IToken,
   type OrMethodOpts,
   type TokenType,
 } from "chevrotain";
 import * as T from "./tokens.js";
+import type { FileCstNode } from "./cst.js";
 
 /** How the parser names a token type in a message: `')'`, `a name`, `end of file`. */
 export function describeTokenType(tokType: TokenType): string {
@@ -101,9 +104,28 @@ const INSERTABLE = new Set<TokenType>([T.RParen, T.RBracket, T.RBrace, T.Comma, 
 /** Rule-stack depth (about three rules per bracket level) beyond which no token is inserted in recovery. */
 const MAX_RULE_DEPTH_FOR_INSERTION = 90;
 
+/**
+ * After this many errors the parser stops and treats the rest of the input as absent:
+ * recovering from each error costs a grammar walk, and beyond a few hundred errors
+ * nothing useful is left to report (parse.ts shows at most 100 diagnostics anyway).
+ */
+export const MAX_PARSE_ERRORS = 500;
+
+// Recovery internals of chevrotain's parser that DlmParser extends (see the overrides).
 type FollowsFn = (this: CstParser, tokType: TokenType, tokIdxInRule: number) => TokenType[];
-const baseFollowsForInRuleRecovery = (CstParser.prototype as unknown as { getFollowsForInRuleRecovery: FollowsFn })
-  .getFollowsForInRuleRecovery;
+type SaveErrorFn = (this: CstParser, error: IRecognitionException) => IRecognitionException;
+interface ParserInternals {
+  RULE_STACK_IDX: number;
+  tokVector: IToken[];
+  tokVectorLength: number;
+  currIdx: number;
+}
+const baseMethods = CstParser.prototype as unknown as {
+  getFollowsForInRuleRecovery: FollowsFn;
+  SAVE_ERROR: SaveErrorFn;
+};
+const baseFollowsForInRuleRecovery = baseMethods.getFollowsForInRuleRecovery;
+const baseSaveError = baseMethods.SAVE_ERROR;
 
 export class DlmParser extends CstParser {
   // Alternatives and option bodies are built on first use and reused: creating these
@@ -122,6 +144,39 @@ export class DlmParser extends CstParser {
     this.performSelfAnalysis();
   }
 
+  private errorCount = 0;
+  /** the offset of the first token left unparsed because of too many errors, if any */
+  stoppedAt: number | undefined;
+
+  /** Parses a whole file: the one entry point (it resets the parser for these tokens). */
+  parseFile(tokens: IToken[]): FileCstNode {
+    this.errorCount = 0;
+    this.stoppedAt = undefined;
+    this.input = tokens;
+    return this.file() as FileCstNode;
+  }
+
+  /** Every error passes through here; past MAX_PARSE_ERRORS the rest of the input is dropped. */
+  SAVE_ERROR(error: IRecognitionException): IRecognitionException {
+    const saved = baseSaveError.call(this, error);
+    if (++this.errorCount === MAX_PARSE_ERRORS) this.stopHere();
+    return saved;
+  }
+
+  /** Makes the parser see the end of the input right after the current token. */
+  private stopHere(): void {
+    const self = this as unknown as ParserInternals;
+    const tokens = self.tokVector;
+    const keep = Math.min(self.tokVectorLength, Math.max(0, self.currIdx + 1));
+    this.stoppedAt = keep < self.tokVectorLength ? tokens[keep]!.startOffset : undefined;
+    // a new vector, ending with the EOF sentinels chevrotain appended to the old one
+    const sentinels = tokens.slice(self.tokVectorLength);
+    self.tokVector = [...tokens.slice(0, keep), ...sentinels];
+    self.tokVectorLength = keep;
+    // and the caller's array without them, as chevrotain would leave it
+    tokens.length = Math.min(tokens.length, tokens.length - sentinels.length);
+  }
+
   /**
    * The tokens that may follow `tokType` along the current rule stack, which chevrotain
    * computes for single-token insertion by walking the grammar recursively down that
@@ -129,7 +184,7 @@ export class DlmParser extends CstParser {
    * insertion is simply not attempted (recovery re-syncs instead).
    */
   getFollowsForInRuleRecovery(tokType: TokenType, tokIdxInRule: number): TokenType[] {
-    if ((this as unknown as { RULE_STACK_IDX: number }).RULE_STACK_IDX > MAX_RULE_DEPTH_FOR_INSERTION) return [];
+    if ((this as unknown as ParserInternals).RULE_STACK_IDX > MAX_RULE_DEPTH_FOR_INSERTION) return [];
     return baseFollowsForInRuleRecovery.call(this, tokType, tokIdxInRule);
   }
 

