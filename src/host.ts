@@ -2,7 +2,7 @@
 // inside the project folder, refuses devices and special files, and bounds file sizes;
 // the in-memory host serves editors, tests and the browser.
 
-import { readFileSync, realpathSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { dirname, extname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { CompilerHost, ResolveResult } from "../compiler/program.js";
@@ -105,4 +105,11 @@ export function createMemoryHost(files: ReadonlyMap<string, string>, stdFiles: R
       return files.has(path) ? { path } : { error: "no such file", reason: "not_found" };
     },
   };
+}
+
+/** The standard library as a map for the in-memory host, keyed `std/NAME.dlm`. */
+export function loadStdFiles(dir: string = STD_DIR): Map<string, string> {
+  const files = new Map<string, string>();
+  for (const name of readdirSync(dir)) if (name.endsWith(".dlm")) files.set(`std/${name}`, readFileSync(join(dir, name), "utf8"));
+  return files;
 }

@@ -4,14 +4,14 @@
 import { resolve } from "node:path";
 import { checkFile, summarizeFile, type CheckResult, type SummaryResult } from "../compiler/pipeline.js";
 import type { ElaborateOptions } from "../compiler/elaborate.js";
-import { createFileSystemHost, createMemoryHost } from "./host.js";
+import { createFileSystemHost, createMemoryHost, loadStdFiles } from "./host.js";
 
 export type { ModelReport, LayerRow } from "../compiler/analyze.js";
 export type { Diagnostic } from "../compiler/diagnostics/index.js";
 export { renderDiagnostic, diagnosticToJson } from "../compiler/diagnostics/index.js";
 export type { ElaborateOptions } from "../compiler/elaborate.js";
 export { parseDlm } from "../grammar/parse.js";
-export { createFileSystemHost, createMemoryHost } from "./host.js";
+export { createFileSystemHost, createMemoryHost, loadStdFiles } from "./host.js";
 export { checkFile as checkWithHost, summarizeFile as summarizeWithHost } from "../compiler/pipeline.js";
 
 /** Check a .dlm file on disk: every model in it, with its imports. */
@@ -30,12 +30,18 @@ export function summarize(path: string, options: ElaborateOptions = {}): Summary
 export function checkSource(text: string, name = "input.dlm", files: ReadonlyMap<string, string> = new Map(), options: ElaborateOptions = {}): CheckResult {
   const all = new Map(files);
   all.set(name, text);
-  return checkFile(name, createMemoryHost(all), options);
+  return checkFile(name, createMemoryHost(all, stdFiles()), options);
 }
 
 /** Summarise a model from source text held in memory. */
 export function summarizeSource(text: string, name = "input.dlm", files: ReadonlyMap<string, string> = new Map(), options: ElaborateOptions = {}): SummaryResult {
   const all = new Map(files);
   all.set(name, text);
-  return summarizeFile(name, createMemoryHost(all), options);
+  return summarizeFile(name, createMemoryHost(all, stdFiles()), options);
+}
+
+let stdCache: Map<string, string> | undefined;
+/** The standard library's files, read once per process. */
+function stdFiles(): Map<string, string> {
+  return (stdCache ??= loadStdFiles());
 }

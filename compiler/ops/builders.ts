@@ -224,3 +224,162 @@ export function requireFloatFeatures(op: string, t: TensorType, at: number): voi
         : "use cast(x, f32) first",
     });
 }
+
+// ---------------------------------------------------------------------------
+// Exact division and axis lists (norm, shape and reduce families)
+
+/** Keys of non-symbol atoms (floordiv, mod, max, min) are written with parentheses. */
+function isSymbolKey(key: string): boolean {
+  return !key.includes("(");
+}
+
+/**
+ * `a / b` when it divides exactly, else undefined. Decides constants, equal expressions and
+ * division by a monomial in plain symbols (B*T*768 / (B*T) = 768); the quotient is always
+ * verified by multiplying back, so an undecidable case yields undefined, never a wrong dim.
+ */
+export function divideExactly(a: Dim, b: Dim): Dim | undefined {
+  const bc = b.constant;
+  if (bc !== undefined) {
+    if (bc === 0) return undefined;
+    const q = a.floordiv(bc);
+    return q.mul(bc).equals(a) ? q : undefined;
+  }
+  if (a.equals(b)) return ONE;
+  if (b.terms.length !== 1) return undefined;
+  const divisor = b.terms[0]!;
+  if (!divisor.factors.every(isSymbolKey)) return undefined;
+  let q = Dim.const(0);
+  for (const term of a.terms) {
+    if (term.coeff % divisor.coeff !== 0) return undefined;
+    const rest = term.factors.slice();
+    for (const f of divisor.factors) {
+      const i = rest.indexOf(f);
+      if (i < 0) return undefined;
+      rest.splice(i, 1);
+    }
+    if (!rest.every(isSymbolKey)) return undefined;
+    q = q.add(rest.reduce((acc, f) => acc.mul(Dim.sym(f)), Dim.const(term.coeff / divisor.coeff)));
+  }
+  return q.mul(b).equals(a) ? q : undefined;
+}
+
+/**
+ * An axis attribute that may be none (undefined: all axes), one integer or a list of
+ * integers; normalised against `rank`, sorted, each axis at most once.
+ */
+export function axesAttr(ctx: InferContext, name: string, rank: number): number[] | undefined {
+  const v = ctx.attrs[name];
+  if (v === null || v === undefined) return undefined;
+  const list: readonly AttrValue[] = Array.isArray(v) ? v : [v as AttrValue];
+  const out: number[] = [];
+  for (const x of list) {
+    const c = x instanceof Dim ? x.constant : typeof x === "number" && Number.isInteger(x) ? x : undefined;
+    if (c === undefined)
+      throw new OpError(`'${name}' must be none, a constant integer or a list of them, got ${describeAttr(v)}`, { at: name });
+    const a = c < 0 ? c + rank : c;
+    if (a < 0 || a >= rank) throw new OpError(`${name} ${c} is out of range for a tensor of rank ${rank}`, { at: name });
+    if (out.includes(a)) throw new OpError(`'${name}' lists axis ${a} more than once`, { at: name });
+    out.push(a);
+  }
+  return out.sort((p, q) => p - q);
+}
+
+// ---------------------------------------------------------------------------
+// Pointwise ops and dtype attributes (activation.ts, elementwise.ts, creation.ts).
+// The file is append-only, so the extra imports these helpers need sit here.
+
+import {
+  type AttrSpec as PwAttrSpec,
+  type CostContext as PwCostContext,
+  type OpCategory as PwOpCategory,
+  type OpDef as PwOpDef,
+  DTYPES as PW_DTYPES,
+  cost as pwCost,
+  input as pwInput,
+  numel as pwNumel,
+  requireFloat as pwRequireFloat,
+} from "./types.js";
+
+/** Which dtypes a pointwise op accepts: floats, any number (not bool), bools, or anything. */
+export type DTypeClass = "float" | "numeric" | "bool" | "any";
+
+/** `t` must belong to `cls`; dtype errors carry DLM3102 and a conversion hint. */
+export function requireDTypeClass(op: string, t: TensorType, cls: DTypeClass, at: number, what = "input"): void {
+  if (cls === "any") return;
+  if (cls === "float") return pwRequireFloat(op, t, at);
+  if (cls === "numeric" && t.dtype === "bool")
+    throw new OpError(`${op} needs a numeric ${what}, got ${typeToString(t)}`, {
+      at,
+      code: "DLM3102",
+      hint: "convert the mask first, e.g. cast(x, f32); on bools use logical_and / logical_or / logical_not",
+    });
+  if (cls === "bool" && t.dtype !== "bool")
+    throw new OpError(`${op} needs a bool ${what}, got ${typeToString(t)}`, {
+      at,
+      code: "DLM3102",
+      hint: "make a mask with a comparison (x > 0) or cast(x, bool)",
+    });
+}
+
+/** A dtype attribute (f32, i64, bool, ...); the error lists the dtypes. */
+export function dtypeAttr(ctx: InferContext, name: string): DType {
+  const v = ctx.attrs[name];
+  if (typeof v === "string" && isDType(v)) return v;
+  throw new OpError(`'${name}' must be a dtype, got ${describeAttr(v)}`, { at: name, hint: `dtypes: ${PW_DTYPES.join(", ")}` });
+}
+
+export interface PointwiseSpec {
+  readonly name: string;
+  readonly category: PwOpCategory;
+  /** one line */
+  readonly doc: string;
+  /** forward flops per element of x (a number, or computed from the attributes) */
+  readonly flopsPerElem: number | ((ctx: PwCostContext) => number);
+  readonly attrs?: readonly PwAttrSpec[];
+  /** default "float" */
+  readonly dtypes?: DTypeClass;
+  /** attribute checks and extra input checks, after the dtype check */
+  check?(ctx: InferContext, x: TensorType): void;
+  /** the output dtype when it is not x's (cast, logical_not) */
+  outDType?(ctx: InferContext, x: TensorType): DType;
+}
+
+/** x → f(x) elementwise: same shape (and, unless `outDType` says otherwise, same dtype). */
+export function pointwise(spec: PointwiseSpec): PwOpDef {
+  const dtypes = spec.dtypes ?? "float";
+  const flops = spec.flopsPerElem;
+  return {
+    name: spec.name,
+    category: spec.category,
+    doc: spec.doc,
+    inputs: [{ name: "x" }],
+    attrs: spec.attrs ?? [],
+    infer(ctx) {
+      const x = pwInput(ctx, 0);
+      requireDTypeClass(spec.name, x, dtypes, 0);
+      spec.check?.(ctx, x);
+      const dtype = spec.outDType ? spec.outDType(ctx, x) : x.dtype;
+      return { outputs: [dtype === x.dtype ? x : { dtype, shape: x.shape }] };
+    },
+    cost(ctx) {
+      const n = typeof flops === "number" ? flops : flops(ctx);
+      return pwCost(0, pwNumel(pwInput(ctx, 0).shape).scale(n));
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------
+// torch's default initialisation of Linear / Bilinear / ConvNd layers (linear.ts, conv.ts)
+
+/** nn.Linear / nn.ConvNd weights: kaiming_uniform with a = sqrt(5), i.e. U(±1/sqrt(fan_in)). */
+export const TORCH_DEFAULT_KAIMING: Readonly<Record<string, number>> = Object.freeze({ a: Math.sqrt(5) });
+
+/**
+ * initArgs of U(-1/sqrt(fan_in), 1/sqrt(fan_in)), torch's default for those layers' biases
+ * (and Bilinear's weight); undefined while fan_in is symbolic.
+ */
+export function fanInBound(fanIn: Dim): Readonly<Record<string, number>> | undefined {
+  const f = fanIn.constant;
+  return f !== undefined && f > 0 ? Object.freeze({ bound: 1 / Math.sqrt(f) }) : undefined;
+}

@@ -1,0 +1,2 @@
+// the other half of the import cycle
+import "./cycle_a.dlm"

@@ -1,0 +1,5 @@
+// expect: DLM2033 4:14
+model M {
+  input x: f32[B, 4]
+  output y = x.weight
+}

@@ -1,0 +1,5 @@
+// expect: DLM2020 2:1
+model M {
+  input x: f32[B, 4]
+  h = relu(x)
+}

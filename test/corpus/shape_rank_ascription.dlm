@@ -1,0 +1,6 @@
+// expect: DLM3103 4:20
+model M {
+  input x: f32[B, 3, 8, 8]
+  h: f32[B, 192] = relu(x)
+  output y = h
+}
