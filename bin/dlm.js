@@ -33,5 +33,5 @@ if (bundleIsFresh()) {
 } else {
   const { register } = await import("tsx/esm/api");
   register();
-  await import("../src/cli/main.ts");
+  await import("../src/cli/entry.ts");
 }

@@ -171,7 +171,33 @@ export function elaborate(program: Program, options: ElaborateOptions = {}): Ela
   const trainDecls = entry.ast.items.filter(
     (i): i is TrainDecl => i.kind === "Train" && i.model.name === decl.name.name,
   );
-  return new Elaborator(program, options).elaborateModel(decl, trainDecls);
+  const elaborator = new Elaborator(program, options);
+  try {
+    return elaborator.elaborateModel(decl, trainDecls);
+  } catch (e) {
+    // A bug must surface as a diagnostic the user can report, never as a crash of the
+    // editor or the command line.
+    return { diagnostics: [...elaborator.diagnosticsSoFar(), internalError(e, program.entry, decl.name.range)] };
+  }
+}
+
+function internalError(e: unknown, file: string, range: SourceRange): Diagnostic {
+  const what = e instanceof Error ? `${e.message}${e.stack ? ` (${e.stack.split("\n")[1]?.trim() ?? ""})` : ""}` : String(e);
+  return createDiagnostic(Diagnostics.Internal_error_0, file, range, [what], { hint: "please report this with the .dlm file that caused it" });
+}
+
+/** `train N { ... }` sections whose model N is not declared in the file. */
+export function checkTrainTargets(program: Program): Diagnostic[] {
+  const entry = program.files.get(program.entry);
+  if (!entry) return [];
+  const models = modelNames(program);
+  return entry.ast.items
+    .filter((i): i is TrainDecl => i.kind === "Train" && !models.includes(i.model.name))
+    .map((t) =>
+      createDiagnostic(Diagnostics.Train_unknown_model_0, program.entry, t.model.range, [t.model.name], {
+        hint: suggestHint(t.model.name, models) ?? (models.length ? `models in this file: ${models.join(", ")}` : "declare the model in this file"),
+      }),
+    );
 }
 
 /** Names of every model in a file, in order. */
@@ -202,13 +228,25 @@ class Elaborator {
   // -------------------------------------------------------------------------
   // Entry points
 
+  diagnosticsSoFar(): readonly Diagnostic[] {
+    return this.diagnostics;
+  }
+
+  private errorCount(): number {
+    return this.diagnostics.filter((d) => d.severity === "error").length;
+  }
+
+  private hasSyntaxErrors(file: string): boolean {
+    return this.program.diagnostics.some((d) => d.file === file && d.severity === "error" && d.code.startsWith("DLM1"));
+  }
+
   elaborateModel(decl: BlockDecl, trainDecls: readonly TrainDecl[]): ElaborateResult {
     const file = this.program.entry;
     const frame = this.newFrame(file, "", decl, [], undefined);
     const scope = new Scope(frame);
     this.bindModelHyperParams(decl, scope);
     this.withAnnotations(decl.annotations, scope, () => this.execBody(decl.body, scope));
-    if (frame.outputs.length === 0 && !this.diagnostics.some((d) => d.severity === "error"))
+    if (frame.outputs.length === 0 && this.errorCount() === 0 && !this.hasSyntaxErrors(file))
       this.report(Diagnostics.Missing_output_0, file, decl.name.range, [`model '${decl.name.name}'`]);
 
     const outputs: { name: string; ref: TensorRef }[] = [];
@@ -277,7 +315,10 @@ class Elaborator {
           });
         value = PoisonValue.instance;
       }
-      this.define(scope, hp.name.name, this.checkHyperParamType(hp.name.name, hp.type, value, scope.frame.file, hp.range), hp.name.range);
+      // a bad default is underlined itself; a bad --param override at the declaration
+      const where = override === undefined && hp.default ? hp.default.range : hp.range;
+      const checked = this.guard(() => this.checkHyperParamType(hp.name.name, hp.type, value, scope.frame.file, where), PoisonValue.instance);
+      this.define(scope, hp.name.name, checked, hp.name.range);
     }
   }
 
@@ -488,7 +529,8 @@ class Elaborator {
 
   private toDimValue(v: Value, file: string, range: SourceRange): Dim {
     if (v instanceof Dim) {
-      if (v.constant !== undefined && v.constant < 0) throw this.fail(Diagnostics.Negative_dim_0, file, range, [v.constant]);
+      if (v.constant !== undefined && v.constant <= 0)
+        throw this.fail(Diagnostics.Negative_dim_0, file, range, [v.constant], { hint: "every size in a tensor type must be at least 1" });
       return v;
     }
     if (v instanceof PoisonValue) throw new Abort();
@@ -729,7 +771,12 @@ class Elaborator {
     return undefined;
   }
 
-  private lookup(name: string, scope: Scope, range: SourceRange): Value {
+  /** A name in call position (`f(x)`, `x |> f`): unknown means an unknown op or block. */
+  private evalCallee(e: Expr, scope: Scope, hint?: NameHint): Value {
+    return e.kind === "Identifier" ? this.lookup(e.name, scope, e.range, true) : this.evalExpr(e, scope, hint);
+  }
+
+  private lookup(name: string, scope: Scope, range: SourceRange, callee = false): Value {
     const v = this.lookupOptional(name, scope);
     if (v !== undefined) return v;
     const file = scope.frame.file;
@@ -740,7 +787,7 @@ class Elaborator {
         hint: "statements run in order; a value cannot depend on itself (there are no cycles in a model graph)",
       });
     const candidates = [...this.visibleNames(scope), ...OPS.keys()];
-    throw this.fail(Diagnostics.Unknown_name_0, file, range, [name], { hint: suggestHint(name, candidates) });
+    throw this.fail(callee ? Diagnostics.Unknown_op_or_block_0 : Diagnostics.Unknown_name_0, file, range, [name], { hint: suggestHint(name, candidates) });
   }
 
   private visibleNames(scope: Scope): string[] {
@@ -940,7 +987,7 @@ class Elaborator {
       if (stage.index) name = `${name}.${this.formatIndex(this.evalExpr(stage.index, scope), file, stage.index.range)}`;
       return this.evalCall(stage.value, scope, { name, explicit: true }, pipeArg);
     }
-    const f = this.evalExpr(stage, scope, hint);
+    const f = this.evalCallee(stage, scope, hint);
     return this.applyValue(f, input, inputRange, scope, stage.range, hint);
   }
 
@@ -960,7 +1007,7 @@ class Elaborator {
 
   private evalCall(e: CallExpr, scope: Scope, hint: NameHint | undefined, pipeArg: EvalArg | undefined): Value {
     const file = scope.frame.file;
-    const callee = this.evalExpr(e.callee, scope);
+    const callee = this.evalCallee(e.callee, scope);
     if (callee instanceof PoisonValue) return callee;
     const args = this.evalArgs(e.args, scope);
     if (pipeArg) args.unshift(pipeArg);
@@ -1016,13 +1063,14 @@ class Elaborator {
     callRange: SourceRange,
   ): {
     inputs: Value[];
-    inputRanges: SourceRange[];
+    /** per input slot; a variadic slot has one range per tensor */
+    inputRanges: InputRange[];
     attrs: Record<string, Value>;
     attrRanges: Record<string, SourceRange>;
     missingInputs: boolean;
   } {
     const inputs: Value[] = [];
-    const inputRanges: SourceRange[] = [];
+    const inputRanges: InputRange[] = [];
     const attrs: Record<string, Value> = {};
     const attrRanges: Record<string, SourceRange> = {};
     let inputIdx = 0;
@@ -1035,7 +1083,7 @@ class Elaborator {
         for (const t of spreads ?? [v]) {
           if (variadic >= 0 && inputIdx >= variadic) {
             inputs[variadic] = [...((inputs[variadic] as Value[] | undefined) ?? []), t];
-            inputRanges[variadic] ??= a.range;
+            inputRanges[variadic] = [...((inputRanges[variadic] as SourceRange[] | undefined) ?? []), a.range];
             inputIdx = variadic;
             continue;
           }
@@ -1056,6 +1104,9 @@ class Elaborator {
       }
       while (attrIdx < sig.attrs.length && attrs[sig.attrs[attrIdx]!.name] !== undefined) attrIdx++;
       const spec = sig.attrs[attrIdx];
+      const wanted = sig.inputs[inputIdx];
+      if (!spec && wanted && !wanted.optional)
+        throw this.fail(Diagnostics.Not_a_tensor_0, a.file, a.range, [describeValue(v)], { hint: `'${calleeName}' takes a tensor for its input '${wanted.name}'` });
       if (!spec)
         throw this.fail(Diagnostics.Too_many_arguments_0_takes_1_got_2, a.file, a.range, [calleeName, describeArity(sig), `also ${describeValue(v)}`], {
           hint: sig.attrs.length ? `its settings: ${sig.attrs.map((s) => s.name).join(", ")}` : undefined,
@@ -1101,29 +1152,40 @@ class Elaborator {
     scope: Scope,
     range: SourceRange,
     hint: (NameHint & { shared?: boolean }) | undefined,
-    inputRanges: readonly SourceRange[] = [],
+    inputRanges: readonly InputRange[] = [],
     attrRanges: Record<string, SourceRange> = {},
     shared = false,
   ): Value {
     const file = scope.frame.file;
     const site = { file, range };
     if (rawInputs.some((v) => v instanceof PoisonValue)) return PoisonValue.instance;
-    // Tensor inputs; plain numbers in scalar slots become constants of the tensors' dtype.
-    const dtype = (rawInputs.find(isTensor) as TensorValue | undefined)?.type.dtype ?? "f32";
+    // Tensor inputs; a plain number in a scalar slot becomes a constant of the dtype of
+    // the tensors it meets there (`where(mask, scores, -1e9)`: the scores', not the mask's).
+    const peer = rawInputs.find((v, i) => isTensor(v) && op.inputs[i]?.acceptsScalar) ?? rawInputs.find(isTensor);
+    const dtype = (peer as TensorValue | undefined)?.type.dtype ?? "f32";
     const inputs: (TensorValue | undefined)[] = [];
-    const variadicLists: TensorValue[][] = [];
+    /** one source range per entry of `inputs`, for errors that point at an input */
+    const ranges: SourceRange[] = [];
+    const rangeOf = (i: number, j = 0): SourceRange => {
+      const r = inputRanges[i];
+      return (Array.isArray(r) ? r[j] ?? r[0] : (r as SourceRange | undefined)) ?? range;
+    };
     op.inputs.forEach((spec, i) => {
       const v = rawInputs[i];
+      ranges.push(rangeOf(i));
       if (v === undefined || v === null) return inputs.push(undefined);
       if (spec.variadic) {
+        ranges.pop();
         const list = (Array.isArray(v) ? v : [v]) as Value[];
-        for (const t of list) if (!(t instanceof TensorValue)) throw this.fail(Diagnostics.Not_a_tensor_0, file, inputRanges[i] ?? range, [describeValue(t)]);
-        variadicLists.push(list as TensorValue[]);
+        list.forEach((t, j) => {
+          if (!(t instanceof TensorValue)) throw this.fail(Diagnostics.Not_a_tensor_0, file, rangeOf(i, j), [describeValue(t)]);
+          ranges.push(rangeOf(i, j));
+        });
         return inputs.push(...(list as TensorValue[]));
       }
       if (v instanceof TensorValue) return inputs.push(v);
       if (v instanceof Dim || typeof v === "number" || typeof v === "boolean") return inputs.push(this.constant(v, typeof v === "boolean" ? "bool" : dtype, site));
-      throw this.fail(Diagnostics.Not_a_tensor_0, file, inputRanges[i] ?? range, [describeValue(v)], {
+      throw this.fail(Diagnostics.Not_a_tensor_0, file, rangeOf(i), [describeValue(v)], {
         hint: v instanceof CallableValue ? "this layer was never applied to an input" : undefined,
       });
     });
@@ -1138,7 +1200,7 @@ class Elaborator {
     } catch (e) {
       if (!(e instanceof OpError)) throw e;
       const at = e.options.at;
-      const where = typeof at === "number" ? (inputRanges[Math.min(at, inputRanges.length - 1)] ?? range) : typeof at === "string" ? (attrRanges[at] ?? range) : range;
+      const where = typeof at === "number" ? (ranges[at] ?? range) : typeof at === "string" ? (attrRanges[at] ?? range) : range;
       const notes: RelatedNote[] = (e.options.notes ?? []).map((message) => ({ message }));
       inputs.forEach((t, i) => {
         if (!t) return;
@@ -1153,7 +1215,6 @@ class Elaborator {
     const instance = this.instanceFor(scope.frame, op.name, hint, needsParams, shared, file, range);
     const params = (result.params ?? []).map((p) => this.createParam(this.joinPath(instance, p.name), p, site, shared));
     const node = this.addOpNode(op, inputs.map((t) => t?.ref ?? null), params, attrs, result.outputs, instance, site);
-    void variadicLists;
     const outs = result.outputs.map((t, i) => new TensorValue({ node: node.id, index: i }, t));
     return outs.length === 1 ? outs[0]! : new TupleValue(outs);
   }
@@ -1319,17 +1380,24 @@ class Elaborator {
       }
       inner.vars.set(hp.name.name, { value: this.checkHyperParamType(hp.name.name, hp.type, v, file, hparamRanges[hp.name.name] ?? range), range: hp.name.range });
     }
+    const errorsBefore = this.errorCount();
     this.depth++;
     try {
       this.withAnnotations(decl.annotations, inner, () => this.execBody(decl.body, inner));
     } finally {
       this.depth--;
     }
+    // After an error in the body, a missing `next` or output is its consequence, not news.
+    const bodyFailed = this.errorCount() > errorsBefore || this.hasSyntaxErrors(declFile);
     if (scan) {
       const ctx = frame.scan!;
       for (const name of ctx.stateOrder)
-        if (!ctx.nexts.has(name)) throw this.fail(Diagnostics.Unused_state_0, declFile, ctx.stateTypes.get(name)!.range, [name]);
+        if (!ctx.nexts.has(name)) {
+          if (bodyFailed && decl.body.some((st) => st.kind === "Next" && st.name.name === name)) throw new Abort();
+          throw this.fail(Diagnostics.Unused_state_0, declFile, ctx.stateTypes.get(name)!.range, [name]);
+        }
     }
+    if (frame.outputs.length === 0 && bodyFailed) throw new Abort();
     if (frame.outputs.length === 0) throw this.fail(Diagnostics.Missing_output_0, file, range, [`block '${decl.name.name}'`], { notes: [{ message: "declared here", file: declFile, range: decl.name.range }] });
     const outs = frame.outputs.map((o) => o.value);
     return outs.length === 1 ? outs[0]! : new TupleValue(outs);
@@ -1512,19 +1580,37 @@ class Elaborator {
   // -------------------------------------------------------------------------
   // Training setup
 
+  /**
+   * `optimizer = adamm(...)` or `schedule = cosin(...)`: an unknown optimizer or schedule
+   * is reported as such, with the known ones, rather than as an unknown name.
+   */
+  private unknownTrainConfig(stmt: Stmt, scope: Scope): boolean {
+    if (stmt.kind !== "Binding" || stmt.targets.length !== 1) return false;
+    const setting = stmt.targets[0]!.name.name;
+    const kind = setting === "optimizer" ? "optimizer" : setting === "schedule" ? "schedule" : undefined;
+    const call = stmt.value.kind === "Call" ? stmt.value.callee : stmt.value;
+    if (!kind || call.kind !== "Identifier" || this.lookupOptional(call.name, scope) !== undefined) return false;
+    const known = [...TRAIN_BUILTINS].filter(([, b]) => b.kind === kind).map(([n]) => n);
+    const msg = kind === "optimizer" ? Diagnostics.Train_unknown_optimizer_0 : Diagnostics.Train_unknown_schedule_0;
+    this.report(msg, scope.frame.file, call.range, [call.name], { hint: suggestHint(call.name, known) ?? `${kind === "optimizer" ? "optimizers" : "schedules"}: ${known.join(", ")}` });
+    scope.vars.set(setting, { value: PoisonValue.instance, range: stmt.range });
+    return true;
+  }
+
   private elaborateTrain(decl: TrainDecl, modelScope: Scope): TrainSetup | undefined {
     const scope = new Scope(modelScope.frame, modelScope);
     const file = modelScope.frame.file;
-    const settings = new Map<string, { value: Value; range: SourceRange }>();
-    const phases: { name: string; range: SourceRange; settings: Map<string, { value: Value; range: SourceRange }> }[] = [];
-    const collect = (stmts: readonly Stmt[], into: Map<string, { value: Value; range: SourceRange }>, s: Scope): void => {
+    const settings = new Map<string, { value: Value; range: SourceRange; nameRange: SourceRange }>();
+    const phases: { name: string; range: SourceRange; settings: Map<string, { value: Value; range: SourceRange; nameRange: SourceRange }> }[] = [];
+    const collect = (stmts: readonly Stmt[], into: Map<string, { value: Value; range: SourceRange; nameRange: SourceRange }>, s: Scope): void => {
       for (const stmt of stmts) {
         const before = new Set(s.vars.keys());
+        if (this.unknownTrainConfig(stmt, s)) continue;
         this.execStmt(stmt, s);
         if (stmt.kind === "Binding" && stmt.targets.length === 1) {
           const name = stmt.targets[0]!.name.name;
           const v = s.vars.get(name);
-          if (v && !before.has(name)) into.set(name, { value: v.value, range: stmt.range });
+          if (v && !before.has(name)) into.set(name, { value: v.value, range: stmt.value.range, nameRange: stmt.targets[0]!.name.range });
         }
       }
     };
@@ -1534,7 +1620,7 @@ class Elaborator {
     for (const p of decl.body) {
       if (p.kind !== "Phase") continue;
       const ps = new Scope(frame, scope);
-      const into = new Map<string, { value: Value; range: SourceRange }>();
+      const into = new Map<string, { value: Value; range: SourceRange; nameRange: SourceRange }>();
       collect(p.body, into, ps);
       phases.push({ name: p.name.name, range: p.range, settings: into });
     }
@@ -1621,6 +1707,8 @@ class Elaborator {
 
 // ---------------------------------------------------------------------------
 // Helpers
+
+type InputRange = SourceRange | readonly SourceRange[];
 
 interface Signature {
   readonly inputs: readonly InputSpec[];

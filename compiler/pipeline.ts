@@ -4,7 +4,7 @@
 
 import { analyzeModel, type ModelReport } from "./analyze.js";
 import { hasErrors, sortDiagnostics, type Diagnostic } from "./diagnostics/index.js";
-import { elaborate, modelNames, type ElaborateOptions, type ElaborateResult } from "./elaborate.js";
+import { checkTrainTargets, elaborate, modelNames, type ElaborateOptions, type ElaborateResult } from "./elaborate.js";
 import { loadProgram, type CompilerHost, type Program } from "./program.js";
 
 export interface CheckResult {
@@ -18,16 +18,17 @@ export function checkFile(entry: string, host: CompilerHost, options: ElaborateO
   const program = loadProgram(entry, host);
   const models = new Map<string, ElaborateResult>();
   const diagnostics: Diagnostic[] = [...program.diagnostics];
+  // A file of blocks only is a library: its blocks are checked where they are used.
   const names = options.model ? [options.model] : modelNames(program);
   if (program.files.has(entry)) {
-    if (names.length === 0) diagnostics.push(...elaborate(program, options).diagnostics);
+    diagnostics.push(...checkTrainTargets(program));
     for (const name of names) {
       const r = elaborate(program, { ...options, model: name });
       models.set(name, r);
       diagnostics.push(...r.diagnostics);
     }
   }
-  return { program, models, diagnostics: dedupe(sortDiagnostics(diagnostics)) };
+  return { program, models, diagnostics: clean(diagnostics) };
 }
 
 export interface SummaryResult {
@@ -39,9 +40,26 @@ export interface SummaryResult {
 export function summarizeFile(entry: string, host: CompilerHost, options: ElaborateOptions = {}): SummaryResult {
   const program = loadProgram(entry, host);
   const r = program.files.has(entry) ? elaborate(program, options) : { diagnostics: [] };
-  const diagnostics = dedupe(sortDiagnostics([...program.diagnostics, ...r.diagnostics]));
+  const diagnostics = clean([...program.diagnostics, ...r.diagnostics]);
   if (hasErrors(diagnostics) || !("graph" in r) || !r.graph) return { diagnostics };
   return { report: analyzeModel(r.graph, r.train, options.dims), diagnostics };
+}
+
+/** Sorted, deduplicated, and without the echoes of syntax errors. */
+function clean(diags: readonly Diagnostic[]): Diagnostic[] {
+  return dedupe(sortDiagnostics(withoutSyntaxEchoes(diags)));
+}
+
+/**
+ * A later stage's error on text the parser already flagged (`linear(x, 12abc)` is a bad
+ * number, not also a bad size) repeats the syntax error: keep only the syntax error.
+ */
+function withoutSyntaxEchoes(diags: readonly Diagnostic[]): Diagnostic[] {
+  const syntax = diags.filter((d) => d.severity === "error" && d.code.startsWith("DLM1"));
+  if (syntax.length === 0) return [...diags];
+  const overlaps = (a: Diagnostic, b: Diagnostic): boolean =>
+    a.file === b.file && a.range.start.offset <= b.range.end.offset && b.range.start.offset <= a.range.end.offset;
+  return diags.filter((d) => d.code.startsWith("DLM1") || d.code === "DLM9002" || !syntax.some((s) => overlaps(s, d)));
 }
 
 /** The same message at the same place (a block instantiated twice) is reported once. */

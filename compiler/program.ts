@@ -54,22 +54,28 @@ export function loadProgram(entry: string, host: CompilerHost): Program {
   const files = new Map<string, SourceFile>();
   const scopes = new Map<string, Map<string, Declaration>>();
   const diagnostics: Diagnostic[] = [];
-  const loading = new Set<string>();
+  /** the chain of files being loaded, for cycle messages */
+  const loading: string[] = [];
 
-  const load = (path: string): SourceFile | undefined => {
+  const load = (path: string, importedAt?: { file: string; item: ImportDecl }): SourceFile | undefined => {
     const done = files.get(path);
     if (done) return done;
     const read = host.readFile(path);
     if ("error" in read) {
-      diagnostics.push(createDiagnostic(Diagnostics.Cannot_read_file_0_1, path, START_RANGE, [path, read.error]));
+      // an unreadable import is reported at the import, where it can be fixed
+      diagnostics.push(
+        importedAt
+          ? createDiagnostic(Diagnostics.Import_not_found_0, importedAt.file, importedAt.item.path.range, [importedAt.item.path.value], { hint: `${path}: ${read.error}` })
+          : createDiagnostic(Diagnostics.Cannot_read_file_0_1, path, START_RANGE, [path, read.error]),
+      );
       return undefined;
     }
     const file = parseSource(path, read.text);
     files.set(path, file);
     diagnostics.push(...file.parseDiagnostics);
-    loading.add(path);
+    loading.push(path);
     scopes.set(path, buildScope(file));
-    loading.delete(path);
+    loading.pop();
     return file;
   };
 
@@ -105,13 +111,12 @@ export function loadProgram(entry: string, host: CompilerHost): Program {
       diagnostics.push(createDiagnostic(msg, file.path, item.path.range, [spec], { hint: resolved.error }));
       return;
     }
-    if (loading.has(resolved.path)) {
-      diagnostics.push(
-        createDiagnostic(Diagnostics.Import_cycle_0, file.path, item.path.range, [`${file.path} → ${resolved.path}`]),
-      );
+    if (loading.includes(resolved.path)) {
+      const chain = [...loading.slice(loading.indexOf(resolved.path)), resolved.path].map(fileName);
+      diagnostics.push(createDiagnostic(Diagnostics.Import_cycle_0, file.path, item.path.range, [chain.join(" → ")]));
       return;
     }
-    const target = load(resolved.path);
+    const target = load(resolved.path, { file: file.path, item });
     if (!target) return;
     if (item.alias) {
       define(item.alias.name, { kind: "module", file: resolved.path, range: item.range }, item.alias.range);
@@ -123,4 +128,9 @@ export function loadProgram(entry: string, host: CompilerHost): Program {
 
   load(entry);
   return { entry, files, scopes, diagnostics };
+}
+
+/** The last component of a path (this module stays free of Node APIs, for browsers). */
+function fileName(path: string): string {
+  return path.slice(Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\")) + 1);
 }

@@ -80,7 +80,8 @@ export interface TrainSetup {
   readonly phases: readonly PhaseSetup[];
 }
 
-type Settings = ReadonlyMap<string, { readonly value: Value; readonly range: SourceRange }>;
+/** each setting's value, where the value is written, and where its name is */
+type Settings = ReadonlyMap<string, { readonly value: Value; readonly range: SourceRange; readonly nameRange: SourceRange }>;
 
 export function checkTrainSetup(ctx: {
   decl: TrainDecl;
@@ -151,7 +152,7 @@ export function checkTrainSetup(ctx: {
     for (const [key, e] of s) {
       if (allowed.has(key) || e.value instanceof TensorValue || e.value instanceof PoisonValue) continue;
       diagnostics.push(
-        createDiagnostic(Diagnostics.Train_unknown_setting_0, file, e.range, [key], {
+        createDiagnostic(Diagnostics.Train_unknown_setting_0, file, e.nameRange, [key], {
           hint: suggest(key, allowed) ? `did you mean '${suggest(key, allowed)}'?` : `settings: ${[...allowed].join(", ")}`,
         }),
       );

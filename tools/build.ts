@@ -9,7 +9,7 @@ import { dirname, join } from "node:path";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 await build({
-  entryPoints: [join(root, "src/cli/main.ts")],
+  entryPoints: [join(root, "src/cli/entry.ts")],
   outfile: join(root, "dist/dlm.mjs"),
   bundle: true,
   platform: "node",

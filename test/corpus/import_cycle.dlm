@@ -1,4 +1,4 @@
-// expect: DLM2011 2:8
+// expect: DLM2011 lib/cycle_b.dlm 2:8
 import "./lib/cycle_a.dlm"
 model M {
   input x: f32[B, 4]

@@ -1,4 +1,4 @@
-// expect: DLM2033 4:14
+// expect: DLM2033 4:16
 model M {
   input x: f32[B, 4]
   output y = x.weight

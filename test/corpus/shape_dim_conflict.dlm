@@ -1,4 +1,4 @@
-// expect: DLM3104 5:18
+// expect: DLM3104 5:13
 model M {
   input x: f32[B, D]
   input w: f32[D, 3]

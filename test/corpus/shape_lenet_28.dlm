@@ -1,4 +1,4 @@
-// expect: DLM3101 7:20
+// expect: DLM3101 7:13
 // LeNet written for 32x32 inputs, fed 28x28 MNIST
 model LeNet(classes: int = 10) {
   input x: f32[B, 1, 28, 28]

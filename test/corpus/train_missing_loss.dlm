@@ -1,4 +1,4 @@
-// expect: DLM4002 6:1
+// expect: DLM4002 6:7
 model M {
   input x: f32[B, 4]
   output y = linear(x, 3)

@@ -1,5 +1,5 @@
 // Mutation fuzzing of the whole checker (parse → elaborate → analyse) over the bundled
-// examples: random deletions, duplications, insertions and digit changes must never make
+// examples: random deletions, insertions, duplications, swaps, truncations and digit changes must never make
 // it throw, and every diagnostic must have a well-formed range inside its file.
 // `npm run fuzz:long` runs many more cases.
 
@@ -23,6 +23,8 @@ const mutation = fc.oneof(
   fc.record({ kind: fc.constant("insert" as const), at: fc.nat(), text: fc.constantFrom(...SNIPPETS) }),
   fc.record({ kind: fc.constant("duplicate" as const), at: fc.nat(), len: fc.integer({ min: 1, max: 80 }) }),
   fc.record({ kind: fc.constant("digit" as const), at: fc.nat(), digit: fc.integer({ min: 0, max: 9 }) }),
+  fc.record({ kind: fc.constant("swap" as const), at: fc.nat(), len: fc.integer({ min: 1, max: 30 }) }),
+  fc.record({ kind: fc.constant("truncate" as const), at: fc.nat() }),
 );
 
 type Mutation = typeof mutation extends fc.Arbitrary<infer T> ? T : never;
@@ -36,6 +38,14 @@ function mutate(text: string, m: Mutation): string {
       return text.slice(0, at) + m.text + text.slice(at);
     case "duplicate":
       return text.slice(0, at) + text.slice(at, at + m.len) + text.slice(at);
+    case "swap": {
+      // exchange two adjacent pieces of text
+      const mid = Math.min(at + m.len, text.length);
+      const end = Math.min(mid + m.len, text.length);
+      return text.slice(0, at) + text.slice(mid, end) + text.slice(at, mid) + text.slice(end);
+    }
+    case "truncate":
+      return text.slice(0, at);
     case "digit": {
       const i = text.slice(at).search(/\d/);
       return i < 0 ? text : text.slice(0, at + i) + String(m.digit) + text.slice(at + i + 1);

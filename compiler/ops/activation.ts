@@ -1,0 +1,363 @@
+// Activations: float x → same shape and dtype. Most are pointwise and built by `act`
+// (the shared `pointwise` builder); prelu and maxout own parameters; softmax,
+// log_softmax and softmin normalise along an axis.
+//
+// Cost: `flops` only (~1 per elementwise op per element), except maxout's affine maps,
+// which are matmul work counted in `macs` exactly as linear's (bias adds not counted):
+//   relu 1 (max)  relu6 2 (max, min)  leaky_relu 2 (compare, scale)  elu 4 (exp, sub, mul, select)
+//   selu 5 (elu + scale)  celu 5 (elu + divide by alpha)  gelu 8  silu/swish 5 (sigmoid 4 + mul)
+//   mish 8 (softplus 3 + tanh 4 + mul)  sigmoid 4 (neg, exp, add, div)  hard_sigmoid 4 (add, max, min, div)
+//   tanh 4  hard_tanh 2 (max, min)  softplus 5 (scale, exp, add, log, unscale)  softsign 3 (abs, add, div)
+//   hard_swish 5 (add, max, min, mul, div)  log_sigmoid 4 (neg, exp, log1p, neg)  step 1  sign 1  identity 0
+//   prelu 2 (compare, scale)
+//   softmax / log_softmax 5 per element (max, sub, exp, sum, div/log), +1 per element to divide by
+//     a temperature other than 1; softmin 6 (negate + softmax)
+//   maxout: MACs = rows * in * out * pieces (rows = numel(x) / in); flops = (pieces - 1)
+//     comparisons per output element.
+
+import { Dim } from "../dim.js";
+import {
+  TORCH_DEFAULT_KAIMING,
+  biasParam,
+  dropLast,
+  enumAttr,
+  fanInBound,
+  lastDim,
+  pointwise,
+  requireMinRank,
+  requirePositiveDim,
+  sameDim,
+  weightParam,
+} from "./builders.js";
+import {
+  type AttrSpec,
+  type CostContext,
+  type InferContext,
+  type OpDef,
+  OpError,
+  axisAttr,
+  cost,
+  floatAttr,
+  input,
+  intAttr,
+  numel,
+  requireFloat,
+  typeToString,
+} from "./types.js";
+
+/** A float → float pointwise activation. */
+function act(
+  name: string,
+  flopsPerElem: number,
+  doc: string,
+  attrs: readonly AttrSpec[] = [],
+  check?: (ctx: InferContext) => void,
+): OpDef {
+  return pointwise({
+    name,
+    category: "activation",
+    doc,
+    flopsPerElem,
+    attrs,
+    ...(check ? { check } : {}),
+  });
+}
+
+function floatSpec(name: string, value: number, doc?: string): AttrSpec {
+  return doc === undefined
+    ? { name, type: "float", default: value }
+    : { name, type: "float", default: value, doc };
+}
+
+/** A float attribute that must be > 0 (beta, temperature). */
+function positive(name: string, hint?: string) {
+  return (ctx: InferContext): void => {
+    const v = floatAttr(ctx, name);
+    if (!(v > 0))
+      throw new OpError(`'${name}' must be positive, got ${v}`, {
+        at: name,
+        ...(hint ? { hint } : {}),
+      });
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Pointwise
+
+const pointwiseOps: OpDef[] = [
+  act("relu", 1, "rectified linear unit max(0, x)"),
+  act("relu6", 2, "min(max(0, x), 6)"),
+  act(
+    "leaky_relu",
+    2,
+    "x for x > 0, alpha·x otherwise",
+    [floatSpec("alpha", 0.01, "negative slope")],
+    (ctx) => void floatAttr(ctx, "alpha"),
+  ),
+  act(
+    "elu",
+    4,
+    "exponential linear unit: x for x > 0, alpha·(exp(x) - 1) otherwise",
+    [floatSpec("alpha", 1.0)],
+    (ctx) => void floatAttr(ctx, "alpha"),
+  ),
+  act(
+    "selu",
+    5,
+    "scaled ELU with the self-normalising constants (scale ≈ 1.0507, alpha ≈ 1.6733)",
+  ),
+  act(
+    "celu",
+    5,
+    "continuously differentiable ELU: max(0, x) + min(0, alpha·(exp(x/alpha) - 1))",
+    [floatSpec("alpha", 1.0)],
+    (ctx) => {
+      if (floatAttr(ctx, "alpha") === 0)
+        throw new OpError(
+          "'alpha' must not be 0 for celu (x is divided by alpha)",
+          { at: "alpha" },
+        );
+    },
+  ),
+  act(
+    "gelu",
+    8,
+    'Gaussian error linear unit x·Φ(x); approximate: "tanh" uses the tanh formula (GPT-2)',
+    [
+      {
+        name: "approximate",
+        type: "string",
+        default: "none",
+        doc: '"none" | "tanh"',
+      },
+    ],
+    (ctx) => void enumAttr(ctx, "approximate", ["none", "tanh"] as const),
+  ),
+  act("silu", 5, "x·sigmoid(x) (SiLU)"),
+  act("swish", 5, "x·sigmoid(x) (the same function as silu)"),
+  act("mish", 8, "x·tanh(softplus(x))"),
+  act("sigmoid", 4, "logistic function 1 / (1 + exp(-x))"),
+  act("hard_sigmoid", 4, "piecewise-linear sigmoid relu6(x + 3) / 6"),
+  act("tanh", 4, "hyperbolic tangent"),
+  act(
+    "hard_tanh",
+    2,
+    "clamps x to [min, max]",
+    [floatSpec("min", -1.0), floatSpec("max", 1.0)],
+    (ctx) => {
+      const lo = floatAttr(ctx, "min");
+      const hi = floatAttr(ctx, "max");
+      if (!(lo < hi))
+        throw new OpError(
+          `hard_tanh needs min < max, got min=${lo}, max=${hi}`,
+          {
+            at: "max",
+            hint: "swap the bounds",
+          },
+        );
+    },
+  ),
+  act(
+    "softplus",
+    5,
+    "smooth ReLU log(1 + exp(beta·x)) / beta",
+    [floatSpec("beta", 1.0)],
+    positive("beta"),
+  ),
+  act("softsign", 3, "x / (1 + |x|)"),
+  act("hard_swish", 5, "x·relu6(x + 3) / 6 (MobileNetV3)"),
+  act("log_sigmoid", 4, "log(sigmoid(x)), computed stably"),
+  act(
+    "step",
+    1,
+    "Heaviside step: 1 where x >= 0, else 0 (the perceptron's threshold; no useful gradient)",
+  ),
+  act("sign", 1, "-1, 0 or 1 by the sign of x"),
+  act("identity", 0, "returns x unchanged"),
+];
+
+// ---------------------------------------------------------------------------
+// Softmax family (normalise along one axis)
+
+function softmaxLike(
+  name: string,
+  doc: string,
+  flopsPerElem: number,
+  temperature: boolean,
+): OpDef {
+  return {
+    name,
+    category: "activation",
+    doc,
+    inputs: [{ name: "x" }],
+    attrs: [
+      { name: "axis", type: "int", default: Dim.const(-1) },
+      ...(temperature
+        ? [
+            floatSpec(
+              "temperature",
+              1.0,
+              "divides x before normalising; > 1 flattens, < 1 sharpens",
+            ),
+          ]
+        : []),
+    ],
+    infer(ctx) {
+      const x = input(ctx, 0);
+      requireFloat(name, x, 0);
+      if (x.shape.length === 0)
+        throw new OpError(
+          `${name} needs at least one axis to normalise over, got a scalar ${typeToString(x)}`,
+          {
+            at: 0,
+            code: "DLM3103",
+          },
+        );
+      axisAttr(ctx, "axis", x.shape.length);
+      if (temperature)
+        positive("temperature", "the temperature divides x")(ctx);
+      return { outputs: [x] };
+    },
+    cost(ctx) {
+      const perElem =
+        temperature && floatAttr(ctx, "temperature") !== 1
+          ? flopsPerElem + 1
+          : flopsPerElem;
+      return cost(0, numel(input(ctx, 0).shape).scale(perElem));
+    },
+  };
+}
+
+const softmax = softmaxLike(
+  "softmax",
+  "exp(x) / sum(exp(x)) along axis (divided by temperature first)",
+  5,
+  true,
+);
+const logSoftmax = softmaxLike(
+  "log_softmax",
+  "log(softmax(x)) along axis, computed stably",
+  5,
+  true,
+);
+const softmin = softmaxLike("softmin", "softmax(-x) along axis", 6, false);
+
+// ---------------------------------------------------------------------------
+// Activations with parameters
+
+/** nn.PReLU's init: every slope starts at 0.25. */
+const PRELU_INIT = Object.freeze({ value: 0.25 });
+
+const prelu: OpDef = {
+  name: "prelu",
+  category: "activation",
+  doc: "x for x > 0, a·x otherwise with learned slopes a: one shared, or one per channel (axis 1)",
+  inputs: [{ name: "x" }],
+  attrs: [
+    {
+      name: "num_parameters",
+      type: "int",
+      default: Dim.const(1),
+      doc: "1 (one shared slope) or the channel count C = x.shape[1]",
+    },
+  ],
+  infer(ctx) {
+    const x = input(ctx, 0);
+    requireFloat("prelu", x, 0);
+    const n = requirePositiveDim(
+      intAttr(ctx, "num_parameters"),
+      "num_parameters",
+    );
+    if (!n.equals(1)) {
+      if (x.shape.length < 2)
+        throw new OpError(
+          `prelu with num_parameters=${n} needs a channel axis (axis 1), but x ${typeToString(x)} has rank ${x.shape.length}`,
+          {
+            at: "num_parameters",
+            hint: "use num_parameters: 1 for inputs without a channel axis",
+          },
+        );
+      const c = x.shape[1]!;
+      if (!sameDim(n, c))
+        throw new OpError(
+          `prelu num_parameters=${n} does not match the ${c} channels (axis 1) of x ${typeToString(x)}`,
+          {
+            at: "num_parameters",
+            hint: `use num_parameters: ${c} (one slope per channel) or 1 (shared)`,
+          },
+        );
+    }
+    // PyTorch advises against weight decay on the slopes
+    return {
+      outputs: [x],
+      params: [
+        {
+          ...weightParam("weight", [n], "constant", PRELU_INIT),
+          noDecay: true,
+        },
+      ],
+    };
+  },
+  cost(ctx) {
+    return cost(0, numel(input(ctx, 0).shape).scale(2));
+  },
+};
+
+const maxout: OpDef = {
+  name: "maxout",
+  category: "activation",
+  doc: "max over `pieces` affine maps: x [..., in] → [..., out] with weight [out·pieces, in], bias [out·pieces]",
+  inputs: [{ name: "x" }],
+  attrs: [
+    { name: "out", type: "int", doc: "output features" },
+    {
+      name: "pieces",
+      type: "int",
+      default: Dim.const(2),
+      doc: "affine pieces per output unit",
+    },
+  ],
+  infer(ctx) {
+    const x = input(ctx, 0);
+    requireMinRank("maxout", x, 1, 0, "features [..., in]");
+    requireFloat("maxout", x, 0);
+    const out = requirePositiveDim(intAttr(ctx, "out"), "out");
+    const pieces = requirePositiveDim(intAttr(ctx, "pieces"), "pieces");
+    const inF = lastDim(x.shape);
+    const rows = out.mul(pieces);
+    const shape = dropLast(x.shape);
+    shape.push(out);
+    return {
+      outputs: [{ dtype: x.dtype, shape }],
+      // initialised as torch.nn.Linear(in, out·pieces)
+      params: [
+        weightParam(
+          "weight",
+          [rows, inF],
+          "kaiming_uniform",
+          TORCH_DEFAULT_KAIMING,
+        ),
+        biasParam("bias", [rows], "uniform", fanInBound(inF)),
+      ],
+    };
+  },
+  cost(ctx: CostContext) {
+    const x = input(ctx, 0);
+    const out = intAttr(ctx, "out");
+    const pieces = intAttr(ctx, "pieces");
+    const rows = numel(dropLast(x.shape));
+    return cost(
+      rows.mul(lastDim(x.shape)).mul(out).mul(pieces),
+      rows.mul(out).mul(pieces.sub(1)),
+    );
+  },
+};
+
+export const ops: OpDef[] = [
+  ...pointwiseOps,
+  prelu,
+  maxout,
+  softmax,
+  logSoftmax,
+  softmin,
+];

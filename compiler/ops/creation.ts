@@ -1,0 +1,261 @@
+// Creation ops: tensors made from attributes alone (shapes may be symbolic, e.g. [B, 1, 1, 1])
+// or shaped like an input (zeros_like). Fills, ranges, identity and causal masks, the
+// sinusoidal position table and literal constants.
+//
+// Cost: zero for all of them. Their values depend only on attributes and shapes, so they
+// are compile-time constants (or plain memory fills) with no arithmetic per element, like
+// the sinusoidal table of embedding.ts's sinusoidal_encoding.
+
+import { Dim } from "../dim.js";
+import { dtypeAttr, shapeAttr } from "./builders.js";
+import {
+  type AttrSpec,
+  type AttrValue,
+  type DType,
+  type InferContext,
+  type OpDef,
+  type TensorType,
+  OpError,
+  ZERO_COST,
+  describeAttr,
+  input,
+  intAttr,
+  isInteger,
+} from "./types.js";
+
+const DTYPE_F32: AttrSpec = { name: "dtype", type: "dtype", default: "f32" };
+const SHAPE: AttrSpec = {
+  name: "shape",
+  type: "ints",
+  doc: "a list of sizes (may be symbolic, e.g. [B, 1])",
+};
+const VALUE: AttrSpec = {
+  name: "value",
+  type: "any",
+  doc: "the fill value (a number or true/false)",
+};
+
+/** A size attribute: an integer, possibly symbolic, not negative where it is known. */
+function sizeAttr(ctx: InferContext, name: string): Dim {
+  const d = intAttr(ctx, name);
+  const c = d.constant;
+  if (c !== undefined && c < 0)
+    throw new OpError(`'${name}' must not be negative, got ${c}`, { at: name });
+  return d;
+}
+
+/** A scalar fill value; integer dtypes need an integer value. */
+function checkScalar(
+  v: AttrValue | undefined,
+  dtype: DType,
+  where: string,
+  at: string,
+): void {
+  let n: number | boolean | undefined;
+  if (typeof v === "number" || typeof v === "boolean") n = v;
+  else if (v instanceof Dim) {
+    n = v.constant;
+    if (n === undefined)
+      throw new OpError(
+        `${where} is the symbolic ${v}; a constant needs values known at compile time`,
+        { at },
+      );
+  }
+  if (n === undefined)
+    throw new OpError(
+      `${where} must be a number or true/false, got ${describeAttr(v)}`,
+      { at },
+    );
+  if (typeof n === "number" && isInteger(dtype) && !Number.isInteger(n))
+    throw new OpError(
+      `${where} is ${n}, which is not an integer, but the dtype is ${dtype}`,
+      {
+        at,
+        hint: `use dtype: f32 for fractional values`,
+      },
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Fills
+
+/** zeros / ones / full: a tensor of `shape` filled with one value. */
+function filled(name: string, doc: string, withValue: boolean): OpDef {
+  return {
+    name,
+    category: "creation",
+    doc,
+    inputs: [],
+    attrs: withValue ? [SHAPE, VALUE, DTYPE_F32] : [SHAPE, DTYPE_F32],
+    infer(ctx) {
+      const dtype = dtypeAttr(ctx, "dtype");
+      if (withValue) checkScalar(ctx.attrs.value, dtype, "'value'", "value");
+      return { outputs: [{ dtype, shape: shapeAttr(ctx, "shape") }] };
+    },
+    cost: () => ZERO_COST,
+  };
+}
+
+/** zeros_like / ones_like / full_like: x's shape and dtype. */
+function like(name: string, doc: string, withValue: boolean): OpDef {
+  return {
+    name,
+    category: "creation",
+    doc,
+    inputs: [{ name: "x" }],
+    attrs: withValue ? [VALUE] : [],
+    infer(ctx) {
+      const x: TensorType = input(ctx, 0);
+      if (withValue) checkScalar(ctx.attrs.value, x.dtype, "'value'", "value");
+      return { outputs: [x] };
+    },
+    cost: () => ZERO_COST,
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Ranges, identity, masks, positions
+
+const arange: OpDef = {
+  name: "arange",
+  category: "creation",
+  doc: "start, start + 1, ..., n - 1: shape [n - start] (arange(T) gives the positions 0..T-1)",
+  inputs: [],
+  attrs: [
+    { name: "n", type: "int", doc: "end (exclusive)" },
+    { name: "start", type: "int", default: Dim.const(0) },
+    { name: "dtype", type: "dtype", default: "i64" },
+  ],
+  infer(ctx) {
+    const dtype = dtypeAttr(ctx, "dtype");
+    if (dtype === "bool")
+      throw new OpError("arange cannot count in bool", {
+        at: "dtype",
+        code: "DLM3102",
+        hint: "use i64 (or f32)",
+      });
+    const n = intAttr(ctx, "n");
+    const start = intAttr(ctx, "start");
+    const len = n.sub(start);
+    const c = len.constant;
+    if (c !== undefined && c < 0)
+      throw new OpError(`arange: start=${start} is past the end n=${n}`, {
+        at: "start",
+        hint: "n is the exclusive end, so it must be >= start",
+      });
+    return { outputs: [{ dtype, shape: [len] }] };
+  },
+  cost: () => ZERO_COST,
+};
+
+const eye: OpDef = {
+  name: "eye",
+  category: "creation",
+  doc: "identity matrix [n, n]",
+  inputs: [],
+  attrs: [{ name: "n", type: "int" }, DTYPE_F32],
+  infer(ctx) {
+    const n = sizeAttr(ctx, "n");
+    return { outputs: [{ dtype: dtypeAttr(ctx, "dtype"), shape: [n, n] }] };
+  },
+  cost: () => ZERO_COST,
+};
+
+const causalMask: OpDef = {
+  name: "causal_mask",
+  category: "creation",
+  doc: "bool [T, T], true where key j <= query i (may attend): the lower triangle",
+  inputs: [],
+  attrs: [{ name: "T", type: "int", doc: "sequence length" }],
+  infer(ctx) {
+    const t = sizeAttr(ctx, "T");
+    return { outputs: [{ dtype: "bool", shape: [t, t] }] };
+  },
+  cost: () => ZERO_COST,
+};
+
+const sinusoidalPositions: OpDef = {
+  name: "sinusoidal_positions",
+  category: "creation",
+  doc: "the fixed sin/cos position table of 'Attention Is All You Need': f32 [T, d] (d even)",
+  inputs: [],
+  attrs: [
+    { name: "T", type: "int", doc: "number of positions" },
+    { name: "d", type: "int", doc: "feature size (even)" },
+  ],
+  infer(ctx) {
+    const t = sizeAttr(ctx, "T");
+    const d = sizeAttr(ctx, "d");
+    const dc = d.constant;
+    if (dc !== undefined && dc % 2 !== 0)
+      throw new OpError(
+        `sinusoidal_positions needs an even d (sin and cos fill alternate features), got d=${dc}`,
+        {
+          at: "d",
+          hint: `use an even size such as d=${dc + 1}`,
+        },
+      );
+    return { outputs: [{ dtype: "f32", shape: [t, d] }] };
+  },
+  cost: () => ZERO_COST,
+};
+
+// ---------------------------------------------------------------------------
+// Literal constants
+
+/** The shape of a nested list of scalars; errors name the offending entry (value[1][0]). */
+function nestedShape(v: AttrValue, dtype: DType, path: string): number[] {
+  if (!Array.isArray(v)) {
+    checkScalar(v, dtype, path, "value");
+    return [];
+  }
+  const items = v as readonly AttrValue[];
+  if (items.length === 0) return [0];
+  const first = nestedShape(items[0]!, dtype, `${path}[0]`);
+  for (let i = 1; i < items.length; i++) {
+    const s = nestedShape(items[i]!, dtype, `${path}[${i}]`);
+    if (s.length !== first.length || s.some((n, k) => n !== first[k]))
+      throw new OpError(
+        `'value' is ragged: ${path}[0] has shape [${first.join(", ")}] but ${path}[${i}] has shape [${s.join(", ")}]`,
+        { at: "value", hint: "every row of a constant needs the same length" },
+      );
+  }
+  return [items.length, ...first];
+}
+
+const constant: OpDef = {
+  name: "constant",
+  category: "creation",
+  doc: "a literal tensor from a nested list of numbers: constant([[1.0, 2.0]]) is f32 [1, 2]",
+  inputs: [],
+  attrs: [
+    { name: "value", type: "any", doc: "a number or a nested list of numbers" },
+    DTYPE_F32,
+  ],
+  infer(ctx) {
+    const dtype = dtypeAttr(ctx, "dtype");
+    const v = ctx.attrs.value;
+    if (v === undefined || v === null)
+      throw new OpError("constant needs a value", {
+        at: "value",
+        hint: "e.g. constant([[1.0, 0.0], [0.0, 1.0]])",
+      });
+    const shape = nestedShape(v, dtype, "value").map((n) => Dim.const(n));
+    return { outputs: [{ dtype, shape }] };
+  },
+  cost: () => ZERO_COST,
+};
+
+export const ops: OpDef[] = [
+  filled("zeros", "a tensor of zeros of the given shape", false),
+  filled("ones", "a tensor of ones of the given shape", false),
+  filled("full", "a tensor of the given shape filled with value", true),
+  like("zeros_like", "zeros with x's shape and dtype", false),
+  like("ones_like", "ones with x's shape and dtype", false),
+  like("full_like", "value with x's shape and dtype", true),
+  arange,
+  eye,
+  causalMask,
+  sinusoidalPositions,
+  constant,
+];

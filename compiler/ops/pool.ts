@@ -1,0 +1,370 @@
+// Pooling with PyTorch semantics: max/avg pools over 1-3 spatial axes (floor or ceil mode),
+// adaptive pools (output size given), global pools and LP pooling. Channels-first like conv:
+// x [B, C, *S] or unbatched [C, *S] (global pools need the batch axis). No parameters.
+//
+// Cost: flops only (pooling is not matmul work), counted per window element:
+//   max / avg pool:  numel(y) * prod(K)         (one compare or add per window element)
+//   lppool2d:        numel(y) * (2*prod(K) + 1) (x^p and an add per element, one root per output)
+//   adaptive pools:  the exact total window size: B*C * prod over axes of sum_i |window_i|
+//                    (when sizes are symbolic: the input size, exact when out divides it)
+//   global pools:    numel(x)
+
+import { Dim, type Shape } from "../dim.js";
+import { prodRange, requireMinRank } from "./builders.js";
+import {
+  type AxisWindow,
+  type SpatialInput,
+  axisNames,
+  geometryText,
+  perAxis,
+  requirePositiveOutput,
+  spatialInput,
+  windowOutput,
+} from "./conv.js";
+import {
+  type AttrSpec,
+  type CostContext,
+  type InferContext,
+  type OpDef,
+  type TensorType,
+  OpError,
+  boolAttr,
+  cost,
+  floatAttr,
+  input,
+  numel,
+  requireFloat,
+  typeToString,
+} from "./types.js";
+
+type PoolKind = "max" | "avg" | "lp";
+
+/** max pools compare any numbers; averages and norms need floats */
+function checkDType(op: string, kind: PoolKind, x: TensorType): void {
+  if (kind !== "max") return requireFloat(op, x, 0);
+  if (x.dtype === "bool")
+    throw new OpError(`${op} needs a numeric input, got ${typeToString(x)}`, {
+      at: 0,
+      code: "DLM3102",
+      hint: "use cast(x, f32) first",
+    });
+}
+
+/** x with its spatial axes replaced. */
+function withSpatial(s: SpatialInput, spatial: readonly Dim[]): Dim[] {
+  const shape = s.x.shape.slice(0, s.channelAxis + 1);
+  shape.push(...spatial);
+  return shape;
+}
+
+// ---------------------------------------------------------------------------
+// Sliding-window pools: maxpool / avgpool / lppool2d
+
+interface PoolGeometry {
+  readonly s: SpatialInput;
+  readonly kernel: readonly Dim[];
+  readonly outShape: Shape;
+}
+
+function poolGeometry(
+  op: string,
+  kind: PoolKind,
+  n: number,
+  ctx: InferContext,
+): PoolGeometry {
+  const s = spatialInput(op, ctx, n);
+  checkDType(op, kind, s.x);
+  const kernel = perAxis(ctx.attrs.kernel, "kernel", n, 1, op);
+  const stride =
+    ctx.attrs.stride == null
+      ? kernel
+      : perAxis(ctx.attrs.stride, "stride", n, 1, op);
+  const zeros = kernel.map(() => Dim.const(0));
+  const ones = kernel.map(() => Dim.const(1));
+  // lppool2d has no padding, dilation or ceil_mode; avgpool no dilation
+  const padding =
+    ctx.attrs.padding === undefined
+      ? zeros
+      : perAxis(ctx.attrs.padding, "padding", n, 0, op);
+  const dilation =
+    ctx.attrs.dilation === undefined
+      ? ones
+      : perAxis(ctx.attrs.dilation, "dilation", n, 1, op);
+  const ceil =
+    ctx.attrs.ceil_mode === undefined ? false : boolAttr(ctx, "ceil_mode");
+  if (ctx.attrs.count_include_pad !== undefined)
+    boolAttr(ctx, "count_include_pad");
+  const names = axisNames(n);
+  padding.forEach((p, i) => {
+    const pc = p.constant;
+    const kc = kernel[i]!.constant;
+    if (pc !== undefined && kc !== undefined && pc > Math.floor(kc / 2))
+      throw new OpError(
+        `'padding' ${pc} on axis ${names[i]} is more than half the kernel size ${kc}`,
+        {
+          at: "padding",
+          hint: `torch allows padding <= kernel / 2, here at most ${Math.floor(kc / 2)}`,
+        },
+      );
+  });
+  const spatial = s.spatial.map((size, i) => {
+    const w: AxisWindow = {
+      kernel: kernel[i]!,
+      stride: stride[i]!,
+      padding: padding[i]!,
+      dilation: dilation[i]!,
+    };
+    const f = (v: Dim): Dim => windowOutput(v, w, ceil);
+    const o = f(size);
+    requirePositiveOutput(
+      op,
+      s,
+      i,
+      o,
+      f,
+      geometryText(w, ceil ? ", ceil_mode" : ""),
+      "use a smaller kernel, add padding or ceil_mode, or pool fewer times",
+    );
+    return o;
+  });
+  return { s, kernel, outShape: withSpatial(s, spatial) };
+}
+
+function slidingPool(
+  name: string,
+  kind: PoolKind,
+  n: number,
+  doc: string,
+  attrs: readonly AttrSpec[],
+  flopsPerWindowElem: number,
+  flopsPerOutput: number,
+): OpDef {
+  return {
+    name,
+    category: "pool",
+    doc,
+    inputs: [{ name: "x" }],
+    attrs,
+    infer(ctx) {
+      const g = poolGeometry(name, kind, n, ctx);
+      if (kind === "lp") {
+        const p = floatAttr(ctx, "p");
+        if (!(p > 0))
+          throw new OpError(`'p' must be positive, got ${p}`, {
+            at: "p",
+            hint: "p = 2 gives the root of the sum of squares",
+          });
+      }
+      return { outputs: [{ dtype: g.s.x.dtype, shape: g.outShape }] };
+    },
+    // per output: the window's elements (compare / add), see the header
+    cost(ctx) {
+      const g = poolGeometry(name, kind, n, ctx);
+      const window = g.kernel.reduce<Dim>((acc, k) => acc.mul(k), Dim.const(1));
+      return cost(
+        0,
+        numel(g.outShape).mul(
+          window.scale(flopsPerWindowElem).add(flopsPerOutput),
+        ),
+      );
+    },
+  };
+}
+
+const KERNEL: AttrSpec = {
+  name: "kernel",
+  type: "ints",
+  doc: "window size: an int or one per spatial axis",
+};
+const STRIDE: AttrSpec = {
+  name: "stride",
+  type: "ints",
+  default: null,
+  doc: "default: the kernel size",
+};
+const PADDING: AttrSpec = {
+  name: "padding",
+  type: "ints",
+  default: Dim.const(0),
+  doc: "implicit padding, at most kernel / 2",
+};
+const CEIL_MODE: AttrSpec = {
+  name: "ceil_mode",
+  type: "bool",
+  default: false,
+  doc: "ceil instead of floor for the output size",
+};
+
+const MAX_ATTRS: readonly AttrSpec[] = [
+  KERNEL,
+  STRIDE,
+  PADDING,
+  { name: "dilation", type: "ints", default: Dim.const(1) },
+  CEIL_MODE,
+];
+const AVG_ATTRS: readonly AttrSpec[] = [
+  KERNEL,
+  STRIDE,
+  PADDING,
+  CEIL_MODE,
+  {
+    name: "count_include_pad",
+    type: "bool",
+    default: true,
+    doc: "average over padded zeros too",
+  },
+];
+const LP_ATTRS: readonly AttrSpec[] = [
+  { name: "p", type: "float", doc: "the norm's power" },
+  KERNEL,
+  STRIDE,
+];
+
+function spatialText(n: number): string {
+  return axisNames(n).join(", ");
+}
+
+function maxPool(n: 1 | 2 | 3): OpDef {
+  const sp = spatialText(n);
+  return slidingPool(
+    `maxpool${n}d`,
+    "max",
+    n,
+    `${n}-D max pooling x [B, C, ${sp}] → [B, C, ${sp}'] (stride defaults to the kernel)`,
+    MAX_ATTRS,
+    1,
+    0,
+  );
+}
+
+function avgPool(n: 1 | 2 | 3): OpDef {
+  const sp = spatialText(n);
+  return slidingPool(
+    `avgpool${n}d`,
+    "avg",
+    n,
+    `${n}-D average pooling x [B, C, ${sp}] → [B, C, ${sp}'] (stride defaults to the kernel)`,
+    AVG_ATTRS,
+    1,
+    0,
+  );
+}
+
+// ---------------------------------------------------------------------------
+// Adaptive pools: the output size is given; windows [floor(i*S/o), ceil((i+1)*S/o))
+
+/** Sum of the adaptive window lengths over one axis (exact for constants). */
+function adaptiveWindowSum(size: Dim, out: Dim): Dim {
+  const s = size.constant;
+  const o = out.constant;
+  if (s === undefined || o === undefined) return size;
+  let total = 0;
+  for (let i = 0; i < o; i++)
+    total += Math.ceil(((i + 1) * s) / o) - Math.floor((i * s) / o);
+  return Dim.const(total);
+}
+
+function adaptiveGeometry(
+  op: string,
+  kind: PoolKind,
+  n: number,
+  ctx: InferContext,
+): { s: SpatialInput; size: Dim[] } {
+  const s = spatialInput(op, ctx, n);
+  checkDType(op, kind, s.x);
+  return { s, size: perAxis(ctx.attrs.size, "size", n, 1, op) };
+}
+
+function adaptivePool(kind: "max" | "avg", n: 1 | 2 | 3): OpDef {
+  const name = `adaptive_${kind}pool${n}d`;
+  const sp = spatialText(n);
+  return {
+    name,
+    category: "pool",
+    doc: `${n}-D adaptive ${kind === "max" ? "max" : "average"} pooling to a given size: x [B, C, ${sp}] → [B, C, *size]`,
+    inputs: [{ name: "x" }],
+    attrs: [
+      {
+        name: "size",
+        type: "ints",
+        doc: "output size: an int or one per spatial axis",
+      },
+    ],
+    infer(ctx) {
+      const { s, size } = adaptiveGeometry(name, kind, n, ctx);
+      return { outputs: [{ dtype: s.x.dtype, shape: withSpatial(s, size) }] };
+    },
+    // every window element once (compare / add), see the header
+    cost(ctx) {
+      const { s, size } = adaptiveGeometry(name, kind, n, ctx);
+      let acc = prodRange(s.x.shape, 0, s.channelAxis + 1);
+      s.spatial.forEach(
+        (d, i) => (acc = acc.mul(adaptiveWindowSum(d, size[i]!))),
+      );
+      return cost(0, acc);
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Global pools: [B, C, *S] → [B, C] (keepdim: [B, C, 1, ...])
+
+function globalPool(kind: "max" | "avg"): OpDef {
+  const name = `global_${kind}pool`;
+  const check = (ctx: InferContext): TensorType => {
+    const x = input(ctx, 0);
+    requireMinRank(name, x, 3, 0, "[B, C, *S] with at least one spatial axis");
+    checkDType(name, kind, x);
+    return x;
+  };
+  return {
+    name,
+    category: "pool",
+    doc: `${kind === "max" ? "max" : "mean"} over all spatial axes: x [B, C, *S] → [B, C] (keepdim: [B, C, 1, ...])`,
+    inputs: [{ name: "x" }],
+    attrs: [
+      {
+        name: "keepdim",
+        type: "bool",
+        default: false,
+        doc: "keep the spatial axes as size 1",
+      },
+    ],
+    infer(ctx) {
+      const x = check(ctx);
+      const shape = x.shape.slice(0, 2);
+      if (boolAttr(ctx, "keepdim"))
+        for (let i = 2; i < x.shape.length; i++) shape.push(Dim.const(1));
+      return { outputs: [{ dtype: x.dtype, shape }] };
+    },
+    // one compare / add per input element
+    cost(ctx: CostContext) {
+      return cost(0, numel(check(ctx).shape));
+    },
+  };
+}
+
+export const ops: OpDef[] = [
+  maxPool(1),
+  maxPool(2),
+  maxPool(3),
+  avgPool(1),
+  avgPool(2),
+  avgPool(3),
+  adaptivePool("avg", 1),
+  adaptivePool("avg", 2),
+  adaptivePool("avg", 3),
+  adaptivePool("max", 1),
+  adaptivePool("max", 2),
+  globalPool("avg"),
+  globalPool("max"),
+  slidingPool(
+    "lppool2d",
+    "lp",
+    2,
+    "2-D power-average pooling (sum of x^p over each window)^(1/p): x [B, C, H, W] → [B, C, H', W']",
+    LP_ATTRS,
+    2,
+    1,
+  ),
+];

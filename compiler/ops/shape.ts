@@ -1,0 +1,968 @@
+// Shape manipulation: views and copies that move data without arithmetic — reshape,
+// flatten, transposes, squeeze/unsqueeze, concatenation and splitting, slicing and
+// indexing (the lowering of `x[...]`), gathers, padding, tiling and broadcasting, ViT
+// patches, pixel shuffle, one-hot encoding and repeat_interleave.
+//
+// Cost: zero for every op here (data movement, no flops or MACs).
+
+import { Dim, type Shape, shapeToString } from "../dim.js";
+import {
+  ONE,
+  axesAttr,
+  divideExactly,
+  enumAttr,
+  prodRange,
+  requireAtLeast,
+  requireIntegerInput,
+  requireMinRank,
+  requirePositiveDim,
+  sameDim,
+} from "./builders.js";
+import {
+  type AttrValue,
+  type InferContext,
+  type InferResult,
+  type OpDef,
+  type TensorType,
+  OpError,
+  ZERO_COST,
+  constIntAttr,
+  floatAttr,
+  input,
+  intAttr,
+  intsAttr,
+  numel,
+  requireRank,
+  typeToString,
+} from "./types.js";
+
+// ---------------------------------------------------------------------------
+// Shared pieces
+
+/** Every shape op: category "shape", zero cost. */
+function shapeOp(def: Omit<OpDef, "category" | "cost">): OpDef {
+  return { ...def, category: "shape", cost: () => ZERO_COST };
+}
+
+/** One output: x's dtype with a new shape. */
+function same(x: TensorType, shape: Shape): InferResult {
+  return { outputs: [{ dtype: x.dtype, shape }] };
+}
+
+/** `shape` with axis `axis` replaced by `d`. */
+function withAxis(shape: Shape, axis: number, d: Dim): Dim[] {
+  const out = shape.slice();
+  out[axis] = d;
+  return out;
+}
+
+/** A constant axis of x (or of a tensor of rank `rank`, for inserting ops), negative from the end. */
+function axisIn(
+  ctx: InferContext,
+  name: string,
+  x: TensorType,
+  rank = x.shape.length,
+): number {
+  const d = intAttr(ctx, name);
+  const c = d.constant;
+  if (c === undefined)
+    throw new OpError(`'${name}' must be known at compile time, got ${d}`, {
+      at: name,
+    });
+  const a = c < 0 ? c + rank : c;
+  if (a < 0 || a >= rank)
+    throw new OpError(`${name} ${c} is out of range for x ${typeToString(x)}`, {
+      at: name,
+      hint:
+        rank === 0
+          ? "x is a scalar and has no axes"
+          : `${name} must be in ${-rank}..${rank - 1}`,
+    });
+  return a;
+}
+
+/** A size that may not be negative (when known). */
+function nonNegative(d: Dim, name: string): Dim {
+  const c = d.constant;
+  if (c !== undefined && c < 0)
+    throw new OpError(`'${name}' has a negative size ${c}`, { at: name });
+  return d;
+}
+
+/**
+ * A list of sizes with at most one -1, made to hold exactly `total` elements. `subject`
+ * names what is being reshaped, for the messages.
+ */
+function resolveSizes(
+  sizes: readonly Dim[],
+  total: Dim,
+  name: string,
+  subject: string,
+): Dim[] {
+  let inferred = -1;
+  sizes.forEach((d, i) => {
+    if (d.constant === -1) {
+      if (inferred >= 0)
+        throw new OpError(
+          `only one size in '${name}' may be -1, got ${shapeToString(sizes)}`,
+          { at: name },
+        );
+      inferred = i;
+    } else nonNegative(d, name);
+  });
+  let known = ONE;
+  sizes.forEach((d, i) => {
+    if (i !== inferred) known = known.mul(d);
+  });
+  if (inferred < 0) {
+    if (total.equals(known)) return sizes.slice();
+    throw new OpError(
+      `cannot reshape ${subject} (${total} elements) into ${shapeToString(sizes)} (${known} elements)`,
+      {
+        at: name,
+        hint: "the element counts must match; write -1 for one size to have it inferred",
+      },
+    );
+  }
+  const q = divideExactly(total, known);
+  if (!q) {
+    const decided = total.isConstant && known.isConstant;
+    throw new OpError(
+      `cannot reshape ${subject} (${total} elements) into ${shapeToString(sizes)}: ${total} is ${decided ? "not" : "not known to be"} divisible by ${known}`,
+      {
+        at: name,
+        hint: decided
+          ? "the element counts must match"
+          : "give that size explicitly instead of -1",
+      },
+    );
+  }
+  const out = sizes.slice();
+  out[inferred] = q;
+  return out;
+}
+
+/**
+ * `a / b` for spatial splits (patches, pixel shuffle): exact when decidable, an error when
+ * constants do not divide, floor division when symbolic and undecidable.
+ */
+function divideDim(
+  a: Dim,
+  b: Dim,
+  message: () => string,
+  at: string | number,
+  hint: string,
+): Dim {
+  const q = divideExactly(a, b);
+  if (q) return q;
+  if (a.isConstant && b.isConstant) throw new OpError(message(), { at, hint });
+  return a.floordiv(b);
+}
+
+/** The first of variadic inputs, which must not be empty. */
+function requireSome(op: string, ctx: InferContext): TensorType {
+  if (!ctx.inputs[0])
+    throw new OpError(`${op} needs at least one tensor`, { at: 0 });
+  return ctx.inputs[0];
+}
+
+/** Variadic inputs (concat, stack): same dtype, rank and dims except `except`. */
+function matchingInputs(
+  op: string,
+  ctx: InferContext,
+  except: number | undefined,
+): TensorType[] {
+  requireSome(op, ctx);
+  const xs = ctx.inputs.map((_, i) => input(ctx, i));
+  const first = xs[0]!;
+  const r = first.shape.length;
+  xs.forEach((t, i) => {
+    if (i === 0) return;
+    const which = `input #${i + 1} ${typeToString(t)}`;
+    if (t.dtype !== first.dtype)
+      throw new OpError(
+        `${which} has dtype ${t.dtype} but input #1 ${typeToString(first)} has ${first.dtype}`,
+        {
+          at: i,
+          code: "DLM3102",
+          hint: `convert it with cast(x, ${first.dtype})`,
+        },
+      );
+    if (t.shape.length !== r)
+      throw new OpError(
+        `${which} has rank ${t.shape.length} but input #1 ${typeToString(first)} has rank ${r}`,
+        {
+          at: i,
+          code: "DLM3103",
+        },
+      );
+    for (let d = 0; d < r; d++)
+      if (d !== except && !sameDim(t.shape[d]!, first.shape[d]!))
+        throw new OpError(
+          `${which} does not match input #1 ${typeToString(first)} at dim ${d} (${t.shape[d]} vs ${first.shape[d]})`,
+          {
+            at: i,
+            hint:
+              except === undefined
+                ? `${op} needs tensors of identical shape`
+                : `all dims except the ${op} axis ${except} must match`,
+          },
+        );
+  });
+  return xs;
+}
+
+/** One output per size along `axis` (split, chunk). */
+function splitOutputs(
+  x: TensorType,
+  axis: number,
+  sizes: readonly Dim[],
+): InferResult {
+  return {
+    outputs: sizes.map((s) => ({
+      dtype: x.dtype,
+      shape: withAxis(x.shape, axis, s),
+    })),
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Reshaping
+
+const reshape = shapeOp({
+  name: "reshape",
+  doc: "same elements in a new shape; one size may be -1 (inferred), sizes may be symbolic",
+  inputs: [{ name: "x" }],
+  attrs: [
+    {
+      name: "shape",
+      type: "ints",
+      doc: "the new shape, e.g. [B, T, heads, -1]",
+    },
+  ],
+  infer(ctx) {
+    const x = input(ctx, 0);
+    return same(
+      x,
+      resolveSizes(
+        intsAttr(ctx, "shape"),
+        numel(x.shape),
+        "shape",
+        `x ${typeToString(x)}`,
+      ),
+    );
+  },
+});
+
+const flatten = shapeOp({
+  name: "flatten",
+  doc: "merges axes start..end (inclusive) into one: [B, C, H, W] → [B, C*H*W]",
+  inputs: [{ name: "x" }],
+  attrs: [
+    { name: "start", type: "int", default: Dim.const(1) },
+    { name: "end", type: "int", default: Dim.const(-1) },
+  ],
+  infer(ctx) {
+    const x = input(ctx, 0);
+    if (x.shape.length === 0) return same(x, [ONE]);
+    const s = axisIn(ctx, "start", x);
+    const e = axisIn(ctx, "end", x);
+    if (s > e)
+      throw new OpError(
+        `start axis ${s} comes after end axis ${e} for x ${typeToString(x)}`,
+        { at: "start" },
+      );
+    return same(x, [
+      ...x.shape.slice(0, s),
+      prodRange(x.shape, s, e + 1),
+      ...x.shape.slice(e + 1),
+    ]);
+  },
+});
+
+const unflatten = shapeOp({
+  name: "unflatten",
+  doc: "splits one axis into several: unflatten(x, 2, [heads, -1]) on [B, T, D] → [B, T, heads, D/heads]",
+  inputs: [{ name: "x" }],
+  attrs: [
+    { name: "axis", type: "int" },
+    { name: "sizes", type: "ints", doc: "the new sizes; one may be -1" },
+  ],
+  infer(ctx) {
+    const x = input(ctx, 0);
+    const axis = axisIn(ctx, "axis", x);
+    const d = x.shape[axis]!;
+    const sizes = resolveSizes(
+      intsAttr(ctx, "sizes"),
+      d,
+      "sizes",
+      `axis ${axis} of x ${typeToString(x)}`,
+    );
+    return same(x, [
+      ...x.shape.slice(0, axis),
+      ...sizes,
+      ...x.shape.slice(axis + 1),
+    ]);
+  },
+});
+
+const transpose = shapeOp({
+  name: "transpose",
+  doc: "swaps two axes (default the last two; `.T`); identity on vectors and scalars",
+  inputs: [{ name: "x" }],
+  attrs: [
+    { name: "dim0", type: "int", default: Dim.const(-2) },
+    { name: "dim1", type: "int", default: Dim.const(-1) },
+  ],
+  infer(ctx) {
+    const x = input(ctx, 0);
+    // `.T` of a vector is the vector itself (NumPy, PyTorch)
+    if (
+      x.shape.length < 2 &&
+      intAttr(ctx, "dim0").equals(-2) &&
+      intAttr(ctx, "dim1").equals(-1)
+    )
+      return same(x, x.shape);
+    const a = axisIn(ctx, "dim0", x);
+    const b = axisIn(ctx, "dim1", x);
+    const shape = x.shape.slice();
+    shape[a] = x.shape[b]!;
+    shape[b] = x.shape[a]!;
+    return same(x, shape);
+  },
+});
+
+const permute = shapeOp({
+  name: "permute",
+  doc: "reorders all axes: permute(x, [0, 2, 3, 1]) turns [B, C, H, W] into [B, H, W, C]",
+  inputs: [{ name: "x" }],
+  attrs: [
+    {
+      name: "dims",
+      type: "ints",
+      doc: "a permutation of 0..rank-1 (negatives count from the end)",
+    },
+  ],
+  infer(ctx) {
+    const x = input(ctx, 0);
+    const r = x.shape.length;
+    const dims = intsAttr(ctx, "dims");
+    const list = shapeToString(dims);
+    if (dims.length !== r)
+      throw new OpError(
+        `permute needs ${r} dims for x ${typeToString(x)}, got ${dims.length}: ${list}`,
+        {
+          at: "dims",
+        },
+      );
+    const seen = new Set<number>();
+    const shape = dims.map((d) => {
+      const c = d.constant;
+      const a = c !== undefined && c < 0 ? c + r : c;
+      if (a === undefined || a < 0 || a >= r || seen.has(a))
+        throw new OpError(
+          `dims ${list} is not a permutation of 0..${r - 1} for x ${typeToString(x)}`,
+          {
+            at: "dims",
+            hint:
+              a !== undefined && seen.has(a)
+                ? `axis ${a} appears twice`
+                : `each axis must be a constant in ${-r}..${r - 1}`,
+          },
+        );
+      seen.add(a);
+      return x.shape[a]!;
+    });
+    return same(x, shape);
+  },
+});
+
+const squeeze = shapeOp({
+  name: "squeeze",
+  doc: "removes size-1 axes: the given axis (or list), or every constant size-1 axis when none",
+  inputs: [{ name: "x" }],
+  attrs: [{ name: "axis", type: "ints", default: null }],
+  infer(ctx) {
+    const x = input(ctx, 0);
+    const axes = axesAttr(ctx, "axis", x.shape.length);
+    if (axes === undefined)
+      return same(
+        x,
+        x.shape.filter((d) => !d.equals(1)),
+      );
+    for (const a of axes)
+      if (!x.shape[a]!.equals(1))
+        throw new OpError(
+          `cannot squeeze axis ${a} of x ${typeToString(x)}: its size is ${x.shape[a]}, not 1`,
+          {
+            at: "axis",
+            hint: "only size-1 axes can be squeezed; to pick one element use x[..., 0] or index(x, axis, 0)",
+          },
+        );
+    return same(
+      x,
+      x.shape.filter((_, i) => !axes.includes(i)),
+    );
+  },
+});
+
+const unsqueeze = shapeOp({
+  name: "unsqueeze",
+  doc: "inserts a size-1 axis at `axis` (negative counts from the end of the result)",
+  inputs: [{ name: "x" }],
+  attrs: [{ name: "axis", type: "int" }],
+  infer(ctx) {
+    const x = input(ctx, 0);
+    const a = axisIn(ctx, "axis", x, x.shape.length + 1);
+    return same(x, [...x.shape.slice(0, a), ONE, ...x.shape.slice(a)]);
+  },
+});
+
+// ---------------------------------------------------------------------------
+// Joining and splitting
+
+const concat = shapeOp({
+  name: "concat",
+  doc: "joins tensors along an existing axis; all other dims must match",
+  inputs: [{ name: "xs", variadic: true }],
+  attrs: [{ name: "axis", type: "int", default: Dim.const(-1) }],
+  infer(ctx) {
+    const first = requireSome("concat", ctx);
+    if (first.shape.length === 0)
+      throw new OpError(`cannot concatenate scalars (${typeToString(first)})`, {
+        at: 0,
+        hint: "stack(...) joins scalars into a vector",
+      });
+    const axis = axisIn(ctx, "axis", first);
+    const xs = matchingInputs("concat", ctx, axis);
+    return same(
+      first,
+      withAxis(
+        first.shape,
+        axis,
+        xs.reduce((acc, t) => acc.add(t.shape[axis]!), Dim.const(0)),
+      ),
+    );
+  },
+});
+
+const stack = shapeOp({
+  name: "stack",
+  doc: "joins equally shaped tensors along a new axis",
+  inputs: [{ name: "xs", variadic: true }],
+  attrs: [{ name: "axis", type: "int", default: Dim.const(0) }],
+  infer(ctx) {
+    const xs = matchingInputs("stack", ctx, undefined);
+    const first = xs[0]!;
+    const a = axisIn(ctx, "axis", first, first.shape.length + 1);
+    return same(first, [
+      ...first.shape.slice(0, a),
+      Dim.const(xs.length),
+      ...first.shape.slice(a),
+    ]);
+  },
+});
+
+const split = shapeOp({
+  name: "split",
+  doc: "splits x along axis into `sections` equal parts (an int) or parts of the listed sizes; several outputs",
+  inputs: [{ name: "x" }],
+  attrs: [
+    {
+      name: "sections",
+      type: "ints",
+      doc: "number of equal parts, or a list of sizes",
+    },
+    { name: "axis", type: "int", default: Dim.const(-1) },
+  ],
+  infer(ctx) {
+    const x = input(ctx, 0);
+    const axis = axisIn(ctx, "axis", x);
+    const d = x.shape[axis]!;
+    const where = `axis ${axis} of x ${typeToString(x)}`;
+    if (Array.isArray(ctx.attrs.sections)) {
+      const sizes = intsAttr(ctx, "sections").map((s) =>
+        nonNegative(s, "sections"),
+      );
+      const sum = sizes.reduce((acc, s) => acc.add(s), Dim.const(0));
+      if (!sum.equals(d))
+        throw new OpError(
+          `split sizes ${shapeToString(sizes)} add up to ${sum}, but ${where} has size ${d}`,
+          {
+            at: "sections",
+          },
+        );
+      return splitOutputs(x, axis, sizes);
+    }
+    const n = requireAtLeast(constIntAttr(ctx, "sections"), 1, "sections");
+    const size = divideExactly(d, Dim.const(n));
+    if (!size)
+      throw new OpError(
+        `${where} (size ${d}) cannot be split into ${n} equal parts`,
+        {
+          at: "sections",
+          hint: "give a list of part sizes instead, e.g. sections: [a, b]",
+        },
+      );
+    return splitOutputs(
+      x,
+      axis,
+      Array.from({ length: n }, () => size),
+    );
+  },
+});
+
+const chunk = shapeOp({
+  name: "chunk",
+  doc: "torch.chunk: `chunks` parts of size ceil(n / chunks) along axis, the last possibly smaller",
+  inputs: [{ name: "x" }],
+  attrs: [
+    { name: "chunks", type: "int" },
+    { name: "axis", type: "int", default: Dim.const(-1) },
+  ],
+  infer(ctx) {
+    const x = input(ctx, 0);
+    const axis = axisIn(ctx, "axis", x);
+    const n = requireAtLeast(constIntAttr(ctx, "chunks"), 1, "chunks");
+    const d = x.shape[axis]!;
+    const equal = divideExactly(d, Dim.const(n));
+    if (equal)
+      return splitOutputs(
+        x,
+        axis,
+        Array.from({ length: n }, () => equal),
+      );
+    const len = d.constant;
+    if (len === undefined)
+      throw new OpError(
+        `the chunk sizes of axis ${axis} of x ${typeToString(x)} depend on the value of ${d}, which is not known to be divisible by ${n}`,
+        { at: "chunks", hint: "use split with a list of sizes" },
+      );
+    const size = Math.ceil(len / n);
+    const count = Math.ceil(len / size);
+    const sizes = Array.from({ length: count }, (_, i) =>
+      Dim.const(i < count - 1 ? size : len - size * (count - 1)),
+    );
+    return splitOutputs(x, axis, sizes);
+  },
+});
+
+// ---------------------------------------------------------------------------
+// Slicing and indexing (x[a:b], x[:, -1], x[:, [0, 2]], x[idx])
+
+/** A Python slice bound: negative constants count from the end; clamped to [0, size]. */
+function sliceBound(v: Dim, size: Dim): Dim {
+  const c = v.constant;
+  let b = c !== undefined && c < 0 ? size.add(c) : v;
+  const over = b.sub(size).constant;
+  if (over !== undefined && over > 0) b = size;
+  const bc = b.constant;
+  if (bc !== undefined && bc < 0) b = Dim.const(0);
+  return b;
+}
+
+const slice = shapeOp({
+  name: "slice",
+  doc: "x[start:end:step] along one axis, with Python's negative indices and clamping; bounds may be symbolic",
+  inputs: [{ name: "x" }],
+  attrs: [
+    { name: "axis", type: "int" },
+    { name: "start", type: "int", default: Dim.const(0) },
+    {
+      name: "end",
+      type: "int",
+      default: null,
+      doc: "exclusive; none: the end of the axis",
+    },
+    { name: "step", type: "int", default: Dim.const(1) },
+  ],
+  infer(ctx) {
+    const x = input(ctx, 0);
+    const axis = axisIn(ctx, "axis", x);
+    const size = x.shape[axis]!;
+    const step = requireAtLeast(constIntAttr(ctx, "step"), 1, "step");
+    const start = sliceBound(
+      ctx.attrs.start == null ? Dim.const(0) : intAttr(ctx, "start"),
+      size,
+    );
+    const end = sliceBound(
+      ctx.attrs.end == null ? size : intAttr(ctx, "end"),
+      size,
+    );
+    const span = end.sub(start);
+    const c = span.constant;
+    const len =
+      c !== undefined
+        ? Dim.const(Math.max(0, Math.ceil(c / step)))
+        : span.ceildiv(step);
+    return same(x, withAxis(x.shape, axis, len));
+  },
+});
+
+const index = shapeOp({
+  name: "index",
+  doc: "x[..., i, ...]: picks position `index` on one axis and removes that axis (negative from the end)",
+  inputs: [{ name: "x" }],
+  attrs: [
+    { name: "axis", type: "int" },
+    { name: "index", type: "int" },
+  ],
+  infer(ctx) {
+    const x = input(ctx, 0);
+    const axis = axisIn(ctx, "axis", x);
+    const size = x.shape[axis]!;
+    const i = intAttr(ctx, "index");
+    const ic = i.constant;
+    const n = size.constant;
+    const past = i.sub(size).constant;
+    const out =
+      ic !== undefined && n !== undefined
+        ? ic < -n || ic >= n
+        : past !== undefined && past >= 0;
+    if (out)
+      throw new OpError(
+        `index ${i} is out of range for axis ${axis} of x ${typeToString(x)} (size ${size})`,
+        {
+          at: "index",
+          hint:
+            n !== undefined ? `valid indices are ${-n}..${n - 1}` : undefined,
+        },
+      );
+    return same(
+      x,
+      x.shape.filter((_, k) => k !== axis),
+    );
+  },
+});
+
+const take = shapeOp({
+  name: "take",
+  doc: "index_select: the entries of x at integer `indices` (a tensor, or a list attr) along axis",
+  inputs: [{ name: "x" }, { name: "indices", optional: true, integer: true }],
+  attrs: [
+    {
+      name: "indices",
+      type: "ints",
+      default: null,
+      doc: "constant positions, when not given as a tensor",
+    },
+    { name: "axis", type: "int", default: Dim.const(0) },
+  ],
+  infer(ctx) {
+    const x = input(ctx, 0);
+    const tensor = ctx.inputs[1];
+    const list: AttrValue = ctx.attrs.indices ?? null;
+    if (tensor && list !== null)
+      throw new OpError(
+        "give the indices either as a tensor or as a list, not both",
+        { at: "indices" },
+      );
+    if (!tensor && list === null)
+      throw new OpError(
+        "take needs indices: an integer tensor or a list of integers",
+        { at: "indices" },
+      );
+    const axis = axisIn(ctx, "axis", x);
+    let mid: Shape;
+    if (tensor) {
+      requireIntegerInput("take", tensor, 1, "indices");
+      mid = tensor.shape;
+    } else {
+      const idx = intsAttr(ctx, "indices");
+      const n = x.shape[axis]!.constant;
+      for (const i of idx) {
+        const c = i.constant;
+        if (c !== undefined && n !== undefined && (c < -n || c >= n))
+          throw new OpError(
+            `index ${c} is out of range for axis ${axis} of x ${typeToString(x)} (size ${n})`,
+            {
+              at: "indices",
+              hint: `valid indices are ${-n}..${n - 1}`,
+            },
+          );
+      }
+      mid = [Dim.const(idx.length)];
+    }
+    return same(x, [
+      ...x.shape.slice(0, axis),
+      ...mid,
+      ...x.shape.slice(axis + 1),
+    ]);
+  },
+});
+
+const gather = shapeOp({
+  name: "gather",
+  doc: "torch.gather: out[i][j] = x[index[i][j]][j] along axis; the output has index's shape",
+  inputs: [{ name: "x" }, { name: "index", integer: true }],
+  attrs: [{ name: "axis", type: "int" }],
+  infer(ctx) {
+    const x = input(ctx, 0);
+    const idx = input(ctx, 1);
+    requireIntegerInput("gather", idx, 1, "index");
+    const axis = axisIn(ctx, "axis", x);
+    if (idx.shape.length !== x.shape.length)
+      throw new OpError(
+        `index ${typeToString(idx)} must have the rank of x ${typeToString(x)}`,
+        {
+          at: 1,
+          code: "DLM3103",
+        },
+      );
+    idx.shape.forEach((d, k) => {
+      const over = d.sub(x.shape[k]!).constant;
+      if (k !== axis && over !== undefined && over > 0)
+        throw new OpError(
+          `index ${typeToString(idx)} is larger than x ${typeToString(x)} at dim ${k}`,
+          {
+            at: 1,
+            hint: `index may not exceed x on dims other than the gather axis ${axis}`,
+          },
+        );
+    });
+    return same(x, idx.shape);
+  },
+});
+
+// ---------------------------------------------------------------------------
+// Padding, tiling, broadcasting
+
+const PAD_MODES = ["constant", "reflect", "replicate", "circular"] as const;
+
+const pad = shapeOp({
+  name: "pad",
+  doc: "pads x; pads in torch order (last dim first, (left, right) pairs); negative pads crop",
+  inputs: [{ name: "x" }],
+  attrs: [
+    { name: "pads", type: "ints", doc: "[left, right, top, bottom, ...]" },
+    { name: "value", type: "float", default: 0.0 },
+    { name: "mode", type: "string", default: "constant" },
+  ],
+  infer(ctx) {
+    const x = input(ctx, 0);
+    const r = x.shape.length;
+    const pads = intsAttr(ctx, "pads");
+    const mode = enumAttr(ctx, "mode", PAD_MODES);
+    floatAttr(ctx, "value");
+    if (pads.length % 2 !== 0 || pads.length > 2 * r)
+      throw new OpError(
+        `'pads' needs (before, after) pairs from the last dim backwards, at most ${2 * r} values for x ${typeToString(x)}; got ${pads.length}`,
+        { at: "pads" },
+      );
+    const shape = x.shape.slice();
+    for (let k = 0; k < pads.length / 2; k++) {
+      const ax = r - 1 - k;
+      const lo = pads[2 * k]!;
+      const hi = pads[2 * k + 1]!;
+      const d = x.shape[ax]!;
+      if (mode !== "constant")
+        for (const p of [lo, hi]) {
+          const pc = p.constant;
+          const dc = d.constant;
+          if (pc !== undefined && pc < 0)
+            throw new OpError(
+              `${mode} padding cannot be negative, got ${pc} for axis ${ax}`,
+              { at: "pads" },
+            );
+          if (
+            mode === "reflect" &&
+            pc !== undefined &&
+            dc !== undefined &&
+            pc >= dc
+          )
+            throw new OpError(
+              `reflect padding ${pc} must be smaller than the size ${dc} of axis ${ax} of x ${typeToString(x)}`,
+              { at: "pads", hint: 'use mode: "replicate" for wider padding' },
+            );
+        }
+      shape[ax] = d.add(lo).add(hi);
+      const c = shape[ax]!.constant;
+      if (c !== undefined && c < 0)
+        throw new OpError(
+          `padding axis ${ax} of x ${typeToString(x)} by (${lo}, ${hi}) leaves ${c} elements`,
+          {
+            at: "pads",
+          },
+        );
+    }
+    return same(x, shape);
+  },
+});
+
+const tile = shapeOp({
+  name: "tile",
+  doc: "repeats the whole of x reps[i] times along each axis (torch.tile; short reps are padded with 1s)",
+  inputs: [{ name: "x" }],
+  attrs: [{ name: "reps", type: "ints" }],
+  infer(ctx) {
+    const x = input(ctx, 0);
+    const reps = intsAttr(ctx, "reps").map((d) => nonNegative(d, "reps"));
+    const n = Math.max(x.shape.length, reps.length);
+    const shape: Dim[] = [];
+    for (let i = 0; i < n; i++) {
+      const d = x.shape[i - (n - x.shape.length)] ?? ONE;
+      const k = reps[i - (n - reps.length)] ?? ONE;
+      shape.push(d.mul(k));
+    }
+    return same(x, shape);
+  },
+});
+
+/** expand / broadcast_to: size-1 dims grow to the target, new dims are added in front, -1 keeps. */
+function expandOp(name: string, doc: string): OpDef {
+  return shapeOp({
+    name,
+    doc,
+    inputs: [{ name: "x" }],
+    attrs: [
+      { name: "shape", type: "ints", doc: "target shape; -1 keeps x's size" },
+    ],
+    infer(ctx) {
+      const x = input(ctx, 0);
+      const target = intsAttr(ctx, "shape");
+      const r = x.shape.length;
+      const lead = target.length - r;
+      const fail = (msg: string, hint?: string): OpError =>
+        new OpError(
+          `cannot ${name} x ${typeToString(x)} to ${shapeToString(target)}: ${msg}`,
+          { at: "shape", hint },
+        );
+      if (lead < 0)
+        throw fail(
+          `the target has fewer dims than x`,
+          "dims can only be added in front",
+        );
+      const shape = target.map((t, i) => {
+        const c = t.constant;
+        if (c !== undefined && c < 0 && (c !== -1 || i < lead))
+          throw fail(
+            c === -1
+              ? `-1 keeps an existing dim, but dim ${i} is new`
+              : `negative size ${c}`,
+          );
+        if (i < lead) return t;
+        const d = x.shape[i - lead]!;
+        if (c === -1 || sameDim(d, t)) return d;
+        if (d.equals(1)) return t;
+        throw fail(
+          `dim ${i - lead} has size ${d}; only size-1 dims can be expanded (to ${t})`,
+          "use tile or repeat_interleave to copy data along a dim larger than 1",
+        );
+      });
+      return same(x, shape);
+    },
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Vision and encoding
+
+const patchify = shapeOp({
+  name: "patchify",
+  doc: "ViT patches: [B, C, H, W] → [B, (H/p)*(W/p), C*p*p] (H and W divisible by p; p or [ph, pw])",
+  inputs: [{ name: "x" }],
+  attrs: [{ name: "patch", type: "ints", doc: "patch size p, or [ph, pw]" }],
+  infer(ctx) {
+    const x = input(ctx, 0);
+    requireRank("patchify", x, [4], 0, "image [B, C, H, W]");
+    const [ph, pw] = intsAttr(ctx, "patch", 2).map((p) =>
+      requirePositiveDim(p, "patch"),
+    ) as [Dim, Dim];
+    const [b, c, h, w] = x.shape as [Dim, Dim, Dim, Dim];
+    const rows = (d: Dim, p: Dim, what: string): Dim =>
+      divideDim(
+        d,
+        p,
+        () =>
+          `the image ${what} ${d} of x ${typeToString(x)} is not divisible by the patch size ${p}`,
+        "patch",
+        `resize or crop the image to a multiple of ${p}, or pick a patch size dividing ${d}`,
+      );
+    const n = rows(h, ph, "height").mul(rows(w, pw, "width"));
+    return same(x, [b, n, c.mul(ph).mul(pw)]);
+  },
+});
+
+const pixelShuffle = shapeOp({
+  name: "pixel_shuffle",
+  doc: "sub-pixel upsampling: [..., C*r*r, H, W] → [..., C, H*r, W*r]",
+  inputs: [{ name: "x" }],
+  attrs: [{ name: "factor", type: "int", doc: "upscale factor r" }],
+  infer(ctx) {
+    const x = input(ctx, 0);
+    requireMinRank("pixel_shuffle", x, 3, 0, "[B, C, H, W]");
+    const f = requireAtLeast(constIntAttr(ctx, "factor"), 1, "factor");
+    const r = x.shape.length;
+    const [c, h, w] = x.shape.slice(r - 3) as [Dim, Dim, Dim];
+    const out = divideDim(
+      c,
+      Dim.const(f * f),
+      () =>
+        `the ${c} channels of x ${typeToString(x)} are not divisible by factor² = ${f * f}`,
+      "factor",
+      `the channel count must be a multiple of ${f * f}`,
+    );
+    return same(x, [...x.shape.slice(0, r - 3), out, h.mul(f), w.mul(f)]);
+  },
+});
+
+const oneHot = shapeOp({
+  name: "one_hot",
+  doc: "integer class ids [...] → f32 one-hot vectors [..., classes]",
+  inputs: [{ name: "x", integer: true }],
+  attrs: [{ name: "classes", type: "int" }],
+  infer(ctx) {
+    const x = input(ctx, 0);
+    requireIntegerInput("one_hot", x, 0, "class ids");
+    const classes = requirePositiveDim(intAttr(ctx, "classes"), "classes");
+    return { outputs: [{ dtype: "f32", shape: [...x.shape, classes] }] };
+  },
+});
+
+const repeatInterleave = shapeOp({
+  name: "repeat_interleave",
+  doc: "repeats each entry `repeats` times in place along axis: [a, b] → [a, a, b, b]",
+  inputs: [{ name: "x" }],
+  attrs: [
+    { name: "repeats", type: "int" },
+    { name: "axis", type: "int" },
+  ],
+  infer(ctx) {
+    const x = input(ctx, 0);
+    const axis = axisIn(ctx, "axis", x);
+    const k = nonNegative(intAttr(ctx, "repeats"), "repeats");
+    return same(x, withAxis(x.shape, axis, x.shape[axis]!.mul(k)));
+  },
+});
+
+export const ops: OpDef[] = [
+  reshape,
+  flatten,
+  unflatten,
+  transpose,
+  permute,
+  squeeze,
+  unsqueeze,
+  concat,
+  stack,
+  split,
+  chunk,
+  slice,
+  index,
+  take,
+  gather,
+  pad,
+  tile,
+  expandOp(
+    "expand",
+    "broadcasts size-1 dims to `shape` without copying (-1 keeps a dim; new dims go in front)",
+  ),
+  expandOp(
+    "broadcast_to",
+    "broadcasts x to `shape` (NumPy rules: size-1 dims grow, new dims in front)",
+  ),
+  patchify,
+  pixelShuffle,
+  oneHot,
+  repeatInterleave,
+];

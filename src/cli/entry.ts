@@ -1,0 +1,4 @@
+// The process entry of the `dlm` command: runs the CLI and sets the exit code.
+import { main } from "./main.js";
+
+process.exitCode = main(process.argv.slice(2));

@@ -1,0 +1,126 @@
+// The command line as a contract: exit codes, the JSON shapes other tools read
+// (`check --json`, `summary --json`), and the human output's file:line:col.
+
+import { spawnSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { main } from "../../src/cli/main.js";
+
+const root = join(import.meta.dirname, "..", "..");
+const example = (f: string) => join(root, "examples", f);
+const corpus = join(root, "test", "corpus");
+
+interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function run(...argv: string[]): Run {
+  let stdout = "";
+  let stderr = "";
+  vi.spyOn(process.stdout, "write").mockImplementation((s: string | Uint8Array) => ((stdout += String(s)), true));
+  vi.spyOn(process.stderr, "write").mockImplementation((s: string | Uint8Array) => ((stderr += String(s)), true));
+  try {
+    const code = main(argv);
+    return { code, stdout, stderr };
+  } finally {
+    vi.restoreAllMocks();
+  }
+}
+
+afterEach(() => vi.restoreAllMocks());
+
+describe("dlm check", () => {
+  it("exits 0 on a clean file and prints nothing", () => {
+    const r = run("check", example("lenet_seed002.dlm"));
+    expect(r).toMatchObject({ code: 0, stderr: "" });
+  });
+
+  it.each(readdirSync(corpus).filter((f) => f.endsWith(".dlm")))("exits 1 on corpus/%s and names file:line:col", (file) => {
+    const path = join(corpus, file);
+    const [, other, line, col] = /expect: DLM\d+ (?:(\S+) )?(\d+):(\d+)/.exec(readFileSync(path, "utf8"))!;
+    const r = run("check", "--no-color", path);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${relative(process.cwd(), other ? join(corpus, other) : path)}:${line}:${col}:`);
+  });
+
+  it("--json: { files, diagnostics: [{ code, severity, message, file, range: { start, end }, notes?, hint? }] }", () => {
+    const path = join(corpus, "shape_lenet_28.dlm");
+    const r = run("check", "--json", path);
+    expect(r.code).toBe(1);
+    const out = JSON.parse(r.stdout);
+    expect(out.files).toEqual([path]);
+    const [d] = out.diagnostics;
+    expect(d).toMatchObject({ code: "DLM3101", severity: "error", range: { start: { line: 7, column: 20 } } });
+    expect(typeof d.message).toBe("string");
+    expect(typeof d.range.end.offset).toBe("number");
+    expect(d.notes.length).toBeGreaterThan(0);
+  });
+
+  it("checks several files and fails if any has errors", () => {
+    expect(run("check", example("lenet5.dlm"), example("rnn.dlm")).code).toBe(0);
+    expect(run("check", example("lenet5.dlm"), join(corpus, "name_unknown.dlm")).code).toBe(1);
+  });
+
+  it("a missing file is an error, not a crash", () => {
+    const r = run("check", join(root, "no-such-file.dlm"));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("DLM9002");
+  });
+});
+
+describe("dlm summary", () => {
+  it("prints the layer table and totals", () => {
+    const r = run("summary", example("lenet_seed002.dlm"));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("62,006");
+    expect(r.stdout).toContain("features.0");
+  });
+
+  it("--json carries the documented fields, --dim binds a symbol, --param overrides a hyperparameter", () => {
+    const one = JSON.parse(run("summary", "--json", example("lenet_seed002.dlm")).stdout);
+    for (const key of ["model", "dims", "inputs", "outputs", "params", "macs", "flops", "memory", "layers"]) expect(one).toHaveProperty(key);
+    expect(one.params).toMatchObject({ total: 62006, trainable: 62006, frozen: 0, buffers: 0 });
+    expect(Object.keys(one.macs).sort()).toEqual(["backward", "forward", "step"]);
+    const many = JSON.parse(run("summary", "--json", "--dim", "B=32", example("lenet_seed002.dlm")).stdout);
+    expect(many.macs.forward).toBe(32 * one.macs.forward);
+    const five = JSON.parse(run("summary", "--json", "--param", "classes=5", example("lenet_seed002.dlm")).stdout);
+    expect(five.params.total).toBe(62006 - 5 * 84 - 5);
+  });
+
+  it("--model picks a model of a file with several", () => {
+    const r = JSON.parse(run("summary", "--json", "--model", "TorchRNN", example("rnn.dlm")).stdout);
+    expect(r.model).toBe("TorchRNN");
+    expect(r.params.total).toBe(1480);
+    expect(run("summary", "--model", "Nope", example("rnn.dlm")).code).toBe(1);
+  });
+});
+
+describe("usage errors exit 2", () => {
+  it.each([
+    [["frobnicate"]],
+    [["check"]],
+    [["summary", "--dim", "B=0", "x.dlm"]],
+    [["summary", "--dim", "B", "x.dlm"]],
+    [["check", "--colour", "x.dlm"]],
+    [["summary", "a.dlm", "b.dlm"]],
+  ])("%j", (argv) => {
+    const r = run(...argv);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^dlm: /);
+  });
+});
+
+describe("the installed command", () => {
+  it("runs as a separate process with the documented exit codes", () => {
+    const bin = join(root, "bin", "dlm.js");
+    const ok = spawnSync(process.execPath, [bin, "summary", example("lenet_seed002.dlm")], { encoding: "utf8" });
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toContain("62,006");
+    const bad = spawnSync(process.execPath, [bin, "check", join(corpus, "shape_lenet_28.dlm")], { encoding: "utf8" });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain("DLM3101");
+  });
+});
