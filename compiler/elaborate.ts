@@ -126,6 +126,13 @@ interface Frame {
   inputsConsumed: number;
   readonly inputs: readonly TensorValue[];
   readonly outputs: { name: string; value: Value; range: SourceRange }[];
+  /**
+   * the body of a shared layer (or a scan cell) being applied again: its instances and
+   * parameters already exist and are reused, not claimed anew
+   */
+  readonly shared: boolean;
+  /** where this block instance is applied (for notes on its input errors) */
+  callSite?: SourceSite;
 }
 
 interface VarEntry {
@@ -577,10 +584,13 @@ class Elaborator {
       const want = this.toDimValue(this.evalExpr(d, scope), file, d.range);
       if (!want.equals(got)) {
         const notes: RelatedNote[] = [{ message: `dim ${i} is declared as ${want} but the value has ${got}` }];
-        for (const name of want.symbols()) {
+        const named = d.kind === "Identifier" ? [d.name] : [];
+        for (const name of new Set([...named, ...want.symbols()])) {
           const s = scope.frame.dimSites.get(name);
-          if (s) notes.push({ message: `'${name}' was bound from ${s.what}`, file: s.site.file, range: s.site.range });
+          if (s) notes.push({ message: `'${name}' was bound to ${want} from ${s.what}`, file: s.site.file, range: s.site.range });
         }
+        const call = scope.frame.callSite;
+        if (role === "input" && call) notes.push({ message: `in this application of '${scope.frame.decl?.name.name ?? "the block"}'`, file: call.file, range: call.range });
         const isName = d.kind === "Identifier";
         throw this.fail(
           isName ? Diagnostics.Dim_conflict_0_1_2 : Diagnostics.Shape_mismatch_0_1,
@@ -1213,7 +1223,7 @@ class Elaborator {
     }
     const needsParams = (result.params?.length ?? 0) > 0;
     const instance = this.instanceFor(scope.frame, op.name, hint, needsParams, shared, file, range);
-    const params = (result.params ?? []).map((p) => this.createParam(this.joinPath(instance, p.name), p, site, shared));
+    const params = (result.params ?? []).map((p) => this.createParam(this.joinPath(instance, p.name), p, site, shared || scope.frame.shared));
     const node = this.addOpNode(op, inputs.map((t) => t?.ref ?? null), params, attrs, result.outputs, instance, site);
     const outs = result.outputs.map((t, i) => new TensorValue({ node: node.id, index: i }, t));
     return outs.length === 1 ? outs[0]! : new TupleValue(outs);
@@ -1279,7 +1289,7 @@ class Elaborator {
   /** Reserve a unique instance path; derived names get a suffix, explicit duplicates are errors. */
   private claimInstance(frame: Frame, local: string, explicit: boolean, file: string, range: SourceRange, shared = false): string {
     let full = this.joinPath(frame.instancePath, local);
-    if (shared) return full;
+    if (shared || frame.shared) return full;
     if (this.instanceNames.has(full)) {
       if (explicit) throw this.fail(Diagnostics.Duplicate_definition_0, file, range, [`layer '${full}'`], { hint: "give each layer instance its own name, or declare it once with `layer` to share it" });
       let k = 1;
@@ -1341,8 +1351,8 @@ class Elaborator {
   // -------------------------------------------------------------------------
   // Blocks
 
-  private newFrame(file: string, instancePath: string, decl: BlockDecl | undefined, inputs: readonly TensorValue[], scan: ScanContext | undefined): Frame {
-    return { file, instancePath, counters: new Map(), decl, scan, dimSites: new Map(), loopDepth: 0, inputsConsumed: 0, inputs, outputs: [] };
+  private newFrame(file: string, instancePath: string, decl: BlockDecl | undefined, inputs: readonly TensorValue[], scan: ScanContext | undefined, shared = false): Frame {
+    return { file, instancePath, counters: new Map(), decl, scan, dimSites: new Map(), loopDepth: 0, inputsConsumed: 0, inputs, outputs: [], shared };
   }
 
   private applyBlock(
@@ -1366,7 +1376,8 @@ class Elaborator {
     for (const [i, t] of inputs.entries())
       if (!(t instanceof TensorValue)) throw this.fail(Diagnostics.Not_a_tensor_0, file, range, [describeValue(t as Value)], { notes: [{ message: `input #${i + 1} of ${decl.name.name}` }] });
     const instance = hint?.shared ? hint.name : this.instanceFor(scope.frame, decl.name.name, hint, true, shared, file, range);
-    const frame = this.newFrame(declFile, instance, decl, inputs, scan ? { ...scan, instance } : undefined);
+    const frame = this.newFrame(declFile, instance, decl, inputs, scan ? { ...scan, instance } : undefined, shared || hint?.shared === true || scope.frame.shared);
+    frame.callSite = { file, range };
     const inner = new Scope(frame);
     // Hyperparameters: given, or default (defaults may use earlier hyperparameters).
     for (const hp of decl.params) {
@@ -1480,7 +1491,7 @@ class Elaborator {
       }
       const sig = blockSignature(cell.target.decl);
       const bound = this.bindArgs(sig, [...stepInputs.map((t) => ({ value: t as Value, range: xsArg.range, file })), ...cell.args], cell.displayName, file, range);
-      stepOut = this.applyBlock(cell.target.decl, cell.target.file, bound.inputs as TensorValue[], bound.attrs, bound.attrRanges, scope, range, { name: instance.slice(scope.frame.instancePath ? scope.frame.instancePath.length + 1 : 0), explicit: true, shared: true } as NameHint & { shared: boolean }, true, ctx);
+      stepOut = this.applyBlock(cell.target.decl, cell.target.file, bound.inputs as TensorValue[], bound.attrs, bound.attrRanges, scope, range, { name: instance, explicit: true, shared: true } as NameHint & { shared: boolean }, true, ctx);
     } finally {
       this.region = saved;
     }

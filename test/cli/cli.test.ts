@@ -53,7 +53,7 @@ describe("dlm check", () => {
     const out = JSON.parse(r.stdout);
     expect(out.files).toEqual([path]);
     const [d] = out.diagnostics;
-    expect(d).toMatchObject({ code: "DLM3101", severity: "error", range: { start: { line: 7, column: 20 } } });
+    expect(d).toMatchObject({ code: "DLM3101", severity: "error", range: { start: { line: 7, column: 13 } } });
     expect(typeof d.message).toBe("string");
     expect(typeof d.range.end.offset).toBe("number");
     expect(d.notes.length).toBeGreaterThan(0);
@@ -76,7 +76,7 @@ describe("dlm summary", () => {
     const r = run("summary", example("lenet_seed002.dlm"));
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("62,006");
-    expect(r.stdout).toContain("features.0");
+    expect(r.stdout).toContain("conv1");
   });
 
   it("--json carries the documented fields, --dim binds a symbol, --param overrides a hyperparameter", () => {

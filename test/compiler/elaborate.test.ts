@@ -134,7 +134,7 @@ model LoRA(d: int = 4096, r: int = 8) {
   it("reports unknown names with a suggestion", () => {
     const r = checkSource(`model M { input x: f32[B, 4]\n output y = x |> rleu }`, "m.dlm");
     const [d] = errors(r.diagnostics);
-    expect(d!.code).toBe("DLM2001");
+    expect(d!.code).toBe("DLM2002"); // in call position: an unknown op or block
     expect(d!.hint).toContain("relu");
   });
 

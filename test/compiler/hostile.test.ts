@@ -44,8 +44,9 @@ describe("hostile source text", () => {
     expect(codes(checkSource("\uFEFF" + MLP.replace(/\n/g, "\r\n")).diagnostics)).toEqual([]);
     const broken = "\uFEFF" + MLP.replace("linear(x, 8)", "linear(x, 9)").replace(/\n/g, "\r\n");
     const [d] = checkSource(broken).diagnostics.filter((x) => x.severity === "error");
-    expect(d!.code).toBe("DLM3104");
+    expect(d!.code).toBe("DLM3101");
     expect(d!.range.start.line).toBe(3);
+    expect(d!.range.start.column).toBe(13); // the declared 8 in `h: f32[B, 8]`, the BOM not counted
   });
 
   it("astronomically large shapes are DLM3107, not an allocation", () => {
