@@ -42,5 +42,7 @@ console.log("file                      check (warm)  summary (warm)  dlm check (
 for (const f of files) {
   const w = inProcess(f);
   const cold = coldProcess(f);
-  console.log(`${f.padEnd(26)}${w.check.toFixed(1).padStart(9)} ms${w.summary.toFixed(1).padStart(13)} ms${cold.toFixed(0).padStart(18)} ms`);
+  console.log(
+    `${f.padEnd(26)}${w.check.toFixed(1).padStart(9)} ms${w.summary.toFixed(1).padStart(13)} ms${cold.toFixed(0).padStart(18)} ms`,
+  );
 }

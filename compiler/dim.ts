@@ -205,8 +205,7 @@ export class Dim {
       const neg = t.coeff < 0;
       const mag = Math.abs(t.coeff);
       const factors = groupPowers(t.factors);
-      const body =
-        factors.length === 0 ? String(mag) : mag === 1 ? factors.join("*") : `${mag}*${factors.join("*")}`;
+      const body = factors.length === 0 ? String(mag) : mag === 1 ? factors.join("*") : `${mag}*${factors.join("*")}`;
       s += i === 0 ? (neg ? `-${body}` : body) : neg ? ` - ${body}` : ` + ${body}`;
     });
     return s;

@@ -71,16 +71,7 @@ export interface ElaborateResult {
 /** Limits that keep hostile programs from hanging or exhausting memory. */
 const LIMITS = { depth: 48, nodes: 200_000, range: 100_000, bytesPerTensor: 2 ** 40 };
 
-const KNOWN_ANNOTATIONS = new Set([
-  "checkpoint",
-  "frozen",
-  "lr",
-  "no_decay",
-  "nofuse",
-  "name",
-  "inline",
-  "memory_budget",
-]);
+const KNOWN_ANNOTATIONS = new Set(["checkpoint", "frozen", "lr", "no_decay", "nofuse", "name", "inline", "memory_budget"]);
 
 const INIT_NAMES: ReadonlySet<string> = new Set<InitName | "learned">([
   "zeros",
@@ -175,9 +166,7 @@ export function elaborate(program: Program, options: ElaborateOptions = {}): Ela
       ],
     };
   }
-  const trainDecls = entry.ast.items.filter(
-    (i): i is TrainDecl => i.kind === "Train" && i.model.name === decl.name.name,
-  );
+  const trainDecls = entry.ast.items.filter((i): i is TrainDecl => i.kind === "Train" && i.model.name === decl.name.name);
   const elaborator = new Elaborator(program, options);
   try {
     return elaborator.elaborateModel(decl, trainDecls);
@@ -190,7 +179,9 @@ export function elaborate(program: Program, options: ElaborateOptions = {}): Ela
 
 function internalError(e: unknown, file: string, range: SourceRange): Diagnostic {
   const what = e instanceof Error ? `${e.message}${e.stack ? ` (${e.stack.split("\n")[1]?.trim() ?? ""})` : ""}` : String(e);
-  return createDiagnostic(Diagnostics.Internal_error_0, file, range, [what], { hint: "please report this with the .dlm file that caused it" });
+  return createDiagnostic(Diagnostics.Internal_error_0, file, range, [what], {
+    hint: "please report this with the .dlm file that caused it",
+  });
 }
 
 /** `train N { ... }` sections whose model N is not declared in the file. */
@@ -202,7 +193,9 @@ export function checkTrainTargets(program: Program): Diagnostic[] {
     .filter((i): i is TrainDecl => i.kind === "Train" && !models.includes(i.model.name))
     .map((t) =>
       createDiagnostic(Diagnostics.Train_unknown_model_0, program.entry, t.model.range, [t.model.name], {
-        hint: suggestHint(t.model.name, models) ?? (models.length ? `models in this file: ${models.join(", ")}` : "declare the model in this file"),
+        hint:
+          suggestHint(t.model.name, models) ??
+          (models.length ? `models in this file: ${models.join(", ")}` : "declare the model in this file"),
       }),
     );
 }
@@ -257,8 +250,9 @@ class Elaborator {
       this.report(Diagnostics.Missing_output_0, file, decl.name.range, [`model '${decl.name.name}'`]);
 
     const outputs: { name: string; ref: TensorRef }[] = [];
-    for (const o of frame.outputs) for (const [i, t] of flattenTensors(o.value).entries())
-      outputs.push({ name: flattenTensors(o.value).length > 1 ? `${o.name}.${i}` : o.name, ref: t.ref });
+    for (const o of frame.outputs)
+      for (const [i, t] of flattenTensors(o.value).entries())
+        outputs.push({ name: flattenTensors(o.value).length > 1 ? `${o.name}.${i}` : o.name, ref: t.ref });
 
     let train: TrainSetup | undefined;
     for (const t of trainDecls) train = this.elaborateTrain(t, scope);
@@ -324,7 +318,10 @@ class Elaborator {
       }
       // a bad default is underlined itself; a bad --param override at the declaration
       const where = override === undefined && hp.default ? hp.default.range : hp.range;
-      const checked = this.guard(() => this.checkHyperParamType(hp.name.name, hp.type, value, scope.frame.file, where), PoisonValue.instance);
+      const checked = this.guard(
+        () => this.checkHyperParamType(hp.name.name, hp.type, value, scope.frame.file, where),
+        PoisonValue.instance,
+      );
       this.define(scope, hp.name.name, checked, hp.name.range);
     }
   }
@@ -343,7 +340,8 @@ class Elaborator {
     } catch (e) {
       if (!(e instanceof Abort)) throw e;
       // Bind the statement's names to poison so later uses stay quiet.
-      for (const name of definedNames(stmt)) if (!scope.find(name)) scope.vars.set(name, { value: PoisonValue.instance, range: stmt.range });
+      for (const name of definedNames(stmt))
+        if (!scope.find(name)) scope.vars.set(name, { value: PoisonValue.instance, range: stmt.range });
     }
   }
 
@@ -355,7 +353,12 @@ class Elaborator {
         for (const item of stmt.items) {
           if (frame.instancePath === "" && !frame.scan && this.depth === 0) {
             const type = this.evalTensorType(item.type, scope, "model-input");
-            const node = this.addNode<InputNode>({ kind: "input", name: item.name.name, outputs: [type], site: { file, range: item.range } });
+            const node = this.addNode<InputNode>({
+              kind: "input",
+              name: item.name.name,
+              outputs: [type],
+              site: { file, range: item.range },
+            });
             this.define(scope, item.name.name, new TensorValue({ node: node.id, index: 0 }, type), item.name.range);
           } else {
             const arg = frame.inputs[frame.inputsConsumed++];
@@ -366,22 +369,29 @@ class Elaborator {
         }
         return;
       case "State":
-        if (!frame.scan)
-          throw this.fail(Diagnostics.State_outside_scan_0, file, stmt.range, [frame.decl?.name.name ?? "?"]);
+        if (!frame.scan) throw this.fail(Diagnostics.State_outside_scan_0, file, stmt.range, [frame.decl?.name.name ?? "?"]);
         for (const item of stmt.items) this.declareState(item.name.name, item.type, item.init, item.range, scope);
         return;
       case "Param": {
         const type = this.evalTensorType(stmt.type, scope, "strict");
         const init = stmt.init ? this.evalInit(stmt.init, scope) : new InitValue("normal", { std: 0.02 });
         const name = this.joinPath(frame.instancePath, stmt.name.name);
-        const id = this.createParam(name, { name: stmt.name.name, shape: type.shape, dtype: type.dtype, init: init.name as InitName, initArgs: init.args }, { file, range: stmt.range }, false);
+        const id = this.createParam(
+          name,
+          { name: stmt.name.name, shape: type.shape, dtype: type.dtype, init: init.name as InitName, initArgs: init.args },
+          { file, range: stmt.range },
+          false,
+        );
         this.define(scope, stmt.name.name, new TensorValue({ node: id, index: 0 }, type), stmt.name.range);
         return;
       }
       case "Layer": {
         const value = this.evalExpr(stmt.value, scope);
         if (!(value instanceof CallableValue))
-          throw this.fail(Diagnostics.Wrong_value_kind_0_expected_1, file, stmt.value.range, [describeValue(value), "a layer (an operator or block call without its input)"]);
+          throw this.fail(Diagnostics.Wrong_value_kind_0_expected_1, file, stmt.value.range, [
+            describeValue(value),
+            "a layer (an operator or block call without its input)",
+          ]);
         const instance = this.claimInstance(frame, stmt.name.name, true, file, stmt.name.range);
         this.define(scope, stmt.name.name, new CallableValue(value.target, value.args, instance), stmt.name.range);
         return;
@@ -408,7 +418,8 @@ class Elaborator {
             notes: [{ message: `state '${stmt.name.name}' is declared here`, file, range: state.range }],
             hint: "the next value of a carried state must have the state's type",
           });
-        if (scan.nexts.has(stmt.name.name)) throw this.fail(Diagnostics.Duplicate_definition_0, file, stmt.name.range, [`next ${stmt.name.name}`]);
+        if (scan.nexts.has(stmt.name.name))
+          throw this.fail(Diagnostics.Duplicate_definition_0, file, stmt.name.range, [`next ${stmt.name.name}`]);
         scan.nexts.set(stmt.name.name, value);
         return;
       }
@@ -451,7 +462,10 @@ class Elaborator {
       return;
     }
     if (!items || items.length !== stmt.targets.length)
-      throw this.fail(Diagnostics.Unpack_count_0_1, file, stmt.value.range, [stmt.targets.length, items ? items.length : describeValue(value)]);
+      throw this.fail(Diagnostics.Unpack_count_0_1, file, stmt.value.range, [
+        stmt.targets.length,
+        items ? items.length : describeValue(value),
+      ]);
     stmt.targets.forEach((t, i) => {
       if (t.type) this.checkAscription(t.type, items[i]!, scope, stmt.value.range, t.name.name);
       this.define(scope, t.name.name, items[i]!, t.name.range);
@@ -483,17 +497,35 @@ class Elaborator {
       const initName = init ? this.evalInit(init, scope) : new InitValue("zeros", {});
       if (initName.name === "learned") {
         const shape = type.shape.slice(1);
-        const id = this.createParam(this.joinPath(scan.instance, `${name}0`), { name: `${name}0`, shape, dtype: type.dtype, init: "zeros" }, { file, range }, false);
+        const id = this.createParam(
+          this.joinPath(scan.instance, `${name}0`),
+          { name: `${name}0`, shape, dtype: type.dtype, init: "zeros" },
+          { file, range },
+          false,
+        );
         initial = this.broadcastInitial({ node: id, index: 0 }, { dtype: type.dtype, shape }, type, { file, range });
       } else {
         const op = getOp(initName.name === "ones" ? "ones" : "zeros")!;
-        const node = this.addOpNode(op, [], [], { shape: type.shape as readonly Dim[], dtype: type.dtype }, [type], this.joinPath(scan.instance, `${name}_init`), { file, range });
+        const node = this.addOpNode(
+          op,
+          [],
+          [],
+          { shape: type.shape as readonly Dim[], dtype: type.dtype },
+          [type],
+          this.joinPath(scan.instance, `${name}_init`),
+          { file, range },
+        );
         initial = { node: node.id, index: 0 };
       }
     } finally {
       this.region = saved;
     }
-    const node = this.addNode<InputNode>({ kind: "input", name: this.joinPath(scan.instance, name), outputs: [type], site: { file, range } });
+    const node = this.addNode<InputNode>({
+      kind: "input",
+      name: this.joinPath(scan.instance, name),
+      outputs: [type],
+      site: { file, range },
+    });
     const ref = { node: node.id, index: 0 };
     scan.stateTypes.set(name, { type, ref, range });
     scan.stateOrder.push(name);
@@ -518,10 +550,14 @@ class Elaborator {
   private evalTensorType(t: TensorTypeExpr, scope: Scope, mode: "model-input" | "strict"): TensorType {
     const file = scope.frame.file;
     const dtype = t.dtype.name;
-    if (!isDType(dtype)) throw this.fail(Diagnostics.Unknown_type_0, file, t.dtype.range, [dtype], { hint: suggestHint(dtype, ["f16", "bf16", "f32", "f64", "i8", "u8", "i32", "i64", "bool"]) });
+    if (!isDType(dtype))
+      throw this.fail(Diagnostics.Unknown_type_0, file, t.dtype.range, [dtype], {
+        hint: suggestHint(dtype, ["f16", "bf16", "f32", "f64", "i8", "u8", "i32", "i64", "bool"]),
+      });
     const shape: Dim[] = [];
     for (const d of t.dims) {
-      if (d.kind === "Wildcard") throw this.fail(Diagnostics.Unbound_dim_0, file, d.range, ["_"], { hint: "'_' only matches in ascriptions and block inputs" });
+      if (d.kind === "Wildcard")
+        throw this.fail(Diagnostics.Unbound_dim_0, file, d.range, ["_"], { hint: "'_' only matches in ascriptions and block inputs" });
       if (mode === "model-input" && d.kind === "Identifier" && this.lookupOptional(d.name, scope) === undefined) {
         const sym = Dim.sym(d.name);
         this.define(scope, d.name, sym, d.range);
@@ -564,7 +600,10 @@ class Elaborator {
       if (d.kind === "Wildcard") return;
       if (d.kind === "Identifier" && !this.lookupOptional(d.name, scope)) {
         this.define(scope, d.name, got, d.range);
-        scope.frame.dimSites.set(d.name, { site: { file, range: d.range }, what: `${role === "input" ? "input" : "binding"} '${what}' (dim ${i})` });
+        scope.frame.dimSites.set(d.name, {
+          site: { file, range: d.range },
+          what: `${role === "input" ? "input" : "binding"} '${what}' (dim ${i})`,
+        });
         return;
       }
       // A dim expression in one still-unknown name (H * 2): solve for it when possible.
@@ -590,14 +629,23 @@ class Elaborator {
           if (s) notes.push({ message: `'${name}' was bound to ${want} from ${s.what}`, file: s.site.file, range: s.site.range });
         }
         const call = scope.frame.callSite;
-        if (role === "input" && call) notes.push({ message: `in this application of '${scope.frame.decl?.name.name ?? "the block"}'`, file: call.file, range: call.range });
+        if (role === "input" && call)
+          notes.push({
+            message: `in this application of '${scope.frame.decl?.name.name ?? "the block"}'`,
+            file: call.file,
+            range: call.range,
+          });
         const isName = d.kind === "Identifier";
         throw this.fail(
           isName ? Diagnostics.Dim_conflict_0_1_2 : Diagnostics.Shape_mismatch_0_1,
           file,
           d.range,
           isName ? [d.name, want.toString(), got.toString()] : [this.showDeclared(t, scope), typeToString(actual)],
-          { notes: isName ? [{ message: `declared ${this.showDeclared(t, scope)}, got ${typeToString(actual)}` }, ...notes.slice(1)] : notes },
+          {
+            notes: isName
+              ? [{ message: `declared ${this.showDeclared(t, scope)}, got ${typeToString(actual)}` }, ...notes.slice(1)]
+              : notes,
+          },
         );
       }
     });
@@ -663,7 +711,11 @@ class Elaborator {
           file: origin.site.file,
           range: origin.site.range,
         };
-        this.diagnostics[this.diagnostics.length - 1] = { ...last, notes: [...(last.notes ?? []), extra], hint: last.hint ?? this.traceHint(value) };
+        this.diagnostics[this.diagnostics.length - 1] = {
+          ...last,
+          notes: [...(last.notes ?? []), extra],
+          hint: last.hint ?? this.traceHint(value),
+        };
       }
       throw e;
     }
@@ -797,7 +849,9 @@ class Elaborator {
         hint: "statements run in order; a value cannot depend on itself (there are no cycles in a model graph)",
       });
     const candidates = [...this.visibleNames(scope), ...OPS.keys()];
-    throw this.fail(callee ? Diagnostics.Unknown_op_or_block_0 : Diagnostics.Unknown_name_0, file, range, [name], { hint: suggestHint(name, candidates) });
+    throw this.fail(callee ? Diagnostics.Unknown_op_or_block_0 : Diagnostics.Unknown_name_0, file, range, [name], {
+      hint: suggestHint(name, candidates),
+    });
   }
 
   private visibleNames(scope: Scope): string[] {
@@ -843,7 +897,9 @@ class Elaborator {
       const full = `${target.sharedInstance}.${m}`;
       const id = this.paramsByName.get(full);
       if (id === undefined) {
-        const known = [...this.paramsByName.keys()].filter((k) => k.startsWith(target.sharedInstance + ".")).map((k) => k.slice(target.sharedInstance!.length + 1));
+        const known = [...this.paramsByName.keys()]
+          .filter((k) => k.startsWith(target.sharedInstance + "."))
+          .map((k) => k.slice(target.sharedInstance!.length + 1));
         throw this.fail(Diagnostics.Bad_member_0_of_1, file, e.member.range, [m, `layer '${target.sharedInstance}'`], {
           hint: known.length ? `its parameters: ${known.join(", ")}` : "apply the layer before reading its parameters",
         });
@@ -872,7 +928,10 @@ class Elaborator {
         const stop = s.stop ? this.toConstInt(this.evalExpr(s.stop, scope), file, s.stop.range) : items.length;
         return items.slice(start < 0 ? start + items.length : start, stop < 0 ? stop + items.length : stop);
       }
-      throw this.fail(Diagnostics.Wrong_value_kind_0_expected_1, file, e.target.range, [describeValue(target), "a tensor, list or tuple to index"]);
+      throw this.fail(Diagnostics.Wrong_value_kind_0_expected_1, file, e.target.range, [
+        describeValue(target),
+        "a tensor, list or tuple to index",
+      ]);
     }
     const idxExpr = e.indices[0] as Expr;
     let i = this.toConstInt(this.evalExpr(idxExpr, scope), file, idxExpr.range);
@@ -942,10 +1001,16 @@ class Elaborator {
       if (r !== undefined) return r;
     } catch (err) {
       if (err instanceof RangeError) throw this.fail(Diagnostics.Division_by_zero, file, e.right.range, []);
-      if (err instanceof UndecidableError) throw this.fail(Diagnostics.Cannot_decide_0, file, e.range, [err.message], { hint: "comparisons of symbolic dims are decided only when their difference is a constant" });
+      if (err instanceof UndecidableError)
+        throw this.fail(Diagnostics.Cannot_decide_0, file, e.range, [err.message], {
+          hint: "comparisons of symbolic dims are decided only when their difference is a constant",
+        });
       throw err;
     }
-    throw this.fail(Diagnostics.Wrong_value_kind_0_expected_1, file, e.opRange, [`${describeValue(a)} ${op} ${describeValue(b)}`, "operands this operator accepts"]);
+    throw this.fail(Diagnostics.Wrong_value_kind_0_expected_1, file, e.opRange, [
+      `${describeValue(a)} ${op} ${describeValue(b)}`,
+      "operands this operator accepts",
+    ]);
   }
 
   private truthy(v: Value, file: string, range: SourceRange): boolean {
@@ -1011,7 +1076,8 @@ class Elaborator {
       });
       return v;
     }
-    if (f instanceof CallableValue) return this.applyCallable(f, [{ value: input, range: inputRange, file: scope.frame.file }], scope, range, hint);
+    if (f instanceof CallableValue)
+      return this.applyCallable(f, [{ value: input, range: inputRange, file: scope.frame.file }], scope, range, hint);
     throw this.fail(Diagnostics.Not_callable_0, scope.frame.file, range, [describeValue(f)]);
   }
 
@@ -1022,7 +1088,10 @@ class Elaborator {
     const args = this.evalArgs(e.args, scope);
     if (pipeArg) args.unshift(pipeArg);
     if (!(callee instanceof CallableValue)) {
-      if (typeof callee === "string" && isDType(callee)) throw this.fail(Diagnostics.Not_callable_0, file, e.callee.range, [describeValue(callee)], { hint: `to convert a tensor use cast(x, ${callee})` });
+      if (typeof callee === "string" && isDType(callee))
+        throw this.fail(Diagnostics.Not_callable_0, file, e.callee.range, [describeValue(callee)], {
+          hint: `to convert a tensor use cast(x, ${callee})`,
+        });
       throw this.fail(Diagnostics.Not_callable_0, file, e.callee.range, [describeValue(callee)]);
     }
     return this.applyCallable(callee, args, scope, e.range, hint, e);
@@ -1036,7 +1105,9 @@ class Elaborator {
         seen.add(a.name.name);
       }
       const value = this.evalExpr(a.value, scope);
-      return a.name ? { name: a.name.name, value, range: a.range, file: scope.frame.file } : { value, range: a.range, file: scope.frame.file };
+      return a.name
+        ? { name: a.name.name, value, range: a.range, file: scope.frame.file }
+        : { value, range: a.range, file: scope.frame.file };
     });
   }
 
@@ -1060,9 +1131,30 @@ class Elaborator {
         const n = x instanceof Dim ? x.constant : typeof x === "number" ? x : undefined;
         if (n !== undefined) return COMPILE_TIME_MATH[target.op.name]!(n);
       }
-      return this.applyOp(target.op, bound.inputs, bound.attrs, scope, call?.range ?? range, name, bound.inputRanges, bound.attrRanges, f.sharedInstance !== undefined);
+      return this.applyOp(
+        target.op,
+        bound.inputs,
+        bound.attrs,
+        scope,
+        call?.range ?? range,
+        name,
+        bound.inputRanges,
+        bound.attrRanges,
+        f.sharedInstance !== undefined,
+      );
     }
-    return this.applyBlock(target.decl, target.file, bound.inputs as TensorValue[], bound.attrs, bound.attrRanges, scope, call?.range ?? range, name, f.sharedInstance !== undefined, undefined);
+    return this.applyBlock(
+      target.decl,
+      target.file,
+      bound.inputs as TensorValue[],
+      bound.attrs,
+      bound.attrRanges,
+      scope,
+      call?.range ?? range,
+      name,
+      f.sharedInstance !== undefined,
+      undefined,
+    );
   }
 
   private bindArgs(
@@ -1088,7 +1180,12 @@ class Elaborator {
     const variadic = sig.inputs.findIndex((s) => s.variadic);
     for (const a of args.filter((x) => !x.name)) {
       const v = a.value;
-      const spreads = v instanceof TupleValue && v.items.every(isTensor) ? v.items : Array.isArray(v) && v.length > 0 && (v as Value[]).every(isTensor) && variadic >= 0 ? (v as Value[]) : undefined;
+      const spreads =
+        v instanceof TupleValue && v.items.every(isTensor)
+          ? v.items
+          : Array.isArray(v) && v.length > 0 && (v as Value[]).every(isTensor) && variadic >= 0
+            ? (v as Value[])
+            : undefined;
       if (isTensor(v) || (spreads && inputIdx <= Math.max(variadic, 0) && (variadic >= 0 || v instanceof TupleValue))) {
         for (const t of spreads ?? [v]) {
           if (variadic >= 0 && inputIdx >= variadic) {
@@ -1098,7 +1195,13 @@ class Elaborator {
             continue;
           }
           if (inputIdx >= sig.inputs.length)
-            throw this.fail(Diagnostics.Too_many_arguments_0_takes_1_got_2, a.file, a.range, [calleeName, `${sig.inputs.length} tensor input${sig.inputs.length === 1 ? "" : "s"}`, "another tensor"], { hint: sig.inputs.length ? `inputs: ${sig.inputs.map((s) => s.name).join(", ")}` : undefined });
+            throw this.fail(
+              Diagnostics.Too_many_arguments_0_takes_1_got_2,
+              a.file,
+              a.range,
+              [calleeName, `${sig.inputs.length} tensor input${sig.inputs.length === 1 ? "" : "s"}`, "another tensor"],
+              { hint: sig.inputs.length ? `inputs: ${sig.inputs.map((s) => s.name).join(", ")}` : undefined },
+            );
           inputs[inputIdx] = t;
           inputRanges[inputIdx] = a.range;
           inputIdx++;
@@ -1106,7 +1209,13 @@ class Elaborator {
         continue;
       }
       const slot = sig.inputs[inputIdx];
-      if (slot && slot.acceptsScalar && !slot.variadic && (v instanceof Dim || typeof v === "number" || typeof v === "boolean") && inputIdx > 0) {
+      if (
+        slot &&
+        slot.acceptsScalar &&
+        !slot.variadic &&
+        (v instanceof Dim || typeof v === "number" || typeof v === "boolean") &&
+        inputIdx > 0
+      ) {
         inputs[inputIdx] = v;
         inputRanges[inputIdx] = a.range;
         inputIdx++;
@@ -1116,11 +1225,19 @@ class Elaborator {
       const spec = sig.attrs[attrIdx];
       const wanted = sig.inputs[inputIdx];
       if (!spec && wanted && !wanted.optional)
-        throw this.fail(Diagnostics.Not_a_tensor_0, a.file, a.range, [describeValue(v)], { hint: `'${calleeName}' takes a tensor for its input '${wanted.name}'` });
-      if (!spec)
-        throw this.fail(Diagnostics.Too_many_arguments_0_takes_1_got_2, a.file, a.range, [calleeName, describeArity(sig), `also ${describeValue(v)}`], {
-          hint: sig.attrs.length ? `its settings: ${sig.attrs.map((s) => s.name).join(", ")}` : undefined,
+        throw this.fail(Diagnostics.Not_a_tensor_0, a.file, a.range, [describeValue(v)], {
+          hint: `'${calleeName}' takes a tensor for its input '${wanted.name}'`,
         });
+      if (!spec)
+        throw this.fail(
+          Diagnostics.Too_many_arguments_0_takes_1_got_2,
+          a.file,
+          a.range,
+          [calleeName, describeArity(sig), `also ${describeValue(v)}`],
+          {
+            hint: sig.attrs.length ? `its settings: ${sig.attrs.map((s) => s.name).join(", ")}` : undefined,
+          },
+        );
       attrs[spec.name] = v;
       attrRanges[spec.name] = a.range;
       attrIdx++;
@@ -1136,13 +1253,17 @@ class Elaborator {
       }
       if (!sig.attrs.some((s) => s.name === name))
         throw this.fail(Diagnostics.Unknown_argument_0_for_1, a.file, a.range, [name, calleeName], {
-          hint: suggestHint(name, [...sig.attrs.map((s) => s.name), ...sig.inputs.map((s) => s.name)]) ?? `it takes: ${[...sig.inputs, ...sig.attrs].map((s) => s.name).join(", ") || "nothing"}`,
+          hint:
+            suggestHint(name, [...sig.attrs.map((s) => s.name), ...sig.inputs.map((s) => s.name)]) ??
+            `it takes: ${[...sig.inputs, ...sig.attrs].map((s) => s.name).join(", ") || "nothing"}`,
         });
       if (attrs[name] !== undefined) throw this.fail(Diagnostics.Duplicate_argument_0, a.file, a.range, [name]);
       attrs[name] = a.value;
       attrRanges[name] = a.range;
     }
-    const missingInputs = sig.inputs.some((s, i) => !s.optional && (s.variadic ? !inputs[i] || (inputs[i] as Value[]).length === 0 : inputs[i] === undefined));
+    const missingInputs = sig.inputs.some(
+      (s, i) => !s.optional && (s.variadic ? !inputs[i] || (inputs[i] as Value[]).length === 0 : inputs[i] === undefined),
+    );
     if (!missingInputs)
       for (const spec of sig.attrs)
         if (attrs[spec.name] === undefined && spec.default === undefined && !spec.optionalNoDefault)
@@ -1178,7 +1299,7 @@ class Elaborator {
     const ranges: SourceRange[] = [];
     const rangeOf = (i: number, j = 0): SourceRange => {
       const r = inputRanges[i];
-      return (Array.isArray(r) ? r[j] ?? r[0] : (r as SourceRange | undefined)) ?? range;
+      return (Array.isArray(r) ? (r[j] ?? r[0]) : (r as SourceRange | undefined)) ?? range;
     };
     op.inputs.forEach((spec, i) => {
       const v = rawInputs[i];
@@ -1194,7 +1315,8 @@ class Elaborator {
         return inputs.push(...(list as TensorValue[]));
       }
       if (v instanceof TensorValue) return inputs.push(v);
-      if (v instanceof Dim || typeof v === "number" || typeof v === "boolean") return inputs.push(this.constant(v, typeof v === "boolean" ? "bool" : dtype, site));
+      if (v instanceof Dim || typeof v === "number" || typeof v === "boolean")
+        return inputs.push(this.constant(v, typeof v === "boolean" ? "bool" : dtype, site));
       throw this.fail(Diagnostics.Not_a_tensor_0, file, rangeOf(i), [describeValue(v)], {
         hint: v instanceof CallableValue ? "this layer was never applied to an input" : undefined,
       });
@@ -1215,16 +1337,33 @@ class Elaborator {
       inputs.forEach((t, i) => {
         if (!t) return;
         const origin = this.nodes[t.ref.node]!;
-        notes.push({ message: `${op.inputs[Math.min(i, op.inputs.length - 1)]?.name ?? "input"} is ${typeToString(t.type)}`, file: origin.site.file, range: origin.site.range });
+        notes.push({
+          message: `${op.inputs[Math.min(i, op.inputs.length - 1)]?.name ?? "input"} is ${typeToString(t.type)}`,
+          file: origin.site.file,
+          range: origin.site.range,
+        });
       });
       const msg = e.options.code === "DLM3102" ? Diagnostics.Op_shape_error_0 : Diagnostics.Op_shape_error_0;
-      this.diagnostics.push({ ...createDiagnostic(msg, file, where, [`${op.name}: ${e.message}`], { notes, hint: e.options.hint }), ...(e.options.code ? { code: e.options.code } : {}) });
+      this.diagnostics.push({
+        ...createDiagnostic(msg, file, where, [`${op.name}: ${e.message}`], { notes, hint: e.options.hint }),
+        ...(e.options.code ? { code: e.options.code } : {}),
+      });
       throw new Abort();
     }
     const needsParams = (result.params?.length ?? 0) > 0;
     const instance = this.instanceFor(scope.frame, op.name, hint, needsParams, shared, file, range);
-    const params = (result.params ?? []).map((p) => this.createParam(this.joinPath(instance, p.name), p, site, shared || scope.frame.shared));
-    const node = this.addOpNode(op, inputs.map((t) => t?.ref ?? null), params, attrs, result.outputs, instance, site);
+    const params = (result.params ?? []).map((p) =>
+      this.createParam(this.joinPath(instance, p.name), p, site, shared || scope.frame.shared),
+    );
+    const node = this.addOpNode(
+      op,
+      inputs.map((t) => t?.ref ?? null),
+      params,
+      attrs,
+      result.outputs,
+      instance,
+      site,
+    );
     const outs = result.outputs.map((t, i) => new TensorValue({ node: node.id, index: i }, t));
     return outs.length === 1 ? outs[0]! : new TupleValue(outs);
   }
@@ -1236,7 +1375,9 @@ class Elaborator {
 
   private toAttr(v: Value, spec: AttrSpec, file: string, range: SourceRange): AttrValue {
     const bad = (): never => {
-      throw this.fail(Diagnostics.Wrong_value_kind_0_expected_1, file, range, [describeValue(v), ATTR_TYPE_TEXT[spec.type]], { hint: `for '${spec.name}'` });
+      throw this.fail(Diagnostics.Wrong_value_kind_0_expected_1, file, range, [describeValue(v), ATTR_TYPE_TEXT[spec.type]], {
+        hint: `for '${spec.name}'`,
+      });
     };
     const convert = (x: Value): AttrValue => {
       if (x === null || typeof x === "boolean" || typeof x === "string" || typeof x === "number" || x instanceof Dim) return x;
@@ -1273,7 +1414,15 @@ class Elaborator {
     }
   }
 
-  private instanceFor(frame: Frame, opName: string, hint: (NameHint & { shared?: boolean }) | undefined, owns: boolean, shared: boolean, file: string, range: SourceRange): string {
+  private instanceFor(
+    frame: Frame,
+    opName: string,
+    hint: (NameHint & { shared?: boolean }) | undefined,
+    owns: boolean,
+    shared: boolean,
+    file: string,
+    range: SourceRange,
+  ): string {
     if (hint?.shared) return hint.name;
     if (hint) {
       const full = this.joinPath(frame.instancePath, hint.name);
@@ -1291,7 +1440,10 @@ class Elaborator {
     let full = this.joinPath(frame.instancePath, local);
     if (shared || frame.shared) return full;
     if (this.instanceNames.has(full)) {
-      if (explicit) throw this.fail(Diagnostics.Duplicate_definition_0, file, range, [`layer '${full}'`], { hint: "give each layer instance its own name, or declare it once with `layer` to share it" });
+      if (explicit)
+        throw this.fail(Diagnostics.Duplicate_definition_0, file, range, [`layer '${full}'`], {
+          hint: "give each layer instance its own name, or declare it once with `layer` to share it",
+        });
       let k = 1;
       while (this.instanceNames.has(`${full}_${k}`)) k++;
       full = `${full}_${k}`;
@@ -1304,14 +1456,33 @@ class Elaborator {
     return a ? `${a}.${b}` : b;
   }
 
-  private createParam(name: string, spec: { name: string; shape: readonly Dim[]; dtype?: DType; init: InitName; initArgs?: Readonly<Record<string, number>>; buffer?: boolean; noDecay?: boolean }, site: SourceSite, shared: boolean): number {
+  private createParam(
+    name: string,
+    spec: {
+      name: string;
+      shape: readonly Dim[];
+      dtype?: DType;
+      init: InitName;
+      initArgs?: Readonly<Record<string, number>>;
+      buffer?: boolean;
+      noDecay?: boolean;
+    },
+    site: SourceSite,
+    shared: boolean,
+  ): number {
     const type: TensorType = { dtype: spec.dtype ?? "f32", shape: spec.shape };
     const existing = this.paramsByName.get(name);
     if (existing !== undefined) {
       const prev = this.nodes[existing]!;
       if (shared && shapesEqual(prev.outputs[0]!.shape, type.shape)) return existing;
       throw this.fail(Diagnostics.Duplicate_definition_0, site.file, site.range, [`parameter '${name}'`], {
-        notes: [{ message: shared ? `the shared layer was first applied with ${typeToString(prev.outputs[0]!)}` : "first defined here", file: prev.site.file, range: prev.site.range }],
+        notes: [
+          {
+            message: shared ? `the shared layer was first applied with ${typeToString(prev.outputs[0]!)}` : "first defined here",
+            file: prev.site.file,
+            range: prev.site.range,
+          },
+        ],
         hint: shared ? "a shared layer must see inputs of the same shape every time" : undefined,
       });
     }
@@ -1335,14 +1506,23 @@ class Elaborator {
     return node.id;
   }
 
-  private addOpNode(op: OpDef, inputs: readonly (TensorRef | null)[], params: readonly number[], attrs: Record<string, AttrValue>, outputs: readonly TensorType[], instance: string, site: SourceSite): OpNode {
+  private addOpNode(
+    op: OpDef,
+    inputs: readonly (TensorRef | null)[],
+    params: readonly number[],
+    attrs: Record<string, AttrValue>,
+    outputs: readonly TensorType[],
+    instance: string,
+    site: SourceSite,
+  ): OpNode {
     const annotations = new Set<string>();
     for (const a of ["checkpoint", "nofuse"]) if (this.annotationActive(a)) annotations.add(a);
     return this.addNode<OpNode>({ kind: "op", op, inputs, params, attrs, outputs, instance, site, annotations });
   }
 
   private addNode<N extends Node>(fields: Omit<N, "id" | "region">): N {
-    if (this.nodes.length >= LIMITS.nodes) throw this.fail(Diagnostics.Too_much_work_0, fields.site.file, fields.site.range, [`more than ${LIMITS.nodes} graph nodes`]);
+    if (this.nodes.length >= LIMITS.nodes)
+      throw this.fail(Diagnostics.Too_much_work_0, fields.site.file, fields.site.range, [`more than ${LIMITS.nodes} graph nodes`]);
     const node = { ...fields, id: this.nodes.length, region: this.region } as unknown as N;
     this.nodes.push(node);
     return node;
@@ -1351,8 +1531,27 @@ class Elaborator {
   // -------------------------------------------------------------------------
   // Blocks
 
-  private newFrame(file: string, instancePath: string, decl: BlockDecl | undefined, inputs: readonly TensorValue[], scan: ScanContext | undefined, shared = false): Frame {
-    return { file, instancePath, counters: new Map(), decl, scan, dimSites: new Map(), loopDepth: 0, inputsConsumed: 0, inputs, outputs: [], shared };
+  private newFrame(
+    file: string,
+    instancePath: string,
+    decl: BlockDecl | undefined,
+    inputs: readonly TensorValue[],
+    scan: ScanContext | undefined,
+    shared = false,
+  ): Frame {
+    return {
+      file,
+      instancePath,
+      counters: new Map(),
+      decl,
+      scan,
+      dimSites: new Map(),
+      loopDepth: 0,
+      inputsConsumed: 0,
+      inputs,
+      outputs: [],
+      shared,
+    };
   }
 
   private applyBlock(
@@ -1369,14 +1568,28 @@ class Elaborator {
   ): Value {
     const file = scope.frame.file;
     if (this.depth >= LIMITS.depth)
-      throw this.fail(Diagnostics.Recursive_block_0, file, range, [decl.name.name, this.depth], { hint: "a recursive block needs a base case: an `if` on a hyperparameter that stops the recursion" });
+      throw this.fail(Diagnostics.Recursive_block_0, file, range, [decl.name.name, this.depth], {
+        hint: "a recursive block needs a base case: an `if` on a hyperparameter that stops the recursion",
+      });
     const hasState = decl.body.some((s) => s.kind === "State");
     if (hasState && !scan)
-      throw this.fail(Diagnostics.State_outside_scan_0, file, range, [decl.name.name], { hint: `use scan(xs, ${decl.name.name}(...), axis: 1) to run it over a sequence` });
+      throw this.fail(Diagnostics.State_outside_scan_0, file, range, [decl.name.name], {
+        hint: `use scan(xs, ${decl.name.name}(...), axis: 1) to run it over a sequence`,
+      });
     for (const [i, t] of inputs.entries())
-      if (!(t instanceof TensorValue)) throw this.fail(Diagnostics.Not_a_tensor_0, file, range, [describeValue(t as Value)], { notes: [{ message: `input #${i + 1} of ${decl.name.name}` }] });
+      if (!(t instanceof TensorValue))
+        throw this.fail(Diagnostics.Not_a_tensor_0, file, range, [describeValue(t as Value)], {
+          notes: [{ message: `input #${i + 1} of ${decl.name.name}` }],
+        });
     const instance = hint?.shared ? hint.name : this.instanceFor(scope.frame, decl.name.name, hint, true, shared, file, range);
-    const frame = this.newFrame(declFile, instance, decl, inputs, scan ? { ...scan, instance } : undefined, shared || hint?.shared === true || scope.frame.shared);
+    const frame = this.newFrame(
+      declFile,
+      instance,
+      decl,
+      inputs,
+      scan ? { ...scan, instance } : undefined,
+      shared || hint?.shared === true || scope.frame.shared,
+    );
     frame.callSite = { file, range };
     const inner = new Scope(frame);
     // Hyperparameters: given, or default (defaults may use earlier hyperparameters).
@@ -1389,7 +1602,10 @@ class Elaborator {
           });
         v = this.evalExpr(hp.default, inner);
       }
-      inner.vars.set(hp.name.name, { value: this.checkHyperParamType(hp.name.name, hp.type, v, file, hparamRanges[hp.name.name] ?? range), range: hp.name.range });
+      inner.vars.set(hp.name.name, {
+        value: this.checkHyperParamType(hp.name.name, hp.type, v, file, hparamRanges[hp.name.name] ?? range),
+        range: hp.name.range,
+      });
     }
     const errorsBefore = this.errorCount();
     this.depth++;
@@ -1409,7 +1625,10 @@ class Elaborator {
         }
     }
     if (frame.outputs.length === 0 && bodyFailed) throw new Abort();
-    if (frame.outputs.length === 0) throw this.fail(Diagnostics.Missing_output_0, file, range, [`block '${decl.name.name}'`], { notes: [{ message: "declared here", file: declFile, range: decl.name.range }] });
+    if (frame.outputs.length === 0)
+      throw this.fail(Diagnostics.Missing_output_0, file, range, [`block '${decl.name.name}'`], {
+        notes: [{ message: "declared here", file: declFile, range: decl.name.range }],
+      });
     const outs = frame.outputs.map((o) => o.value);
     return outs.length === 1 ? outs[0]! : new TupleValue(outs);
   }
@@ -1438,10 +1657,16 @@ class Elaborator {
         case "any":
           return true;
         default:
-          throw this.fail(Diagnostics.Unknown_type_0, file, range, [t], { hint: "hyperparameter types: int, float, bool, str, dim, list, layer, any" });
+          throw this.fail(Diagnostics.Unknown_type_0, file, range, [t], {
+            hint: "hyperparameter types: int, float, bool, str, dim, list, layer, any",
+          });
       }
     })();
-    if (!ok) throw this.fail(Diagnostics.Hyperparameter_type_0_1, file, range, [name, `${t === "str" ? "a string" : t === "int" ? "an integer" : `of type ${t}`}, got ${describeValue(v)}`]);
+    if (!ok)
+      throw this.fail(Diagnostics.Hyperparameter_type_0_1, file, range, [
+        name,
+        `${t === "str" ? "a string" : t === "int" ? "an integer" : `of type ${t}`}, got ${describeValue(v)}`,
+      ]);
     if (t === "float" && v instanceof Dim) return v.constant!;
     return v;
   }
@@ -1453,45 +1678,100 @@ class Elaborator {
     const file = scope.frame.file;
     const positional = args.filter((a) => !a.name);
     const named = new Map(args.filter((a) => a.name).map((a) => [a.name!, a]));
-    for (const k of named.keys()) if (!["axis", "reverse", "return_state", "bptt", "xs", "cell"].includes(k)) throw this.fail(Diagnostics.Unknown_argument_0_for_1, file, named.get(k)!.range, [k, "scan"], { hint: "scan takes xs, cell, axis, reverse, return_state, bptt" });
+    for (const k of named.keys())
+      if (!["axis", "reverse", "return_state", "bptt", "xs", "cell"].includes(k))
+        throw this.fail(Diagnostics.Unknown_argument_0_for_1, file, named.get(k)!.range, [k, "scan"], {
+          hint: "scan takes xs, cell, axis, reverse, return_state, bptt",
+        });
     const xsArg = named.get("xs") ?? positional[0];
     const cellArg = named.get("cell") ?? positional[1];
-    if (!xsArg || !cellArg) throw this.fail(Diagnostics.Missing_argument_0_for_1, file, range, [!xsArg ? "xs" : "cell", "scan"], { hint: "scan(xs, Cell(hidden), axis: 1)" });
-    const seqs = (xsArg.value instanceof TensorValue ? [xsArg.value] : xsArg.value instanceof TupleValue ? xsArg.value.items : Array.isArray(xsArg.value) ? (xsArg.value as Value[]) : []) as Value[];
-    if (seqs.length === 0 || !seqs.every(isTensor)) throw this.fail(Diagnostics.Not_a_tensor_0, file, xsArg.range, [describeValue(xsArg.value)]);
+    if (!xsArg || !cellArg)
+      throw this.fail(Diagnostics.Missing_argument_0_for_1, file, range, [!xsArg ? "xs" : "cell", "scan"], {
+        hint: "scan(xs, Cell(hidden), axis: 1)",
+      });
+    const seqs = (
+      xsArg.value instanceof TensorValue
+        ? [xsArg.value]
+        : xsArg.value instanceof TupleValue
+          ? xsArg.value.items
+          : Array.isArray(xsArg.value)
+            ? (xsArg.value as Value[])
+            : []
+    ) as Value[];
+    if (seqs.length === 0 || !seqs.every(isTensor))
+      throw this.fail(Diagnostics.Not_a_tensor_0, file, xsArg.range, [describeValue(xsArg.value)]);
     const cell = cellArg.value;
-    if (!(cell instanceof CallableValue) || cell.target.kind !== "block") throw this.fail(Diagnostics.Wrong_value_kind_0_expected_1, file, cellArg.range, [describeValue(cell), "a block with `state` (a recurrent cell)"]);
+    if (!(cell instanceof CallableValue) || cell.target.kind !== "block")
+      throw this.fail(Diagnostics.Wrong_value_kind_0_expected_1, file, cellArg.range, [
+        describeValue(cell),
+        "a block with `state` (a recurrent cell)",
+      ]);
     const axisV = named.get("axis")?.value ?? Dim.const(1);
     const rank = (seqs[0] as TensorValue).type.shape.length;
     let axis = this.toConstInt(axisV, file, named.get("axis")?.range ?? range);
     if (axis < 0) axis += rank;
-    if (axis < 0 || axis >= rank) throw this.fail(Diagnostics.Op_shape_error_0, file, named.get("axis")?.range ?? range, [`scan: axis out of range for ${typeToString((seqs[0] as TensorValue).type)}`]);
+    if (axis < 0 || axis >= rank)
+      throw this.fail(Diagnostics.Op_shape_error_0, file, named.get("axis")?.range ?? range, [
+        `scan: axis out of range for ${typeToString((seqs[0] as TensorValue).type)}`,
+      ]);
     const reverse = named.get("reverse")?.value === true;
     const returnState = named.get("return_state")?.value === true;
     const bpttV = named.get("bptt")?.value;
     const trips = (seqs[0] as TensorValue).type.shape[axis]!;
     for (const s of seqs as TensorValue[])
       if (s.type.shape.length !== rank || !s.type.shape[axis]!.equals(trips))
-        throw this.fail(Diagnostics.Op_shape_error_0, file, xsArg.range, [`scan: sequences differ in length along axis ${axis}: ${trips} vs ${s.type.shape[axis]}`]);
+        throw this.fail(Diagnostics.Op_shape_error_0, file, xsArg.range, [
+          `scan: sequences differ in length along axis ${axis}: ${trips} vs ${s.type.shape[axis]}`,
+        ]);
 
     const regionId = ++this.regionCounter;
     this.regions.set(regionId, { parent: this.region, trips });
     const saved = this.region;
     this.region = regionId;
     const instanceHint = hint;
-    const instance = this.instanceFor(scope.frame, cell.target.decl.name.name, instanceHint, true, cell.sharedInstance !== undefined, file, range);
+    const instance = this.instanceFor(
+      scope.frame,
+      cell.target.decl.name.name,
+      instanceHint,
+      true,
+      cell.sharedInstance !== undefined,
+      file,
+      range,
+    );
     const ctx: Omit<ScanContext, "instance"> = { stateTypes: new Map(), nexts: new Map(), initials: [], stateOrder: [], stepInputs: [] };
     let stepOut: Value;
     const stepInputs: TensorValue[] = [];
     try {
       for (const [i, s] of (seqs as TensorValue[]).entries()) {
         const t: TensorType = { dtype: s.type.dtype, shape: s.type.shape.filter((_, k) => k !== axis) };
-        const node = this.addNode<InputNode>({ kind: "input", name: `${instance}.step${i}`, outputs: [t], site: { file, range: xsArg.range } });
+        const node = this.addNode<InputNode>({
+          kind: "input",
+          name: `${instance}.step${i}`,
+          outputs: [t],
+          site: { file, range: xsArg.range },
+        });
         stepInputs.push(new TensorValue({ node: node.id, index: 0 }, t));
       }
       const sig = blockSignature(cell.target.decl);
-      const bound = this.bindArgs(sig, [...stepInputs.map((t) => ({ value: t as Value, range: xsArg.range, file })), ...cell.args], cell.displayName, file, range);
-      stepOut = this.applyBlock(cell.target.decl, cell.target.file, bound.inputs as TensorValue[], bound.attrs, bound.attrRanges, scope, range, { name: instance, explicit: true, shared: true } as NameHint & { shared: boolean }, true, ctx);
+      const bound = this.bindArgs(
+        sig,
+        [...stepInputs.map((t) => ({ value: t as Value, range: xsArg.range, file })), ...cell.args],
+        cell.displayName,
+        file,
+        range,
+      );
+      stepOut = this.applyBlock(
+        cell.target.decl,
+        cell.target.file,
+        bound.inputs as TensorValue[],
+        bound.attrs,
+        bound.attrRanges,
+        scope,
+        range,
+        { name: instance, explicit: true, shared: true } as NameHint & { shared: boolean },
+        true,
+        ctx,
+      );
     } finally {
       this.region = saved;
     }
@@ -1544,7 +1824,8 @@ class Elaborator {
       case "min":
       case "max": {
         const list = (vals.length === 1 && Array.isArray(vals[0]) ? vals[0] : vals) as Value[];
-        if (list.length > 0 && list.every((x) => x instanceof Dim)) return (list as Dim[]).reduce((a, b) => (name === "min" ? a.min(b) : a.max(b)));
+        if (list.length > 0 && list.every((x) => x instanceof Dim))
+          return (list as Dim[]).reduce((a, b) => (name === "min" ? a.min(b) : a.max(b)));
         if (list.length > 0 && list.every((x) => typeof x === "number" || (x instanceof Dim && x.isConstant)))
           return Math[name](...list.map((x) => (x instanceof Dim ? x.constant! : (x as number))));
         break;
@@ -1567,22 +1848,32 @@ class Elaborator {
         break;
       }
     }
-    throw this.fail(Diagnostics.Wrong_value_kind_0_expected_1, file, range, [`${name}(${vals.map(describeValue).join(", ")})`, BUILTINS.get(name)!]);
+    throw this.fail(Diagnostics.Wrong_value_kind_0_expected_1, file, range, [
+      `${name}(${vals.map(describeValue).join(", ")})`,
+      BUILTINS.get(name)!,
+    ]);
   }
 
   private evalInit(e: Expr, scope: Scope): InitValue {
     const file = scope.frame.file;
     const calleeName = e.kind === "Identifier" ? e.name : e.kind === "Call" && e.callee.kind === "Identifier" ? e.callee.name : undefined;
     if (!calleeName || !INIT_NAMES.has(calleeName))
-      throw this.fail(Diagnostics.Wrong_value_kind_0_expected_1, file, e.range, [calleeName ? `'${calleeName}'` : "an expression", "an initialiser"], {
-        hint: `initialisers: ${[...INIT_NAMES].join(", ")}`,
-      });
+      throw this.fail(
+        Diagnostics.Wrong_value_kind_0_expected_1,
+        file,
+        e.range,
+        [calleeName ? `'${calleeName}'` : "an expression", "an initialiser"],
+        {
+          hint: `initialisers: ${[...INIT_NAMES].join(", ")}`,
+        },
+      );
     const args: Record<string, number> = {};
     if (e.kind === "Call")
       for (const a of e.args) {
         const v = this.evalExpr(a.value, scope);
         const n = v instanceof Dim ? v.constant : typeof v === "number" ? v : undefined;
-        if (n === undefined || !a.name) throw this.fail(Diagnostics.Wrong_value_kind_0_expected_1, file, a.range, [describeValue(v), "a named number (std: 0.02)"]);
+        if (n === undefined || !a.name)
+          throw this.fail(Diagnostics.Wrong_value_kind_0_expected_1, file, a.range, [describeValue(v), "a named number (std: 0.02)"]);
         args[a.name.name] = n;
       }
     return new InitValue(calleeName, args);
@@ -1603,7 +1894,9 @@ class Elaborator {
     if (!kind || call.kind !== "Identifier" || this.lookupOptional(call.name, scope) !== undefined) return false;
     const known = [...TRAIN_BUILTINS].filter(([, b]) => b.kind === kind).map(([n]) => n);
     const msg = kind === "optimizer" ? Diagnostics.Train_unknown_optimizer_0 : Diagnostics.Train_unknown_schedule_0;
-    this.report(msg, scope.frame.file, call.range, [call.name], { hint: suggestHint(call.name, known) ?? `${kind === "optimizer" ? "optimizers" : "schedules"}: ${known.join(", ")}` });
+    this.report(msg, scope.frame.file, call.range, [call.name], {
+      hint: suggestHint(call.name, known) ?? `${kind === "optimizer" ? "optimizers" : "schedules"}: ${known.join(", ")}`,
+    });
     scope.vars.set(setting, { value: PoisonValue.instance, range: stmt.range });
     return true;
   }
@@ -1612,8 +1905,16 @@ class Elaborator {
     const scope = new Scope(modelScope.frame, modelScope);
     const file = modelScope.frame.file;
     const settings = new Map<string, { value: Value; range: SourceRange; nameRange: SourceRange }>();
-    const phases: { name: string; range: SourceRange; settings: Map<string, { value: Value; range: SourceRange; nameRange: SourceRange }> }[] = [];
-    const collect = (stmts: readonly Stmt[], into: Map<string, { value: Value; range: SourceRange; nameRange: SourceRange }>, s: Scope): void => {
+    const phases: {
+      name: string;
+      range: SourceRange;
+      settings: Map<string, { value: Value; range: SourceRange; nameRange: SourceRange }>;
+    }[] = [];
+    const collect = (
+      stmts: readonly Stmt[],
+      into: Map<string, { value: Value; range: SourceRange; nameRange: SourceRange }>,
+      s: Scope,
+    ): void => {
       for (const stmt of stmts) {
         const before = new Set(s.vars.keys());
         if (this.unknownTrainConfig(stmt, s)) continue;
@@ -1627,7 +1928,11 @@ class Elaborator {
     };
     const frame = modelScope.frame;
     const savedLoop = frame.loopDepth;
-    collect(decl.body.filter((s): s is Stmt => s.kind !== "Phase"), settings, scope);
+    collect(
+      decl.body.filter((s): s is Stmt => s.kind !== "Phase"),
+      settings,
+      scope,
+    );
     for (const p of decl.body) {
       if (p.kind !== "Phase") continue;
       const ps = new Scope(frame, scope);
@@ -1649,9 +1954,15 @@ class Elaborator {
     for (const a of args) {
       const key = a.name ?? spec.args[pos++];
       if (!key || !spec.args.includes(key))
-        throw this.fail(a.name ? Diagnostics.Unknown_argument_0_for_1 : Diagnostics.Too_many_arguments_0_takes_1_got_2, file, a.range, a.name ? [a.name, name] : [name, `${spec.args.length} settings`, `more`], {
-          hint: `${name} takes: ${spec.args.join(", ")}`,
-        });
+        throw this.fail(
+          a.name ? Diagnostics.Unknown_argument_0_for_1 : Diagnostics.Too_many_arguments_0_takes_1_got_2,
+          file,
+          a.range,
+          a.name ? [a.name, name] : [name, `${spec.args.length} settings`, `more`],
+          {
+            hint: `${name} takes: ${spec.args.join(", ")}`,
+          },
+        );
       out[key] = a.value;
     }
     return new ConfigValue(spec.kind, name, out, range);
@@ -1706,11 +2017,23 @@ class Elaborator {
     }
   }
 
-  private report(msg: DiagnosticMessage, file: string, range: SourceRange, args: readonly (string | number)[], extra: { notes?: readonly RelatedNote[]; hint?: string | undefined } = {}): void {
+  private report(
+    msg: DiagnosticMessage,
+    file: string,
+    range: SourceRange,
+    args: readonly (string | number)[],
+    extra: { notes?: readonly RelatedNote[]; hint?: string | undefined } = {},
+  ): void {
     this.diagnostics.push(createDiagnostic(msg, file, range, args, { notes: extra.notes, ...(extra.hint ? { hint: extra.hint } : {}) }));
   }
 
-  private fail(msg: DiagnosticMessage, file: string, range: SourceRange, args: readonly (string | number)[], extra: { notes?: readonly RelatedNote[]; hint?: string | undefined } = {}): Abort {
+  private fail(
+    msg: DiagnosticMessage,
+    file: string,
+    range: SourceRange,
+    args: readonly (string | number)[],
+    extra: { notes?: readonly RelatedNote[]; hint?: string | undefined } = {},
+  ): Abort {
     this.report(msg, file, range, args, extra);
     return new Abort();
   }

@@ -6,9 +6,7 @@ import type { BlockDecl, ConstDecl, DlmFile, ImportDecl, SourceRange } from "../
 import { parseDlm } from "../grammar/parse.js";
 import { createDiagnostic, Diagnostics, START_RANGE, type Diagnostic } from "./diagnostics/index.js";
 
-export type ResolveResult =
-  | { readonly path: string }
-  | { readonly error: string; readonly reason: "not_found" | "outside" };
+export type ResolveResult = { readonly path: string } | { readonly error: string; readonly reason: "not_found" | "outside" };
 
 export interface CompilerHost {
   /** the text of a file, or why it cannot be read */
@@ -65,7 +63,9 @@ export function loadProgram(entry: string, host: CompilerHost): Program {
       // an unreadable import is reported at the import, where it can be fixed
       diagnostics.push(
         importedAt
-          ? createDiagnostic(Diagnostics.Import_not_found_0, importedAt.file, importedAt.item.path.range, [importedAt.item.path.value], { hint: `${path}: ${read.error}` })
+          ? createDiagnostic(Diagnostics.Import_not_found_0, importedAt.file, importedAt.item.path.range, [importedAt.item.path.value], {
+              hint: `${path}: ${read.error}`,
+            })
           : createDiagnostic(Diagnostics.Cannot_read_file_0_1, path, START_RANGE, [path, read.error]),
       );
       return undefined;
@@ -93,17 +93,12 @@ export function loadProgram(entry: string, host: CompilerHost): Program {
     for (const item of file.ast.items) if (item.kind === "Import") importInto(file, item, define);
     for (const item of file.ast.items) {
       if (item.kind === "Block") define(item.name.name, { kind: "block", decl: item, file: file.path }, item.name.range);
-      else if (item.kind === "Const")
-        define(item.name.name, { kind: "const", decl: item, file: file.path }, item.name.range);
+      else if (item.kind === "Const") define(item.name.name, { kind: "const", decl: item, file: file.path }, item.name.range);
     }
     return scope;
   };
 
-  const importInto = (
-    file: SourceFile,
-    item: ImportDecl,
-    define: (name: string, d: Declaration, range: SourceRange) => void,
-  ): void => {
+  const importInto = (file: SourceFile, item: ImportDecl, define: (name: string, d: Declaration, range: SourceRange) => void): void => {
     const spec = item.path.value;
     const resolved = host.resolveImport(file.path, spec);
     if ("error" in resolved) {

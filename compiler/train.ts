@@ -102,7 +102,11 @@ export function checkTrainSetup(ctx: {
     if (!e || e.value instanceof PoisonValue) return undefined;
     const v = e.value instanceof Dim ? e.value.constant : typeof e.value === "number" ? e.value : undefined;
     if (v === undefined || (opts.int && !Number.isInteger(v)) || (opts.min !== undefined && v < opts.min)) {
-      bad(e.range, key, `must be ${opts.int ? "an integer" : "a number"}${opts.min !== undefined ? ` ≥ ${opts.min}` : ""}, got ${describeValue(e.value)}`);
+      bad(
+        e.range,
+        key,
+        `must be ${opts.int ? "an integer" : "a number"}${opts.min !== undefined ? ` ≥ ${opts.min}` : ""}, got ${describeValue(e.value)}`,
+      );
       return undefined;
     }
     return v;
@@ -118,7 +122,7 @@ export function checkTrainSetup(ctx: {
     if (e.value.type.shape.length !== 0) {
       diagnostics.push(
         createDiagnostic(Diagnostics.Loss_not_scalar_0, file, e.range, [typeToString(e.value.type)], {
-          hint: "reduce it with mean(...) or sum(...), or use a loss with reduction: \"mean\"",
+          hint: 'reduce it with mean(...) or sum(...), or use a loss with reduction: "mean"',
         }),
       );
       return undefined;
@@ -133,7 +137,10 @@ export function checkTrainSetup(ctx: {
       const text = typeof e.value === "string" ? e.value : describeValue(e.value);
       diagnostics.push(
         createDiagnostic(Diagnostics.Train_unknown_optimizer_0, file, e.range, [text], {
-          hint: `optimizers: ${[...TRAIN_BUILTINS].filter(([, b]) => b.kind === "optimizer").map(([n]) => n).join(", ")}`,
+          hint: `optimizers: ${[...TRAIN_BUILTINS]
+            .filter(([, b]) => b.kind === "optimizer")
+            .map(([n]) => n)
+            .join(", ")}`,
         }),
       );
       return undefined;

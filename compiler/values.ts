@@ -42,11 +42,7 @@ export class CallableValue {
   ) {}
 
   get displayName(): string {
-    return this.target.kind === "op"
-      ? this.target.op.name
-      : this.target.kind === "block"
-        ? this.target.decl.name.name
-        : this.target.name;
+    return this.target.kind === "op" ? this.target.op.name : this.target.kind === "block" ? this.target.decl.name.name : this.target.name;
   }
 }
 

@@ -108,16 +108,7 @@ export interface PhaseDecl extends NodeBase {
 // ---------------------------------------------------------------------------
 // Statements (inside block/model/train bodies). Every statement may carry annotations.
 
-export type Stmt =
-  | InputDecl
-  | StateDecl
-  | ParamDecl
-  | LayerDecl
-  | OutputStmt
-  | NextStmt
-  | Binding
-  | ForStmt
-  | ErrorStmt;
+export type Stmt = InputDecl | StateDecl | ParamDecl | LayerDecl | OutputStmt | NextStmt | Binding | ForStmt | ErrorStmt;
 
 /** `input x: f32[B, 3, 32, 32], labels: i64[B]` */
 export interface InputDecl extends NodeBase {
@@ -264,22 +255,7 @@ export interface NoneLiteral extends NodeBase {
   readonly kind: "None";
 }
 
-export type BinaryOp =
-  | "+"
-  | "-"
-  | "*"
-  | "/"
-  | "%"
-  | "**"
-  | "@"
-  | "=="
-  | "!="
-  | "<"
-  | "<="
-  | ">"
-  | ">="
-  | "and"
-  | "or";
+export type BinaryOp = "+" | "-" | "*" | "/" | "%" | "**" | "@" | "==" | "!=" | "<" | "<=" | ">" | ">=" | "and" | "or";
 
 export interface BinaryExpr extends NodeBase {
   readonly kind: "Binary";

@@ -50,8 +50,7 @@ export function parseDlm(text: string, file: string): ParseResult {
   try {
     return parseUnchecked(text, file);
   } catch (e) {
-    const reason =
-      e instanceof RangeError ? "the input is nested too deeply" : e instanceof Error ? e.message : String(e);
+    const reason = e instanceof RangeError ? "the input is nested too deeply" : e instanceof Error ? e.message : String(e);
     return {
       ast: emptyFile(START_RANGE),
       diagnostics: [createDiagnostic(Diagnostics.Internal_error_0, file, START_RANGE, [`parser failed: ${reason}`])],
@@ -73,12 +72,7 @@ function parseUnchecked(text: string, file: string): ParseResult {
   if (bytes > MAX_SOURCE_BYTES) {
     return {
       ast: emptyFile(START_RANGE),
-      diagnostics: [
-        createDiagnostic(Diagnostics.File_too_large_0, file, START_RANGE, [
-          formatSize(bytes),
-          formatSize(MAX_SOURCE_BYTES),
-        ]),
-      ],
+      diagnostics: [createDiagnostic(Diagnostics.File_too_large_0, file, START_RANGE, [formatSize(bytes), formatSize(MAX_SOURCE_BYTES)])],
     };
   }
   const lines = new LineIndex(text);
@@ -86,11 +80,7 @@ function parseUnchecked(text: string, file: string): ParseResult {
   if (binary) {
     return {
       ast: emptyFile(lines.range(0, text.length)),
-      diagnostics: [
-        createDiagnostic(Diagnostics.Binary_content, file, lines.range(binary.offset, binary.offset + 1), [
-          binary.what,
-        ]),
-      ],
+      diagnostics: [createDiagnostic(Diagnostics.Binary_content, file, lines.range(binary.offset, binary.offset + 1), [binary.what])],
     };
   }
 
@@ -175,13 +165,7 @@ class DiagnosticList {
     private readonly lines: LineIndex,
   ) {}
 
-  add(
-    msg: DiagnosticMessage,
-    start: number,
-    endOffset: number,
-    args: readonly (string | number)[] = [],
-    hint?: string,
-  ): void {
+  add(msg: DiagnosticMessage, start: number, endOffset: number, args: readonly (string | number)[] = [], hint?: string): void {
     this.items.push(createDiagnostic(msg, this.file, this.lines.range(start, endOffset), args, hint ? { hint } : {}));
   }
 
@@ -348,13 +332,7 @@ function checkString(diags: DiagnosticList, tok: IToken): void {
       continue;
     }
     if (e === undefined) break; // a lone backslash at the end: the string is unterminated
-    diags.add(
-      Diagnostics.Invalid_escape_0,
-      start + i,
-      start + i + 2,
-      [quote(`\\${e}`)],
-      'the escapes are \\n \\t \\\\ \\" and \\u{hex}',
-    );
+    diags.add(Diagnostics.Invalid_escape_0, start + i, start + i + 2, [quote(`\\${e}`)], 'the escapes are \\n \\t \\\\ \\" and \\u{hex}');
     i++;
   }
 }
@@ -550,13 +528,7 @@ function reportParseErrors(
       const open = nesting.unclosed[nesting.unclosed.length - 1];
       if (open) {
         const close = open.tokenType.name === "LParen" ? "')'" : open.tokenType.name === "LBracket" ? "']'" : "'}'";
-        diags.add(
-          Diagnostics.Unclosed_0,
-          open.startOffset,
-          end(open),
-          [quote(open.image)],
-          `add the matching ${close}`,
-        );
+        diags.add(Diagnostics.Unclosed_0, open.startOffset, end(open), [quote(open.image)], `add the matching ${close}`);
         lastKept = { offset: p.offset, firstOnLine: false };
         continue;
       }
@@ -571,21 +543,7 @@ function reportParseErrors(
   }
 }
 
-const KEYWORDS = [
-  "import",
-  "const",
-  "block",
-  "model",
-  "train",
-  "phase",
-  "input",
-  "state",
-  "param",
-  "layer",
-  "output",
-  "next",
-  "for",
-];
+const KEYWORDS = ["import", "const", "block", "model", "train", "phase", "input", "state", "param", "layer", "output", "next", "for"];
 
 /** "did you mean 'output'?" when a misspelled keyword starts a statement or declaration. */
 function keywordHint(p: PendingError): string | undefined {

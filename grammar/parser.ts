@@ -300,12 +300,7 @@ export class DlmParser extends CstParser {
 
   public trainItem = this.RULE("trainItem", () => {
     this.MANY(() => this.SUBRULE(this.annotation));
-    this.OR(
-      (this.alts.trainItem ??= [
-        { ALT: () => this.SUBRULE(this.phaseDecl) },
-        { ALT: () => this.SUBRULE(this.statementCore) },
-      ]),
-    );
+    this.OR((this.alts.trainItem ??= [{ ALT: () => this.SUBRULE(this.phaseDecl) }, { ALT: () => this.SUBRULE(this.statementCore) }]));
   });
 
   public phaseDecl = this.RULE("phaseDecl", () => {
@@ -551,9 +546,7 @@ export class DlmParser extends CstParser {
 
   /** a name that may also be a soft keyword: after `.`, after `as`, and for named arguments */
   public name = this.RULE("name", () => {
-    this.OR(
-      (this.alts.name ??= [{ ALT: () => this.CONSUME(T.Identifier) }, { ALT: () => this.CONSUME(T.SoftKeyword) }]),
-    );
+    this.OR((this.alts.name ??= [{ ALT: () => this.CONSUME(T.Identifier) }, { ALT: () => this.CONSUME(T.SoftKeyword) }]));
   });
 
   public argumentList = this.RULE("argumentList", () => {

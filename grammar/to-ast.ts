@@ -414,13 +414,7 @@ class AstBuilder {
     const bodyCst = first(c.statementBlock);
     const body = this.statementBlock(bodyCst);
     const start = this.startOf(kw.startOffset, annotations[0], kw);
-    const end = this.endOf(
-      tokEnd(nameTok),
-      nameTok,
-      firstTok(c.RParen),
-      params[params.length - 1],
-      ...this.blockEnds(bodyCst, body),
-    );
+    const end = this.endOf(tokEnd(nameTok), nameTok, firstTok(c.RParen), params[params.length - 1], ...this.blockEnds(bodyCst, body));
     const doc = this.docBetween(prevEnd, kw.startOffset);
     return {
       kind: "Block",
@@ -472,10 +466,7 @@ class AstBuilder {
       kind: "TypeName",
       name: this.identifier(nameTok),
       args,
-      range: this.range(
-        nameTok.startOffset,
-        this.endOf(tokEnd(nameTok), nameTok, args[args.length - 1], firstTok(c.RBracket)),
-      ),
+      range: this.range(nameTok.startOffset, this.endOf(tokEnd(nameTok), nameTok, args[args.length - 1], firstTok(c.RBracket))),
     };
   }
 
@@ -558,17 +549,12 @@ class AstBuilder {
    * `y = a @b` lexes `@b` as an annotation of the *next* statement, which is almost
    * certainly a forgotten space in a matrix multiplication: warn (DLM1012).
    */
-  private checkAnnotationPlacement(
-    prev: { readonly kind: string; readonly range: A.SourceRange },
-    anns: readonly A.Annotation[],
-  ): void {
+  private checkAnnotationPlacement(prev: { readonly kind: string; readonly range: A.SourceRange }, anns: readonly A.Annotation[]): void {
     const ann = anns[0];
     if (!ann || prev.kind === "ErrorStmt") return;
     const between = this.text.slice(prev.range.end.offset, ann.range.start.offset);
     if (/^[ \t]*$/.test(between) && prev.range.end.line === ann.range.start.line) {
-      this.diagnostics.push(
-        createDiagnostic(Diagnostics.Annotation_after_expression_0, this.fileName, ann.range, [ann.name.name]),
-      );
+      this.diagnostics.push(createDiagnostic(Diagnostics.Annotation_after_expression_0, this.fileName, ann.range, [ann.name.name]));
     }
   }
 
@@ -609,11 +595,7 @@ class AstBuilder {
    * One statement. `outer` is the CST node that also holds the annotations (for the
    * extent of an ErrorStmt). Returns undefined for an empty statement (`;`).
    */
-  private statementCore(
-    cst: C.StatementCoreCstNode | undefined,
-    annotations: A.Annotation[],
-    outer: CstNode,
-  ): A.Stmt | undefined {
+  private statementCore(cst: C.StatementCoreCstNode | undefined, annotations: A.Annotation[], outer: CstNode): A.Stmt | undefined {
     const c = cst?.children;
     let stmt: A.Stmt | undefined;
     if (c) {
@@ -815,10 +797,7 @@ class AstBuilder {
       kind: "TensorType",
       dtype: this.identifier(dtypeTok),
       dims,
-      range: this.range(
-        dtypeTok.startOffset,
-        this.endOf(tokEnd(dtypeTok), dims[dims.length - 1], firstTok(c.RBracket)),
-      ),
+      range: this.range(dtypeTok.startOffset, this.endOf(tokEnd(dtypeTok), dims[dims.length - 1], firstTok(c.RBracket))),
     };
   }
 
@@ -847,10 +826,7 @@ class AstBuilder {
     }
     const levels = ops.length + prefixes.length + postfixes.length + 2;
     if (this.depth + levels > MAX_EXPRESSION_DEPTH) {
-      const first = Math.min(
-        prefixes[0] ? offsetOfToken(prefixes[0]) : Infinity,
-        atoms[0] ? atomStart(atoms[0]) : Infinity,
-      );
+      const first = Math.min(prefixes[0] ? offsetOfToken(prefixes[0]) : Infinity, atoms[0] ? atomStart(atoms[0]) : Infinity);
       return this.tooDeep(cst, fallback, MAX_EXPRESSION_DEPTH, first);
     }
     this.depth += levels;
@@ -864,9 +840,7 @@ class AstBuilder {
     if (!this.reportedTooDeep) {
       this.reportedTooDeep = true;
       const where = Number.isFinite(at) ? at : fallback;
-      this.diagnostics.push(
-        createDiagnostic(Diagnostics.Nesting_too_deep, this.fileName, this.range(where, where + 1), [limit]),
-      );
+      this.diagnostics.push(createDiagnostic(Diagnostics.Nesting_too_deep, this.fileName, this.range(where, where + 1), [limit]));
     }
     const ext = this.cstExtent(cst);
     return { kind: "Missing", range: ext ? this.range(ext.start, ext.end) : this.range(fallback, fallback) };
@@ -1143,9 +1117,7 @@ class AstBuilder {
         ? this.identifier(varTok)
         : { kind: "Identifier", name: "", range: this.range(this.endOf(at, forTok), this.endOf(at, forTok)) };
       const iterable = this.expression(first(c.iterable), this.endOf(variable.range.end.offset, inTok));
-      const condition = c.If
-        ? this.expression(first(c.condition), this.endOf(iterable.range.end.offset, firstTok(c.If)))
-        : undefined;
+      const condition = c.If ? this.expression(first(c.condition), this.endOf(iterable.range.end.offset, firstTok(c.If))) : undefined;
       const end = this.endOf(at, open, element, forTok, variable, inTok, iterable, condition, close);
       return {
         kind: "Comprehension",
@@ -1207,8 +1179,7 @@ class AstBuilder {
   }
 
   private blockExpr(cst: C.BlockExprCstNode | undefined, fallback: number): A.BlockExpr {
-    if (!cst)
-      return { kind: "BlockExpr", stmts: [], result: this.missing(fallback), range: this.range(fallback, fallback) };
+    if (!cst) return { kind: "BlockExpr", stmts: [], result: this.missing(fallback), range: this.range(fallback, fallback) };
     const c = cst.children;
     const open = firstTok(c.LBrace);
     const close = firstTok(c.RBrace);

@@ -75,8 +75,7 @@ export const StringLiteral = createToken({
   pattern: /"(?:[^"\\\r\n]|\\[^\r\n]?)*"?/,
 });
 
-const isWordChar = (c: number): boolean =>
-  (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+const isWordChar = (c: number): boolean => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
 const isDigit = (c: number): boolean => c >= 48 && c <= 57;
 
 /**
@@ -197,8 +196,7 @@ const TOKEN_START = new Uint8Array(128);
 for (const c of ' \t\r\n\f\vABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"@|.*=!<>+-%:,;()[]{}/') {
   TOKEN_START[c.charCodeAt(0)] = 1;
 }
-const isGarbage = (c: number): boolean =>
-  c < 128 ? TOKEN_START[c] === 0 : c !== 0xa0 && c !== 0xfeff && !Number.isNaN(c);
+const isGarbage = (c: number): boolean => (c < 128 ? TOKEN_START[c] === 0 : c !== 0xa0 && c !== 0xfeff && !Number.isNaN(c));
 
 const matchGarbage: CustomPatternMatcherFunc = (text, offset) => {
   let i = offset;

@@ -98,7 +98,9 @@ export function createMemoryHost(files: ReadonlyMap<string, string>, stdFiles: R
       if (isAbsolute(spec)) return { error: "imports must be relative", reason: "outside" };
       const base = dirname(fromFile);
       const p = withExtension(base === "." ? spec : `${base}/${spec}`).replace(/\/\.\//g, "/");
-      const norm = p.split("/").reduce<string[]>((acc, part) => (part === ".." ? (acc.pop(), acc) : part === "." ? acc : [...acc, part]), []);
+      const norm = p
+        .split("/")
+        .reduce<string[]>((acc, part) => (part === ".." ? (acc.pop(), acc) : part === "." ? acc : [...acc, part]), []);
       if (p.split("/").filter((x) => x === "..").length > base.split("/").filter((x) => x && x !== ".").length)
         return { error: "the path leaves the project", reason: "outside" };
       const path = norm.join("/");

@@ -27,14 +27,24 @@ export function summarize(path: string, options: ElaborateOptions = {}): Summary
 }
 
 /** Check source text held in memory (an editor buffer); `files` supplies its imports. */
-export function checkSource(text: string, name = "input.dlm", files: ReadonlyMap<string, string> = new Map(), options: ElaborateOptions = {}): CheckResult {
+export function checkSource(
+  text: string,
+  name = "input.dlm",
+  files: ReadonlyMap<string, string> = new Map(),
+  options: ElaborateOptions = {},
+): CheckResult {
   const all = new Map(files);
   all.set(name, text);
   return checkFile(name, createMemoryHost(all, stdFiles()), options);
 }
 
 /** Summarise a model from source text held in memory. */
-export function summarizeSource(text: string, name = "input.dlm", files: ReadonlyMap<string, string> = new Map(), options: ElaborateOptions = {}): SummaryResult {
+export function summarizeSource(
+  text: string,
+  name = "input.dlm",
+  files: ReadonlyMap<string, string> = new Map(),
+  options: ElaborateOptions = {},
+): SummaryResult {
   const all = new Map(files);
   all.set(name, text);
   return summarizeFile(name, createMemoryHost(all, stdFiles()), options);

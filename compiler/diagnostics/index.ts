@@ -58,9 +58,7 @@ export const START_RANGE: SourceRange = {
 };
 
 export function sortDiagnostics(diags: readonly Diagnostic[]): Diagnostic[] {
-  return [...diags].sort(
-    (a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) || a.range.start.offset - b.range.start.offset,
-  );
+  return [...diags].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) || a.range.start.offset - b.range.start.offset);
 }
 
 const MAX_SHOWN_LINE = 200;
@@ -100,14 +98,9 @@ function renderSpan(source: string, range: SourceRange, paint: (c: string, s: st
     }
   }
   text = prefix + text.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, "?");
-  const endCol =
-    range.end.line === range.start.line ? Math.max(range.end.column - 1, range.start.column) : lineText.length + 1;
+  const endCol = range.end.line === range.start.line ? Math.max(range.end.column - 1, range.start.column) : lineText.length + 1;
   const width = Math.max(1, Math.min(endCol - (range.start.column - 1), text.length - startCol + 1, MAX_SHOWN_LINE));
-  return [
-    `${pad} |`,
-    `${gutter} | ${text}`,
-    `${pad} | ${" ".repeat(Math.max(0, startCol))}${paint("31;1", "^".repeat(width))}`,
-  ];
+  return [`${pad} |`, `${gutter} | ${text}`, `${pad} | ${" ".repeat(Math.max(0, startCol))}${paint("31;1", "^".repeat(width))}`];
 }
 
 /** The JSON shape of a diagnostic for `--json` and editors (lines and columns 1-based). */

@@ -46,13 +46,7 @@ import {
 } from "./types.js";
 
 /** A float → float pointwise activation. */
-function act(
-  name: string,
-  flopsPerElem: number,
-  doc: string,
-  attrs: readonly AttrSpec[] = [],
-  check?: (ctx: InferContext) => void,
-): OpDef {
+function act(name: string, flopsPerElem: number, doc: string, attrs: readonly AttrSpec[] = [], check?: (ctx: InferContext) => void): OpDef {
   return pointwise({
     name,
     category: "activation",
@@ -64,9 +58,7 @@ function act(
 }
 
 function floatSpec(name: string, value: number, doc?: string): AttrSpec {
-  return doc === undefined
-    ? { name, type: "float", default: value }
-    : { name, type: "float", default: value, doc };
+  return doc === undefined ? { name, type: "float", default: value } : { name, type: "float", default: value, doc };
 }
 
 /** A float attribute that must be > 0 (beta, temperature). */
@@ -101,24 +93,10 @@ const pointwiseOps: OpDef[] = [
     [floatSpec("alpha", 1.0)],
     (ctx) => void floatAttr(ctx, "alpha"),
   ),
-  act(
-    "selu",
-    5,
-    "scaled ELU with the self-normalising constants (scale ≈ 1.0507, alpha ≈ 1.6733)",
-  ),
-  act(
-    "celu",
-    5,
-    "continuously differentiable ELU: max(0, x) + min(0, alpha·(exp(x/alpha) - 1))",
-    [floatSpec("alpha", 1.0)],
-    (ctx) => {
-      if (floatAttr(ctx, "alpha") === 0)
-        throw new OpError(
-          "'alpha' must not be 0 for celu (x is divided by alpha)",
-          { at: "alpha" },
-        );
-    },
-  ),
+  act("selu", 5, "scaled ELU with the self-normalising constants (scale ≈ 1.0507, alpha ≈ 1.6733)"),
+  act("celu", 5, "continuously differentiable ELU: max(0, x) + min(0, alpha·(exp(x/alpha) - 1))", [floatSpec("alpha", 1.0)], (ctx) => {
+    if (floatAttr(ctx, "alpha") === 0) throw new OpError("'alpha' must not be 0 for celu (x is divided by alpha)", { at: "alpha" });
+  }),
   act(
     "gelu",
     8,
@@ -139,39 +117,20 @@ const pointwiseOps: OpDef[] = [
   act("sigmoid", 4, "logistic function 1 / (1 + exp(-x))"),
   act("hard_sigmoid", 4, "piecewise-linear sigmoid relu6(x + 3) / 6"),
   act("tanh", 4, "hyperbolic tangent"),
-  act(
-    "hard_tanh",
-    2,
-    "clamps x to [min, max]",
-    [floatSpec("min", -1.0), floatSpec("max", 1.0)],
-    (ctx) => {
-      const lo = floatAttr(ctx, "min");
-      const hi = floatAttr(ctx, "max");
-      if (!(lo < hi))
-        throw new OpError(
-          `hard_tanh needs min < max, got min=${lo}, max=${hi}`,
-          {
-            at: "max",
-            hint: "swap the bounds",
-          },
-        );
-    },
-  ),
-  act(
-    "softplus",
-    5,
-    "smooth ReLU log(1 + exp(beta·x)) / beta",
-    [floatSpec("beta", 1.0)],
-    positive("beta"),
-  ),
+  act("hard_tanh", 2, "clamps x to [min, max]", [floatSpec("min", -1.0), floatSpec("max", 1.0)], (ctx) => {
+    const lo = floatAttr(ctx, "min");
+    const hi = floatAttr(ctx, "max");
+    if (!(lo < hi))
+      throw new OpError(`hard_tanh needs min < max, got min=${lo}, max=${hi}`, {
+        at: "max",
+        hint: "swap the bounds",
+      });
+  }),
+  act("softplus", 5, "smooth ReLU log(1 + exp(beta·x)) / beta", [floatSpec("beta", 1.0)], positive("beta")),
   act("softsign", 3, "x / (1 + |x|)"),
   act("hard_swish", 5, "x·relu6(x + 3) / 6 (MobileNetV3)"),
   act("log_sigmoid", 4, "log(sigmoid(x)), computed stably"),
-  act(
-    "step",
-    1,
-    "Heaviside step: 1 where x >= 0, else 0 (the perceptron's threshold; no useful gradient)",
-  ),
+  act("step", 1, "Heaviside step: 1 where x >= 0, else 0 (the perceptron's threshold; no useful gradient)"),
   act("sign", 1, "-1, 0 or 1 by the sign of x"),
   act("identity", 0, "returns x unchanged"),
 ];
@@ -179,12 +138,7 @@ const pointwiseOps: OpDef[] = [
 // ---------------------------------------------------------------------------
 // Softmax family (normalise along one axis)
 
-function softmaxLike(
-  name: string,
-  doc: string,
-  flopsPerElem: number,
-  temperature: boolean,
-): OpDef {
+function softmaxLike(name: string, doc: string, flopsPerElem: number, temperature: boolean): OpDef {
   return {
     name,
     category: "activation",
@@ -192,54 +146,29 @@ function softmaxLike(
     inputs: [{ name: "x" }],
     attrs: [
       { name: "axis", type: "int", default: Dim.const(-1) },
-      ...(temperature
-        ? [
-            floatSpec(
-              "temperature",
-              1.0,
-              "divides x before normalising; > 1 flattens, < 1 sharpens",
-            ),
-          ]
-        : []),
+      ...(temperature ? [floatSpec("temperature", 1.0, "divides x before normalising; > 1 flattens, < 1 sharpens")] : []),
     ],
     infer(ctx) {
       const x = input(ctx, 0);
       requireFloat(name, x, 0);
       if (x.shape.length === 0)
-        throw new OpError(
-          `${name} needs at least one axis to normalise over, got a scalar ${typeToString(x)}`,
-          {
-            at: 0,
-            code: "DLM3103",
-          },
-        );
+        throw new OpError(`${name} needs at least one axis to normalise over, got a scalar ${typeToString(x)}`, {
+          at: 0,
+          code: "DLM3103",
+        });
       axisAttr(ctx, "axis", x.shape.length);
-      if (temperature)
-        positive("temperature", "the temperature divides x")(ctx);
+      if (temperature) positive("temperature", "the temperature divides x")(ctx);
       return { outputs: [x] };
     },
     cost(ctx) {
-      const perElem =
-        temperature && floatAttr(ctx, "temperature") !== 1
-          ? flopsPerElem + 1
-          : flopsPerElem;
+      const perElem = temperature && floatAttr(ctx, "temperature") !== 1 ? flopsPerElem + 1 : flopsPerElem;
       return cost(0, numel(input(ctx, 0).shape).scale(perElem));
     },
   };
 }
 
-const softmax = softmaxLike(
-  "softmax",
-  "exp(x) / sum(exp(x)) along axis (divided by temperature first)",
-  5,
-  true,
-);
-const logSoftmax = softmaxLike(
-  "log_softmax",
-  "log(softmax(x)) along axis, computed stably",
-  5,
-  true,
-);
+const softmax = softmaxLike("softmax", "exp(x) / sum(exp(x)) along axis (divided by temperature first)", 5, true);
+const logSoftmax = softmaxLike("log_softmax", "log(softmax(x)) along axis, computed stably", 5, true);
 const softmin = softmaxLike("softmin", "softmax(-x) along axis", 6, false);
 
 // ---------------------------------------------------------------------------
@@ -264,10 +193,7 @@ const prelu: OpDef = {
   infer(ctx) {
     const x = input(ctx, 0);
     requireFloat("prelu", x, 0);
-    const n = requirePositiveDim(
-      intAttr(ctx, "num_parameters"),
-      "num_parameters",
-    );
+    const n = requirePositiveDim(intAttr(ctx, "num_parameters"), "num_parameters");
     if (!n.equals(1)) {
       if (x.shape.length < 2)
         throw new OpError(
@@ -279,13 +205,10 @@ const prelu: OpDef = {
         );
       const c = x.shape[1]!;
       if (!sameDim(n, c))
-        throw new OpError(
-          `prelu num_parameters=${n} does not match the ${c} channels (axis 1) of x ${typeToString(x)}`,
-          {
-            at: "num_parameters",
-            hint: `use num_parameters: ${c} (one slope per channel) or 1 (shared)`,
-          },
-        );
+        throw new OpError(`prelu num_parameters=${n} does not match the ${c} channels (axis 1) of x ${typeToString(x)}`, {
+          at: "num_parameters",
+          hint: `use num_parameters: ${c} (one slope per channel) or 1 (shared)`,
+        });
     }
     // PyTorch advises against weight decay on the slopes
     return {
@@ -331,12 +254,7 @@ const maxout: OpDef = {
       outputs: [{ dtype: x.dtype, shape }],
       // initialised as torch.nn.Linear(in, out·pieces)
       params: [
-        weightParam(
-          "weight",
-          [rows, inF],
-          "kaiming_uniform",
-          TORCH_DEFAULT_KAIMING,
-        ),
+        weightParam("weight", [rows, inF], "kaiming_uniform", TORCH_DEFAULT_KAIMING),
         biasParam("bias", [rows], "uniform", fanInBound(inF)),
       ],
     };
@@ -346,18 +264,8 @@ const maxout: OpDef = {
     const out = intAttr(ctx, "out");
     const pieces = intAttr(ctx, "pieces");
     const rows = numel(dropLast(x.shape));
-    return cost(
-      rows.mul(lastDim(x.shape)).mul(out).mul(pieces),
-      rows.mul(out).mul(pieces.sub(1)),
-    );
+    return cost(rows.mul(lastDim(x.shape)).mul(out).mul(pieces), rows.mul(out).mul(pieces.sub(1)));
   },
 };
 
-export const ops: OpDef[] = [
-  ...pointwiseOps,
-  prelu,
-  maxout,
-  softmax,
-  logSoftmax,
-  softmin,
-];
+export const ops: OpDef[] = [...pointwiseOps, prelu, maxout, softmax, logSoftmax, softmin];

@@ -227,9 +227,12 @@ const mha: OpDef = {
       if (kvIn.shape.length !== rank)
         throw new OpError(`kv ${typeToString(kvIn)} must have the same rank as x ${typeToString(x)}`, { at: 1, code: "DLM3103" });
       if (rank === 3 && !sameDim(x.shape[0]!, kvIn.shape[0]!))
-        throw new OpError(`x ${typeToString(x)} and kv ${typeToString(kvIn)} have different batch sizes: ${x.shape[0]} vs ${kvIn.shape[0]}`, {
-          at: 1,
-        });
+        throw new OpError(
+          `x ${typeToString(x)} and kv ${typeToString(kvIn)} have different batch sizes: ${x.shape[0]} vs ${kvIn.shape[0]}`,
+          {
+            at: 1,
+          },
+        );
     }
     const { heads, dh, kvDim } = mhaLayout(ctx, x);
     const rope = boolAttr(ctx, "rope");
@@ -273,7 +276,11 @@ const mha: OpDef = {
     const tokX = batch.mul(t);
     const tokKV = batch.mul(s);
     // projections: q and out on x's tokens, k and v on kv's tokens
-    const proj = tokX.mul(d).mul(d).scale(2).add(tokKV.mul(lastDim(kv.shape)).mul(kvDim).scale(2));
+    const proj = tokX
+      .mul(d)
+      .mul(d)
+      .scale(2)
+      .add(tokKV.mul(lastDim(kv.shape)).mul(kvDim).scale(2));
     // products: QKᵀ and AV, heads * dh = d each (grouped kv heads are shared, not cheaper)
     const scores = tokX.mul(s);
     const macs = proj.add(scores.mul(d).scale(2));
@@ -352,4 +359,3 @@ const relativePositionBias: OpDef = {
 };
 
 export const ops: OpDef[] = [sdpa, mha, applyRope, relativePositionBias];
-

@@ -93,9 +93,14 @@ export function requireBroadcastsTo(op: string, what: string, src: TensorType, t
 // Checks
 
 /** Integer index tensors (token ids, class ids, segment ids, edge lists). */
-export function requireIntegerInput(op: string, t: TensorType, at: number, what: string, hint = `${what} must be an integer tensor (i32/i64)`): void {
-  if (!isInteger(t.dtype))
-    throw new OpError(`${op} needs integer ${what}, got ${typeToString(t)}`, { at, code: "DLM3102", hint });
+export function requireIntegerInput(
+  op: string,
+  t: TensorType,
+  at: number,
+  what: string,
+  hint = `${what} must be an integer tensor (i32/i64)`,
+): void {
+  if (!isInteger(t.dtype)) throw new OpError(`${op} needs integer ${what}, got ${typeToString(t)}`, { at, code: "DLM3102", hint });
 }
 
 /** A tensor of at least `min` axes (features-last ops). */

@@ -75,11 +75,7 @@ export interface SpatialInput {
 }
 
 /** x [B, C, *S] or unbatched [C, *S] with `n` spatial axes. */
-export function spatialInput(
-  op: string,
-  ctx: InferContext,
-  n: number,
-): SpatialInput {
+export function spatialInput(op: string, ctx: InferContext, n: number): SpatialInput {
   const x = input(ctx, 0);
   requireRank(op, x, [n + 2, n + 1], 0, layoutText(n));
   const channelAxis = x.shape.length - n - 1;
@@ -92,21 +88,12 @@ export function spatialInput(
 }
 
 /** An int or a list of exactly `n` ints (one per spatial axis), each >= `min` where known. */
-export function perAxis(
-  v: AttrValue | undefined,
-  name: string,
-  n: number,
-  min: number,
-  op: string,
-): Dim[] {
+export function perAxis(v: AttrValue | undefined, name: string, n: number, min: number, op: string): Dim[] {
   const list: readonly AttrValue[] = Array.isArray(v) ? v : [v as AttrValue];
   const dims = list.map((x) => {
     if (x instanceof Dim) return x;
     if (typeof x === "number" && Number.isInteger(x)) return Dim.const(x);
-    throw new OpError(
-      `'${name}' must be an integer or a list of ${n} integers, got ${describeAttr(v)}`,
-      { at: name },
-    );
+    throw new OpError(`'${name}' must be an integer or a list of ${n} integers, got ${describeAttr(v)}`, { at: name });
   });
   if (Array.isArray(v) && dims.length !== n)
     throw new OpError(
@@ -181,8 +168,7 @@ export function requirePositiveOutput(
       break;
     }
   }
-  const needText =
-    need === undefined ? "" : `; ${name} must be at least ${need}`;
+  const needText = need === undefined ? "" : `; ${name} must be at least ${need}`;
   throw new OpError(
     `the input is too small: ${name}=${size} (axis ${s.channelAxis + 1 + axis} of x ${typeToString(s.x)}) gives an output size of ${c} with ${geometry}${needText}`,
     { hint },
@@ -195,23 +181,15 @@ export function geometryText(w: AxisWindow, extra = ""): string {
 }
 
 /** a / groups for channel counts; an error (at the call) when it is known not to divide. */
-function channelsPerGroup(
-  name: string,
-  context: string,
-  a: Dim,
-  groups: Dim,
-): Dim {
+function channelsPerGroup(name: string, context: string, a: Dim, groups: Dim): Dim {
   const q = divideExactly(a, groups);
   if (q) return q;
   const ac = a.constant;
   const gc = groups.constant;
   if (ac !== undefined && gc !== undefined)
-    throw new OpError(
-      `${name}=${ac}${context} is not divisible by groups=${gc}`,
-      {
-        hint: "groups must divide both the input channels and out (depthwise: groups = in = out channels)",
-      },
-    );
+    throw new OpError(`${name}=${ac}${context} is not divisible by groups=${gc}`, {
+      hint: "groups must divide both the input channels and out (depthwise: groups = in = out channels)",
+    });
   return a.floordiv(groups);
 }
 
@@ -228,12 +206,7 @@ interface ConvGeometry {
   readonly macElements: Shape;
 }
 
-function convGeometry(
-  op: string,
-  n: number,
-  transposed: boolean,
-  ctx: InferContext,
-): ConvGeometry {
+function convGeometry(op: string, n: number, transposed: boolean, ctx: InferContext): ConvGeometry {
   const s = spatialInput(op, ctx, n);
   const { x, channels } = s;
   requireFloat(op, x, 0);
@@ -258,51 +231,28 @@ function convGeometry(
       );
     same = pad === "same";
     if (same && !stride.every((d) => d.equals(1)))
-      throw new OpError(
-        `padding "same" needs stride 1 (as in torch), got stride ${stride.join(", ")}`,
-        {
-          at: "padding",
-          hint: "with a stride, pad explicitly, e.g. padding: (kernel - 1) / 2",
-        },
-      );
+      throw new OpError(`padding "same" needs stride 1 (as in torch), got stride ${stride.join(", ")}`, {
+        at: "padding",
+        hint: "with a stride, pad explicitly, e.g. padding: (kernel - 1) / 2",
+      });
     padding = Array.from({ length: n }, () => Dim.const(0));
   } else padding = perAxis(pad, "padding", n, 0, op);
 
   let outputPadding: Dim[] = [];
   if (transposed) {
-    outputPadding = perAxis(
-      ctx.attrs.output_padding,
-      "output_padding",
-      n,
-      0,
-      op,
-    );
+    outputPadding = perAxis(ctx.attrs.output_padding, "output_padding", n, 0, op);
     outputPadding.forEach((p, i) => {
       const pc = p.constant;
       const sc = stride[i]!.constant;
       const dc = dilation[i]!.constant;
-      if (
-        pc !== undefined &&
-        sc !== undefined &&
-        dc !== undefined &&
-        pc >= sc &&
-        pc >= dc
-      )
-        throw new OpError(
-          `'output_padding' ${pc} must be smaller than either the stride (${sc}) or the dilation (${dc})`,
-          {
-            at: "output_padding",
-          },
-        );
+      if (pc !== undefined && sc !== undefined && dc !== undefined && pc >= sc && pc >= dc)
+        throw new OpError(`'output_padding' ${pc} must be smaller than either the stride (${sc}) or the dilation (${dc})`, {
+          at: "output_padding",
+        });
     });
   } else enumAttr(ctx, "padding_mode", PADDING_MODES);
 
-  const inPerGroup = channelsPerGroup(
-    "C",
-    ` (the channels of x ${typeToString(x)})`,
-    channels,
-    groups,
-  );
+  const inPerGroup = channelsPerGroup("C", ` (the channels of x ${typeToString(x)})`, channels, groups);
   const outPerGroup = channelsPerGroup("out", "", out, groups);
 
   const spatialOut = s.spatial.map((size, i) => {
@@ -324,36 +274,18 @@ function convGeometry(
           .add(op_)
           .add(1);
       const o = f(size);
-      requirePositiveOutput(
-        op,
-        s,
-        i,
-        o,
-        f,
-        geometryText(w, `, output_padding ${op_}`),
-        "reduce the padding, or feed a larger input",
-      );
+      requirePositiveOutput(op, s, i, o, f, geometryText(w, `, output_padding ${op_}`), "reduce the padding, or feed a larger input");
       return o;
     }
     const f = (v: Dim): Dim => windowOutput(v, w);
     const o = f(size);
-    requirePositiveOutput(
-      op,
-      s,
-      i,
-      o,
-      f,
-      geometryText(w),
-      "add padding, use a smaller kernel or dilation, or feed a larger input",
-    );
+    requirePositiveOutput(op, s, i, o, f, geometryText(w), "add padding, use a smaller kernel or dilation, or feed a larger input");
     return o;
   });
 
   const outShape = x.shape.slice(0, s.channelAxis);
   outShape.push(out, ...spatialOut);
-  const weightShape = transposed
-    ? [channels, outPerGroup, ...kernel]
-    : [out, inPerGroup, ...kernel];
+  const weightShape = transposed ? [channels, outPerGroup, ...kernel] : [out, inPerGroup, ...kernel];
   return {
     s,
     outShape,
@@ -380,23 +312,8 @@ function convOp(n: 1 | 2 | 3, transposed: boolean): OpDef {
     infer(ctx) {
       const g = convGeometry(name, n, transposed, ctx);
       const fanIn = prodRange(g.weightShape, 1);
-      const params: ParamSpec[] = [
-        weightParam(
-          "weight",
-          g.weightShape,
-          "kaiming_uniform",
-          TORCH_DEFAULT_KAIMING,
-        ),
-      ];
-      if (boolAttr(ctx, "bias"))
-        params.push(
-          biasParam(
-            "bias",
-            [g.outShape[g.s.channelAxis]!],
-            "uniform",
-            fanInBound(fanIn),
-          ),
-        );
+      const params: ParamSpec[] = [weightParam("weight", g.weightShape, "kaiming_uniform", TORCH_DEFAULT_KAIMING)];
+      if (boolAttr(ctx, "bias")) params.push(biasParam("bias", [g.outShape[g.s.channelAxis]!], "uniform", fanInBound(fanIn)));
       return { outputs: [{ dtype: g.s.x.dtype, shape: g.outShape }], params };
     },
     // one MAC per (element, weight value of its group slice); see the header
@@ -473,11 +390,4 @@ const TRANSPOSED_ATTRS: readonly AttrSpec[] = [
   BIAS,
 ];
 
-export const ops: OpDef[] = [
-  convOp(1, false),
-  convOp(2, false),
-  convOp(3, false),
-  convOp(1, true),
-  convOp(2, true),
-  convOp(3, true),
-];
+export const ops: OpDef[] = [convOp(1, false), convOp(2, false), convOp(3, false), convOp(1, true), convOp(2, true), convOp(3, true)];

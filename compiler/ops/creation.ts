@@ -39,41 +39,24 @@ const VALUE: AttrSpec = {
 function sizeAttr(ctx: InferContext, name: string): Dim {
   const d = intAttr(ctx, name);
   const c = d.constant;
-  if (c !== undefined && c < 0)
-    throw new OpError(`'${name}' must not be negative, got ${c}`, { at: name });
+  if (c !== undefined && c < 0) throw new OpError(`'${name}' must not be negative, got ${c}`, { at: name });
   return d;
 }
 
 /** A scalar fill value; integer dtypes need an integer value. */
-function checkScalar(
-  v: AttrValue | undefined,
-  dtype: DType,
-  where: string,
-  at: string,
-): void {
+function checkScalar(v: AttrValue | undefined, dtype: DType, where: string, at: string): void {
   let n: number | boolean | undefined;
   if (typeof v === "number" || typeof v === "boolean") n = v;
   else if (v instanceof Dim) {
     n = v.constant;
-    if (n === undefined)
-      throw new OpError(
-        `${where} is the symbolic ${v}; a constant needs values known at compile time`,
-        { at },
-      );
+    if (n === undefined) throw new OpError(`${where} is the symbolic ${v}; a constant needs values known at compile time`, { at });
   }
-  if (n === undefined)
-    throw new OpError(
-      `${where} must be a number or true/false, got ${describeAttr(v)}`,
-      { at },
-    );
+  if (n === undefined) throw new OpError(`${where} must be a number or true/false, got ${describeAttr(v)}`, { at });
   if (typeof n === "number" && isInteger(dtype) && !Number.isInteger(n))
-    throw new OpError(
-      `${where} is ${n}, which is not an integer, but the dtype is ${dtype}`,
-      {
-        at,
-        hint: `use dtype: f32 for fractional values`,
-      },
-    );
+    throw new OpError(`${where} is ${n}, which is not an integer, but the dtype is ${dtype}`, {
+      at,
+      hint: `use dtype: f32 for fractional values`,
+    });
 }
 
 // ---------------------------------------------------------------------------
@@ -188,13 +171,10 @@ const sinusoidalPositions: OpDef = {
     const d = sizeAttr(ctx, "d");
     const dc = d.constant;
     if (dc !== undefined && dc % 2 !== 0)
-      throw new OpError(
-        `sinusoidal_positions needs an even d (sin and cos fill alternate features), got d=${dc}`,
-        {
-          at: "d",
-          hint: `use an even size such as d=${dc + 1}`,
-        },
-      );
+      throw new OpError(`sinusoidal_positions needs an even d (sin and cos fill alternate features), got d=${dc}`, {
+        at: "d",
+        hint: `use an even size such as d=${dc + 1}`,
+      });
     return { outputs: [{ dtype: "f32", shape: [t, d] }] };
   },
   cost: () => ZERO_COST,
@@ -215,10 +195,10 @@ function nestedShape(v: AttrValue, dtype: DType, path: string): number[] {
   for (let i = 1; i < items.length; i++) {
     const s = nestedShape(items[i]!, dtype, `${path}[${i}]`);
     if (s.length !== first.length || s.some((n, k) => n !== first[k]))
-      throw new OpError(
-        `'value' is ragged: ${path}[0] has shape [${first.join(", ")}] but ${path}[${i}] has shape [${s.join(", ")}]`,
-        { at: "value", hint: "every row of a constant needs the same length" },
-      );
+      throw new OpError(`'value' is ragged: ${path}[0] has shape [${first.join(", ")}] but ${path}[${i}] has shape [${s.join(", ")}]`, {
+        at: "value",
+        hint: "every row of a constant needs the same length",
+      });
   }
   return [items.length, ...first];
 }
@@ -228,10 +208,7 @@ const constant: OpDef = {
   category: "creation",
   doc: "a literal tensor from a nested list of numbers: constant([[1.0, 2.0]]) is f32 [1, 2]",
   inputs: [],
-  attrs: [
-    { name: "value", type: "any", doc: "a number or a nested list of numbers" },
-    DTYPE_F32,
-  ],
+  attrs: [{ name: "value", type: "any", doc: "a number or a nested list of numbers" }, DTYPE_F32],
   infer(ctx) {
     const dtype = dtypeAttr(ctx, "dtype");
     const v = ctx.attrs.value;

@@ -14,38 +14,14 @@
 // cast 0 when the dtype does not change, clamp 1 per bound given.
 
 import { type Shape, shapesEqual } from "../dim.js";
-import {
-  type DTypeClass,
-  ONE,
-  sameDim,
-  dtypeAttr,
-  optionalFloatAttr,
-  pointwise,
-  requireDTypeClass,
-} from "./builders.js";
-import {
-  type DType,
-  type OpDef,
-  type TensorType,
-  OpError,
-  broadcastShapes,
-  cost,
-  input,
-  isInteger,
-  numel,
-  typeToString,
-} from "./types.js";
+import { type DTypeClass, ONE, sameDim, dtypeAttr, optionalFloatAttr, pointwise, requireDTypeClass } from "./builders.js";
+import { type DType, type OpDef, type TensorType, OpError, broadcastShapes, cost, input, isInteger, numel, typeToString } from "./types.js";
 
 // ---------------------------------------------------------------------------
 // Unary
 
 /** An elementwise x → f(x) of the same type. */
-function unary(
-  name: string,
-  flopsPerElem: number,
-  doc: string,
-  dtypes: DTypeClass = "float",
-): OpDef {
+function unary(name: string, flopsPerElem: number, doc: string, dtypes: DTypeClass = "float"): OpDef {
   return pointwise({
     name,
     category: "elementwise",
@@ -71,12 +47,7 @@ const unaryOps: OpDef[] = [
   unary("floor", 1, "largest integer <= x (integers pass through)", "numeric"),
   unary("ceil", 1, "smallest integer >= x (integers pass through)", "numeric"),
   unary("round", 1, "round half to even (integers pass through)", "numeric"),
-  unary(
-    "stop_gradient",
-    0,
-    "x unchanged forward; no gradient flows back through it (detach)",
-    "any",
-  ),
+  unary("stop_gradient", 0, "x unchanged forward; no gradient flows back through it (detach)", "any"),
   pointwise({
     name: "logical_not",
     category: "elementwise",
@@ -115,8 +86,7 @@ const clamp = pointwise({
       });
   },
   // one comparison per bound
-  flopsPerElem: (ctx) =>
-    (ctx.attrs.min == null ? 0 : 1) + (ctx.attrs.max == null ? 0 : 1),
+  flopsPerElem: (ctx) => (ctx.attrs.min == null ? 0 : 1) + (ctx.attrs.max == null ? 0 : 1),
 });
 
 // ---------------------------------------------------------------------------
@@ -152,9 +122,7 @@ function binary(spec: BinarySpec): OpDef {
       const dtype = spec.out ? spec.out(d) : d;
       const shape = broadcastOperands(spec.name, a, b, "a", "b");
       return {
-        outputs: [
-          dtype === a.dtype && shape === a.shape ? a : { dtype, shape },
-        ],
+        outputs: [dtype === a.dtype && shape === a.shape ? a : { dtype, shape }],
       };
     },
     cost(ctx) {
@@ -167,20 +135,14 @@ function binary(spec: BinarySpec): OpDef {
 /** a and b must share a dtype; the error shows both operands. */
 function sameOperandDType(op: string, a: TensorType, b: TensorType): DType {
   if (a.dtype === b.dtype) return a.dtype;
-  throw new OpError(
-    `the operands of ${op} mix dtypes: a is ${typeToString(a)}, b is ${typeToString(b)}`,
-    { code: "DLM3102", hint: `convert one side, e.g. cast(b, ${a.dtype})` },
-  );
+  throw new OpError(`the operands of ${op} mix dtypes: a is ${typeToString(a)}, b is ${typeToString(b)}`, {
+    code: "DLM3102",
+    hint: `convert one side, e.g. cast(b, ${a.dtype})`,
+  });
 }
 
 /** NumPy broadcasting of two operands; the error (DLM3111) names both and the first clashing dim. */
-function broadcastOperands(
-  op: string,
-  x: TensorType,
-  y: TensorType,
-  xName: string,
-  yName: string,
-): Shape {
+function broadcastOperands(op: string, x: TensorType, y: TensorType, xName: string, yName: string): Shape {
   if (shapesEqual(x.shape, y.shape)) return x.shape;
   const rx = x.shape.length;
   const ry = y.shape.length;
@@ -268,11 +230,7 @@ const where: OpDef = {
   name: "where",
   category: "elementwise",
   doc: "a where cond is true, else b; all three broadcast together",
-  inputs: [
-    { name: "cond" },
-    { name: "a", acceptsScalar: true },
-    { name: "b", acceptsScalar: true },
-  ],
+  inputs: [{ name: "cond" }, { name: "a", acceptsScalar: true }, { name: "b", acceptsScalar: true }],
   attrs: [],
   infer(ctx) {
     const cond = input(ctx, 0);
@@ -284,13 +242,7 @@ const where: OpDef = {
       dtype,
       shape: broadcastOperands("where", a, b, "a", "b"),
     };
-    const shape = broadcastOperands(
-      "where",
-      cond,
-      values,
-      "the condition",
-      "the values",
-    );
+    const shape = broadcastOperands("where", cond, values, "the condition", "the values");
     return { outputs: [{ dtype, shape }] };
   },
   cost(ctx) {

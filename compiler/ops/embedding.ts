@@ -2,13 +2,7 @@
 // position encoding. Lookups are not matmul work (no MACs); adding positions is 1 flop per
 // element.
 
-import {
-  lastDim,
-  requireIntegerInput,
-  requireMinRank,
-  requirePositiveDim,
-  weightParam,
-} from "./builders.js";
+import { lastDim, requireIntegerInput, requireMinRank, requirePositiveDim, weightParam } from "./builders.js";
 import {
   type CostContext,
   type InferContext,

@@ -152,12 +152,4 @@ const degree: OpDef = {
   },
 };
 
-export const ops: OpDef[] = [
-  segmentOp("sum"),
-  segmentOp("mean"),
-  segmentOp("max"),
-  segmentOp("min"),
-  scatterAdd,
-  gcnNorm,
-  degree,
-];
+export const ops: OpDef[] = [segmentOp("sum"), segmentOp("mean"), segmentOp("max"), segmentOp("min"), scatterAdd, gcnNorm, degree];

@@ -84,16 +84,8 @@ const linear: OpDef = {
     const inF = features("linear", x, 0);
     const out = requirePositiveDim(intAttr(ctx, "out"), "out");
     const init = enumAttr(ctx, "init", LINEAR_INITS);
-    const params: ParamSpec[] = [
-      weightParam(
-        "weight",
-        [out, inF],
-        init,
-        init === "kaiming_uniform" ? TORCH_DEFAULT_KAIMING : undefined,
-      ),
-    ];
-    if (boolAttr(ctx, "bias"))
-      params.push(biasParam("bias", [out], "uniform", fanInBound(inF)));
+    const params: ParamSpec[] = [weightParam("weight", [out, inF], init, init === "kaiming_uniform" ? TORCH_DEFAULT_KAIMING : undefined)];
+    if (boolAttr(ctx, "bias")) params.push(biasParam("bias", [out], "uniform", fanInBound(inF)));
     const shape = dropLast(x.shape);
     shape.push(out);
     return { outputs: [{ dtype: x.dtype, shape }], params };
@@ -118,22 +110,16 @@ function matmulPlan(ctx: InferContext): MatmulPlan {
   const b = input(ctx, 1);
   [a, b].forEach((t, i) => {
     if (t.shape.length === 0)
-      throw new OpError(
-        `matmul needs operands of rank >= 1, got ${i === 0 ? "a" : "b"} ${typeToString(t)}`,
-        {
-          at: i,
-          hint: "to scale by a scalar use mul (or *)",
-        },
-      );
+      throw new OpError(`matmul needs operands of rank >= 1, got ${i === 0 ? "a" : "b"} ${typeToString(t)}`, {
+        at: i,
+        hint: "to scale by a scalar use mul (or *)",
+      });
     if (t.dtype === "bool")
-      throw new OpError(
-        `matmul needs numeric operands, got ${i === 0 ? "a" : "b"} ${typeToString(t)}`,
-        {
-          at: i,
-          code: "DLM3102",
-          hint: "use cast(x, f32) first",
-        },
-      );
+      throw new OpError(`matmul needs numeric operands, got ${i === 0 ? "a" : "b"} ${typeToString(t)}`, {
+        at: i,
+        code: "DLM3102",
+        hint: "use cast(x, f32) first",
+      });
   });
   sameDType("matmul", [a, b]);
   const ra = a.shape.length;
@@ -142,12 +128,9 @@ function matmulPlan(ctx: InferContext): MatmulPlan {
   const kb = rb === 1 ? b.shape[0]! : b.shape[rb - 2]!;
   if (!sameDim(ka, kb)) {
     const bWhere = rb === 1 ? "b's only dim" : "b's second-to-last dim";
-    let hint =
-      "the last dim of a must equal the second-to-last dim of b (or b's only dim, if b is 1-D)";
-    if (rb >= 2 && sameDim(ka, b.shape[rb - 1]!))
-      hint = "b looks transposed: try a @ b.T (transpose(b))";
-    else if (ra >= 2 && sameDim(a.shape[ra - 2]!, kb))
-      hint = "a looks transposed: try a.T @ b (transpose(a))";
+    let hint = "the last dim of a must equal the second-to-last dim of b (or b's only dim, if b is 1-D)";
+    if (rb >= 2 && sameDim(ka, b.shape[rb - 1]!)) hint = "b looks transposed: try a @ b.T (transpose(b))";
+    else if (ra >= 2 && sameDim(a.shape[ra - 2]!, kb)) hint = "a looks transposed: try a.T @ b (transpose(a))";
     throw new OpError(
       `cannot multiply a ${typeToString(a)} by b ${typeToString(b)}: the contracted dims differ (a's last dim is ${ka}, ${bWhere} is ${kb})`,
       { hint },
@@ -216,11 +199,8 @@ const bilinear: OpDef = {
     const out = requirePositiveDim(intAttr(ctx, "out"), "out");
     // torch.nn.Bilinear: weight and bias both U(±1/sqrt(in1))
     const bound = fanInBound(in1);
-    const params: ParamSpec[] = [
-      weightParam("weight", [out, in1, in2], "uniform", bound),
-    ];
-    if (boolAttr(ctx, "bias"))
-      params.push(biasParam("bias", [out], "uniform", bound));
+    const params: ParamSpec[] = [weightParam("weight", [out, in1, in2], "uniform", bound)];
+    if (boolAttr(ctx, "bias")) params.push(biasParam("bias", [out], "uniform", bound));
     l1.push(out);
     return { outputs: [{ dtype: x1.dtype, shape: l1 }], params };
   },
@@ -228,9 +208,7 @@ const bilinear: OpDef = {
   cost(ctx) {
     const x1 = input(ctx, 0);
     const x2 = input(ctx, 1);
-    return cost(
-      numel(x1.shape).mul(lastDim(x2.shape)).mul(intAttr(ctx, "out")),
-    );
+    return cost(numel(x1.shape).mul(lastDim(x2.shape)).mul(intAttr(ctx, "out")));
   },
 };
 
@@ -256,24 +234,17 @@ function parseTerm(text: string, eq: string, where: string): Term {
   let ellipsis = -1;
   for (let i = 0; i < text.length;) {
     if (text.startsWith("...", i)) {
-      if (ellipsis >= 0)
-        throw new OpError(
-          `einsum "${eq}": ${where} '${text}' has "..." twice`,
-          { at: "equation" },
-        );
+      if (ellipsis >= 0) throw new OpError(`einsum "${eq}": ${where} '${text}' has "..." twice`, { at: "equation" });
       ellipsis = labels.length;
       i += 3;
       continue;
     }
     const c = text[i]!;
     if (!/[a-zA-Z]/.test(c))
-      throw new OpError(
-        `einsum "${eq}": invalid character '${c}' in ${where} '${text}'`,
-        {
-          at: "equation",
-          hint: 'indices are single letters; operands are separated by "," and the output follows "->"',
-        },
-      );
+      throw new OpError(`einsum "${eq}": invalid character '${c}' in ${where} '${text}'`, {
+        at: "equation",
+        hint: 'indices are single letters; operands are separated by "," and the output follows "->"',
+      });
     labels.push(c);
     i++;
   }
@@ -284,8 +255,7 @@ function einsumPlan(ctx: InferContext): EinsumPlan {
   const raw = stringAttr(ctx, "equation");
   const eq = raw.replace(/\s+/g, "");
   const xs = ctx.inputs.filter((t): t is TensorType => t !== undefined);
-  if (xs.length === 0)
-    throw new OpError(`einsum "${raw}" got no tensors`, { at: "equation" });
+  if (xs.length === 0) throw new OpError(`einsum "${raw}" got no tensors`, { at: "equation" });
   const parts = eq.split("->");
   if (parts.length > 2)
     throw new OpError(`einsum "${raw}" has more than one "->"`, {
@@ -316,8 +286,7 @@ function einsumPlan(ctx: InferContext): EinsumPlan {
         { at: i },
       );
     const extra = rank - named;
-    const dimOf = (j: number): Dim =>
-      x.shape[term.ellipsis >= 0 && j >= term.ellipsis ? j + extra : j]!;
+    const dimOf = (j: number): Dim => x.shape[term.ellipsis >= 0 && j >= term.ellipsis ? j + extra : j]!;
     if (term.ellipsis >= 0) {
       anyEllipsis = true;
       const mine = x.shape.slice(term.ellipsis, term.ellipsis + extra);
@@ -340,8 +309,7 @@ function einsumPlan(ctx: InferContext): EinsumPlan {
       if (sameDim(prev.d, d)) return;
       // torch broadcasts a size-1 index against other operands (not within one operand)
       if (prev.from !== i && d.equals(1)) return;
-      if (prev.from !== i && prev.d.equals(1))
-        return sizes.set(l, { d, from: i });
+      if (prev.from !== i && prev.d.equals(1)) return sizes.set(l, { d, from: i });
       throw new OpError(
         `einsum "${raw}": index '${l}' is ${prev.d} in operand ${prev.from + 1} (${typeToString(xs[prev.from]!)}) but ${d} in operand ${i + 1} (${typeToString(x)})`,
         { at: i },
@@ -354,23 +322,14 @@ function einsumPlan(ctx: InferContext): EinsumPlan {
     output = parseTerm(parts[1]!, raw, "the output");
     const seen = new Set<string>();
     for (const l of output.labels) {
-      if (!sizes.has(l))
-        throw new OpError(
-          `einsum "${raw}": output index '${l}' does not appear in any operand`,
-          { at: "equation" },
-        );
-      if (seen.has(l))
-        throw new OpError(
-          `einsum "${raw}": output index '${l}' appears twice`,
-          { at: "equation" },
-        );
+      if (!sizes.has(l)) throw new OpError(`einsum "${raw}": output index '${l}' does not appear in any operand`, { at: "equation" });
+      if (seen.has(l)) throw new OpError(`einsum "${raw}": output index '${l}' appears twice`, { at: "equation" });
       seen.add(l);
     }
   } else {
     // implicit output: "..." first, then the indices used exactly once, in alphabetical order
     const count = new Map<string, number>();
-    for (const t of terms)
-      for (const l of t.labels) count.set(l, (count.get(l) ?? 0) + 1);
+    for (const t of terms) for (const l of t.labels) count.set(l, (count.get(l) ?? 0) + 1);
     const once = [...count]
       .filter(([, c]) => c === 1)
       .map(([l]) => l)

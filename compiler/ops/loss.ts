@@ -74,10 +74,7 @@ function reductionLoss(spec: LossSpec): OpDef {
     category: "loss",
     doc: spec.doc,
     inputs: spec.inputs,
-    attrs: [
-      ...(spec.attrs ?? []),
-      { name: "reduction", type: "string", default: def, doc: reductions.map((r) => `"${r}"`).join(" | ") },
-    ],
+    attrs: [...(spec.attrs ?? []), { name: "reduction", type: "string", default: def, doc: reductions.map((r) => `"${r}"`).join(" | ") }],
     infer(ctx) {
       const el = spec.elements(ctx);
       return { outputs: [enumAttr(ctx, "reduction", reductions) === "none" ? el : SCALAR_F32] };
@@ -215,7 +212,13 @@ const nllLoss = reductionLoss({
 // ---------------------------------------------------------------------------
 // Elementwise losses on (prediction, target) pairs
 
-function pairLoss(name: string, doc: string, perElem: number, attrs: readonly AttrSpec[] = [], check?: (ctx: InferContext, el: TensorType) => void): OpDef {
+function pairLoss(
+  name: string,
+  doc: string,
+  perElem: number,
+  attrs: readonly AttrSpec[] = [],
+  check?: (ctx: InferContext, el: TensorType) => void,
+): OpDef {
   return reductionLoss({
     name,
     doc,
@@ -246,10 +249,16 @@ const smoothL1 = pairLoss(
   [{ name: "beta", type: "float", default: 1.0 }],
   nonNegative("beta"),
 );
-const huber = pairLoss("huber_loss", "Huber loss: quadratic below delta, linear above", 4, [{ name: "delta", type: "float", default: 1.0 }], (ctx) => {
-  const d = floatAttr(ctx, "delta");
-  if (!(d > 0)) throw new OpError(`'delta' must be positive, got ${d}`, { at: "delta" });
-});
+const huber = pairLoss(
+  "huber_loss",
+  "Huber loss: quadratic below delta, linear above",
+  4,
+  [{ name: "delta", type: "float", default: 1.0 }],
+  (ctx) => {
+    const d = floatAttr(ctx, "delta");
+    if (!(d > 0)) throw new OpError(`'delta' must be positive, got ${d}`, { at: "delta" });
+  },
+);
 const bce = pairLoss("bce_loss", "binary cross-entropy of probabilities p in [0, 1] against targets y", 6);
 const bceWithLogits = pairLoss(
   "bce_with_logits",
@@ -287,7 +296,11 @@ const hinge = reductionLoss({
     const y = input(ctx, 1);
     requireFloat("hinge_loss", s, 0);
     if (y.dtype === "bool")
-      throw new OpError(`hinge_loss labels must be ±1 numbers, got ${typeToString(y)}`, { at: 1, code: "DLM3102", hint: "map bools to ±1 first" });
+      throw new OpError(`hinge_loss labels must be ±1 numbers, got ${typeToString(y)}`, {
+        at: 1,
+        code: "DLM3102",
+        hint: "map bools to ±1 first",
+      });
     floatAttr(ctx, "margin");
     return { dtype: s.dtype, shape: broadcastPair("hinge_loss", s, y, 1) };
   },

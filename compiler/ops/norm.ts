@@ -14,14 +14,7 @@
 //                                        then k + alpha/size * s, pow beta, divide)
 
 import { Dim, type Shape } from "../dim.js";
-import {
-  biasParam,
-  optionalFloatAttr,
-  rangeAttr,
-  requireAtLeast,
-  requireMinRank,
-  weightParam,
-} from "./builders.js";
+import { biasParam, optionalFloatAttr, rangeAttr, requireAtLeast, requireMinRank, weightParam } from "./builders.js";
 import {
   type AttrSpec,
   type CostContext,
@@ -65,14 +58,7 @@ const TRACK = (value: boolean): AttrSpec => ({
 });
 
 function epsAttr(ctx: InferContext): number {
-  return rangeAttr(
-    floatAttr(ctx, "eps"),
-    "eps",
-    0,
-    Infinity,
-    false,
-    "eps is a small positive constant such as 1e-5",
-  );
+  return rangeAttr(floatAttr(ctx, "eps"), "eps", 0, Infinity, false, "eps is a small positive constant such as 1e-5");
 }
 
 /** Scale (ones) and optional shift (zeros) of shape `shape`, both without weight decay. */
@@ -93,12 +79,7 @@ function runningStats(c: Dim): ParamSpec[] {
 }
 
 /** [B, C, *S] with the channel axis 1; returns C. */
-function channelsFirst(
-  op: string,
-  x: TensorType,
-  ranks: readonly number[],
-  layout: string,
-): Dim {
+function channelsFirst(op: string, x: TensorType, ranks: readonly number[], layout: string): Dim {
   if (ranks.length > 0) requireRank(op, x, ranks, 0, layout);
   else requireMinRank(op, x, 2, 0, layout);
   return x.shape[1]!;
@@ -108,14 +89,11 @@ function channelsFirst(
 function trailingShape(op: string, ctx: InferContext, x: TensorType): Shape {
   const dims = requireAtLeast(constIntAttr(ctx, "dims"), 1, "dims");
   if (x.shape.length < dims)
-    throw new OpError(
-      `${op} normalises the last ${dims} dims, but x ${typeToString(x)} has rank ${x.shape.length}`,
-      {
-        at: 0,
-        code: "DLM3103",
-        hint: `lower 'dims' to at most ${x.shape.length}`,
-      },
-    );
+    throw new OpError(`${op} normalises the last ${dims} dims, but x ${typeToString(x)} has rank ${x.shape.length}`, {
+      at: 0,
+      code: "DLM3103",
+      hint: `lower 'dims' to at most ${x.shape.length}`,
+    });
   return x.shape.slice(x.shape.length - dims);
 }
 
@@ -147,10 +125,7 @@ function normOp(spec: NormSpec): OpDef {
       return { outputs: [x], params };
     },
     cost(ctx) {
-      return cost(
-        0,
-        numel(input(ctx, 0).shape).scale(spec.flopsPerElement(ctx)),
-      );
+      return cost(0, numel(input(ctx, 0).shape).scale(spec.flopsPerElement(ctx)));
     },
     ...(spec.modeDependent ? { modeDependent: true } : {}),
   };
@@ -171,19 +146,11 @@ const batchnorm = normOp({
     TRACK(true),
   ],
   params(x, ctx) {
-    const c = channelsFirst(
-      "batchnorm",
-      x,
-      [2, 3, 4, 5],
-      "input [B, C] or [B, C, *S]",
-    );
+    const c = channelsFirst("batchnorm", x, [2, 3, 4, 5], "input [B, C] or [B, C, *S]");
     epsAttr(ctx);
     const m = optionalFloatAttr(ctx, "momentum");
     if (m !== null) rangeAttr(m, "momentum", 0, 1, true);
-    return [
-      ...(boolAttr(ctx, "affine") ? affineParams([c]) : []),
-      ...(boolAttr(ctx, "track_running_stats") ? runningStats(c) : []),
-    ];
+    return [...(boolAttr(ctx, "affine") ? affineParams([c]) : []), ...(boolAttr(ctx, "track_running_stats") ? runningStats(c) : [])];
   },
   flopsPerElement: () => 4,
   modeDependent: true,
@@ -211,9 +178,7 @@ const layernorm = normOp({
   params(x, ctx) {
     const shape = trailingShape("layernorm", ctx, x);
     epsAttr(ctx);
-    return boolAttr(ctx, "affine")
-      ? affineParams(shape, boolAttr(ctx, "bias"))
-      : [];
+    return boolAttr(ctx, "affine") ? affineParams(shape, boolAttr(ctx, "bias")) : [];
   },
   flopsPerElement: () => 8,
 });
@@ -246,10 +211,7 @@ const instancenorm = normOp({
   params(x, ctx) {
     const c = channelsFirst("instancenorm", x, [3, 4, 5], "input [B, C, *S]");
     epsAttr(ctx);
-    return [
-      ...(boolAttr(ctx, "affine") ? affineParams([c]) : []),
-      ...(boolAttr(ctx, "track_running_stats") ? runningStats(c) : []),
-    ];
+    return [...(boolAttr(ctx, "affine") ? affineParams([c]) : []), ...(boolAttr(ctx, "track_running_stats") ? runningStats(c) : [])];
   },
   flopsPerElement: () => 8,
   // with track_running_stats eval mode uses the running statistics
@@ -275,11 +237,7 @@ function nearestDivisors(n: number, g: number): number[] {
 const groupnorm = normOp({
   name: "groupnorm",
   doc: "group normalisation: the C channels of x [B, C, *S] in `groups` groups (C divisible by groups)",
-  attrs: [
-    { name: "groups", type: "int", doc: "number of channel groups" },
-    EPS(1e-5),
-    AFFINE(true),
-  ],
+  attrs: [{ name: "groups", type: "int", doc: "number of channel groups" }, EPS(1e-5), AFFINE(true)],
   params(x, ctx) {
     const c = channelsFirst("groupnorm", x, [], "input [B, C, *S]");
     const g = requireAtLeast(constIntAttr(ctx, "groups"), 1, "groups");
@@ -287,16 +245,13 @@ const groupnorm = normOp({
     if (rem !== undefined && rem !== 0) {
       const cc = c.constant;
       const near = cc !== undefined ? nearestDivisors(cc, g) : [];
-      throw new OpError(
-        `the ${c} channels of x ${typeToString(x)} cannot be split into ${g} equal groups`,
-        {
-          at: "groups",
-          hint:
-            near.length > 0
-              ? `choose groups dividing ${cc}, e.g. ${near.join(" or ")}`
-              : "choose a number of groups that divides the channel count",
-        },
-      );
+      throw new OpError(`the ${c} channels of x ${typeToString(x)} cannot be split into ${g} equal groups`, {
+        at: "groups",
+        hint:
+          near.length > 0
+            ? `choose groups dividing ${cc}, e.g. ${near.join(" or ")}`
+            : "choose a number of groups that divides the channel count",
+      });
     }
     epsAttr(ctx);
     return boolAttr(ctx, "affine") ? affineParams([c]) : [];
@@ -349,12 +304,4 @@ const l2Normalize = normOp({
   flopsPerElement: () => 3,
 });
 
-export const ops: OpDef[] = [
-  batchnorm,
-  layernorm,
-  rmsnorm,
-  instancenorm,
-  groupnorm,
-  localResponseNorm,
-  l2Normalize,
-];
+export const ops: OpDef[] = [batchnorm, layernorm, rmsnorm, instancenorm, groupnorm, localResponseNorm, l2Normalize];

@@ -66,46 +66,27 @@ interface PoolGeometry {
   readonly outShape: Shape;
 }
 
-function poolGeometry(
-  op: string,
-  kind: PoolKind,
-  n: number,
-  ctx: InferContext,
-): PoolGeometry {
+function poolGeometry(op: string, kind: PoolKind, n: number, ctx: InferContext): PoolGeometry {
   const s = spatialInput(op, ctx, n);
   checkDType(op, kind, s.x);
   const kernel = perAxis(ctx.attrs.kernel, "kernel", n, 1, op);
-  const stride =
-    ctx.attrs.stride == null
-      ? kernel
-      : perAxis(ctx.attrs.stride, "stride", n, 1, op);
+  const stride = ctx.attrs.stride == null ? kernel : perAxis(ctx.attrs.stride, "stride", n, 1, op);
   const zeros = kernel.map(() => Dim.const(0));
   const ones = kernel.map(() => Dim.const(1));
   // lppool2d has no padding, dilation or ceil_mode; avgpool no dilation
-  const padding =
-    ctx.attrs.padding === undefined
-      ? zeros
-      : perAxis(ctx.attrs.padding, "padding", n, 0, op);
-  const dilation =
-    ctx.attrs.dilation === undefined
-      ? ones
-      : perAxis(ctx.attrs.dilation, "dilation", n, 1, op);
-  const ceil =
-    ctx.attrs.ceil_mode === undefined ? false : boolAttr(ctx, "ceil_mode");
-  if (ctx.attrs.count_include_pad !== undefined)
-    boolAttr(ctx, "count_include_pad");
+  const padding = ctx.attrs.padding === undefined ? zeros : perAxis(ctx.attrs.padding, "padding", n, 0, op);
+  const dilation = ctx.attrs.dilation === undefined ? ones : perAxis(ctx.attrs.dilation, "dilation", n, 1, op);
+  const ceil = ctx.attrs.ceil_mode === undefined ? false : boolAttr(ctx, "ceil_mode");
+  if (ctx.attrs.count_include_pad !== undefined) boolAttr(ctx, "count_include_pad");
   const names = axisNames(n);
   padding.forEach((p, i) => {
     const pc = p.constant;
     const kc = kernel[i]!.constant;
     if (pc !== undefined && kc !== undefined && pc > Math.floor(kc / 2))
-      throw new OpError(
-        `'padding' ${pc} on axis ${names[i]} is more than half the kernel size ${kc}`,
-        {
-          at: "padding",
-          hint: `torch allows padding <= kernel / 2, here at most ${Math.floor(kc / 2)}`,
-        },
-      );
+      throw new OpError(`'padding' ${pc} on axis ${names[i]} is more than half the kernel size ${kc}`, {
+        at: "padding",
+        hint: `torch allows padding <= kernel / 2, here at most ${Math.floor(kc / 2)}`,
+      });
   });
   const spatial = s.spatial.map((size, i) => {
     const w: AxisWindow = {
@@ -161,12 +142,7 @@ function slidingPool(
     cost(ctx) {
       const g = poolGeometry(name, kind, n, ctx);
       const window = g.kernel.reduce<Dim>((acc, k) => acc.mul(k), Dim.const(1));
-      return cost(
-        0,
-        numel(g.outShape).mul(
-          window.scale(flopsPerWindowElem).add(flopsPerOutput),
-        ),
-      );
+      return cost(0, numel(g.outShape).mul(window.scale(flopsPerWindowElem).add(flopsPerOutput)));
     },
   };
 }
@@ -195,13 +171,7 @@ const CEIL_MODE: AttrSpec = {
   doc: "ceil instead of floor for the output size",
 };
 
-const MAX_ATTRS: readonly AttrSpec[] = [
-  KERNEL,
-  STRIDE,
-  PADDING,
-  { name: "dilation", type: "ints", default: Dim.const(1) },
-  CEIL_MODE,
-];
+const MAX_ATTRS: readonly AttrSpec[] = [KERNEL, STRIDE, PADDING, { name: "dilation", type: "ints", default: Dim.const(1) }, CEIL_MODE];
 const AVG_ATTRS: readonly AttrSpec[] = [
   KERNEL,
   STRIDE,
@@ -214,11 +184,7 @@ const AVG_ATTRS: readonly AttrSpec[] = [
     doc: "average over padded zeros too",
   },
 ];
-const LP_ATTRS: readonly AttrSpec[] = [
-  { name: "p", type: "float", doc: "the norm's power" },
-  KERNEL,
-  STRIDE,
-];
+const LP_ATTRS: readonly AttrSpec[] = [{ name: "p", type: "float", doc: "the norm's power" }, KERNEL, STRIDE];
 
 function spatialText(n: number): string {
   return axisNames(n).join(", ");
@@ -259,17 +225,11 @@ function adaptiveWindowSum(size: Dim, out: Dim): Dim {
   const o = out.constant;
   if (s === undefined || o === undefined) return size;
   let total = 0;
-  for (let i = 0; i < o; i++)
-    total += Math.ceil(((i + 1) * s) / o) - Math.floor((i * s) / o);
+  for (let i = 0; i < o; i++) total += Math.ceil(((i + 1) * s) / o) - Math.floor((i * s) / o);
   return Dim.const(total);
 }
 
-function adaptiveGeometry(
-  op: string,
-  kind: PoolKind,
-  n: number,
-  ctx: InferContext,
-): { s: SpatialInput; size: Dim[] } {
+function adaptiveGeometry(op: string, kind: PoolKind, n: number, ctx: InferContext): { s: SpatialInput; size: Dim[] } {
   const s = spatialInput(op, ctx, n);
   checkDType(op, kind, s.x);
   return { s, size: perAxis(ctx.attrs.size, "size", n, 1, op) };
@@ -298,9 +258,7 @@ function adaptivePool(kind: "max" | "avg", n: 1 | 2 | 3): OpDef {
     cost(ctx) {
       const { s, size } = adaptiveGeometry(name, kind, n, ctx);
       let acc = prodRange(s.x.shape, 0, s.channelAxis + 1);
-      s.spatial.forEach(
-        (d, i) => (acc = acc.mul(adaptiveWindowSum(d, size[i]!))),
-      );
+      s.spatial.forEach((d, i) => (acc = acc.mul(adaptiveWindowSum(d, size[i]!))));
       return cost(0, acc);
     },
   };
@@ -333,8 +291,7 @@ function globalPool(kind: "max" | "avg"): OpDef {
     infer(ctx) {
       const x = check(ctx);
       const shape = x.shape.slice(0, 2);
-      if (boolAttr(ctx, "keepdim"))
-        for (let i = 2; i < x.shape.length; i++) shape.push(Dim.const(1));
+      if (boolAttr(ctx, "keepdim")) for (let i = 2; i < x.shape.length; i++) shape.push(Dim.const(1));
       return { outputs: [{ dtype: x.dtype, shape }] };
     },
     // one compare / add per input element

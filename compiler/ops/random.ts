@@ -115,7 +115,13 @@ const gaussianNoise = sameShapeRandom({
   },
 });
 
-const randnLike = sameShapeRandom({ name: "randn_like", doc: "N(0, 1) samples shaped like x", attrs: [], trainOnly: false, flopsPerElem: 1 });
+const randnLike = sameShapeRandom({
+  name: "randn_like",
+  doc: "N(0, 1) samples shaped like x",
+  attrs: [],
+  trainOnly: false,
+  flopsPerElem: 1,
+});
 const randLike = sameShapeRandom({ name: "rand_like", doc: "U[0, 1) samples shaped like x", attrs: [], trainOnly: false, flopsPerElem: 1 });
 
 /** randn(shape) / rand(shape): a fresh random tensor. */

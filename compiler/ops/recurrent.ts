@@ -69,7 +69,10 @@ const GRU: RecurrentKind = { gates: 3, states: 1, nonlinearity: false, unitFlops
 
 const NONLINEARITIES = ["tanh", "relu"] as const;
 
-function commonChecks(ctx: InferContext, kind: RecurrentKind): { hidden: Dim; bias: boolean; init: Readonly<Record<string, number>> | undefined } {
+function commonChecks(
+  ctx: InferContext,
+  kind: RecurrentKind,
+): { hidden: Dim; bias: boolean; init: Readonly<Record<string, number>> | undefined } {
   const hidden = requirePositiveDim(intAttr(ctx, "hidden"), "hidden");
   if (kind.nonlinearity) enumAttr(ctx, "nonlinearity", NONLINEARITIES);
   const bias = boolAttr(ctx, "bias");
@@ -105,9 +108,12 @@ function checkState(op: string, ctx: InferContext, at: number, x: TensorType, ex
   let ok = s.shape.length === expected.length;
   for (let i = 0; ok && i < expected.length; i++) ok = sameDim(s.shape[i]!, expected[i]!);
   if (!ok)
-    throw new OpError(`${what} ${typeToString(s)} does not match the expected ${layout} = ${shapeToString(expected)} for x ${typeToString(x)}`, {
-      at,
-    });
+    throw new OpError(
+      `${what} ${typeToString(s)} does not match the expected ${layout} = ${shapeToString(expected)} for x ${typeToString(x)}`,
+      {
+        at,
+      },
+    );
 }
 
 /** Shared cost rule: gate matmuls per step, elementwise gate work per unit per step. */
@@ -220,24 +226,25 @@ function recurrentCell(name: string, kind: RecurrentKind, doc: string, attrs: re
 }
 
 export const ops: OpDef[] = [
-  recurrentLayer(
-    "rnn",
-    RNN,
-    "Elman RNN over x [B, T, in] → (out [B, T, dirs*hidden], h_n [layers*dirs, B, hidden])",
-    [HIDDEN, LAYERS, BIDIRECTIONAL, NONLINEARITY, BIAS],
-  ),
+  recurrentLayer("rnn", RNN, "Elman RNN over x [B, T, in] → (out [B, T, dirs*hidden], h_n [layers*dirs, B, hidden])", [
+    HIDDEN,
+    LAYERS,
+    BIDIRECTIONAL,
+    NONLINEARITY,
+    BIAS,
+  ]),
   recurrentLayer(
     "lstm",
     LSTM,
     "LSTM over x [B, T, in] → (out [B, T, dirs*hidden], h_n [layers*dirs, B, hidden], c_n [layers*dirs, B, hidden])",
     [HIDDEN, LAYERS, BIDIRECTIONAL, BIAS, PROJ],
   ),
-  recurrentLayer(
-    "gru",
-    GRU,
-    "GRU over x [B, T, in] → (out [B, T, dirs*hidden], h_n [layers*dirs, B, hidden])",
-    [HIDDEN, LAYERS, BIDIRECTIONAL, BIAS],
-  ),
+  recurrentLayer("gru", GRU, "GRU over x [B, T, in] → (out [B, T, dirs*hidden], h_n [layers*dirs, B, hidden])", [
+    HIDDEN,
+    LAYERS,
+    BIDIRECTIONAL,
+    BIAS,
+  ]),
   recurrentCell("rnn_cell", RNN, "one Elman RNN step: (x [B, in], h [B, hidden]) → h' [B, hidden]", [HIDDEN, BIAS, NONLINEARITY]),
   recurrentCell("lstm_cell", LSTM, "one LSTM step: (x [B, in], h, c [B, hidden]) → (h', c')", [HIDDEN, BIAS]),
   recurrentCell("gru_cell", GRU, "one GRU step: (x [B, in], h [B, hidden]) → h' [B, hidden]", [HIDDEN, BIAS]),

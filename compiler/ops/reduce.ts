@@ -57,14 +57,11 @@ function outDType(spec: ReduceSpec, x: TensorType): DType {
       return x.dtype;
     case "index":
       if (x.dtype === "bool")
-        throw new OpError(
-          `${spec.name} needs numbers to compare, got ${typeToString(x)}`,
-          {
-            at: 0,
-            code: "DLM3102",
-            hint: "use cast(x, i32) first",
-          },
-        );
+        throw new OpError(`${spec.name} needs numbers to compare, got ${typeToString(x)}`, {
+          at: 0,
+          code: "DLM3102",
+          hint: "use cast(x, i32) first",
+        });
       return "i64";
   }
 }
@@ -107,8 +104,7 @@ function reduceOp(spec: ReduceSpec): OpDef {
         if (a.type === "float") floatAttr(ctx, a.name);
         else boolAttr(ctx, a.name);
       }
-      const reduced = (i: number): boolean =>
-        axes === undefined || axes.includes(i);
+      const reduced = (i: number): boolean => axes === undefined || axes.includes(i);
       const shape: Dim[] = [];
       x.shape.forEach((d, i) => {
         if (!reduced(i)) shape.push(d);
@@ -185,9 +181,7 @@ export const ops: OpDef[] = [
     doc: "p-norm (sum |x|^p)^(1/p) over axes (none: all), p = 2 by default",
     dtype: "float",
     flopsPerElement: 2,
-    extraAttrs: [
-      { name: "p", type: "float", default: 2.0, doc: "order of the norm" },
-    ],
+    extraAttrs: [{ name: "p", type: "float", default: 2.0, doc: "order of the norm" }],
   }),
   reduceOp({
     name: "argmax",

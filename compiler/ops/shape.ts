@@ -57,12 +57,7 @@ function withAxis(shape: Shape, axis: number, d: Dim): Dim[] {
 }
 
 /** A constant axis of x (or of a tensor of rank `rank`, for inserting ops), negative from the end. */
-function axisIn(
-  ctx: InferContext,
-  name: string,
-  x: TensorType,
-  rank = x.shape.length,
-): number {
+function axisIn(ctx: InferContext, name: string, x: TensorType, rank = x.shape.length): number {
   const d = intAttr(ctx, name);
   const c = d.constant;
   if (c === undefined)
@@ -73,10 +68,7 @@ function axisIn(
   if (a < 0 || a >= rank)
     throw new OpError(`${name} ${c} is out of range for x ${typeToString(x)}`, {
       at: name,
-      hint:
-        rank === 0
-          ? "x is a scalar and has no axes"
-          : `${name} must be in ${-rank}..${rank - 1}`,
+      hint: rank === 0 ? "x is a scalar and has no axes" : `${name} must be in ${-rank}..${rank - 1}`,
     });
   return a;
 }
@@ -84,8 +76,7 @@ function axisIn(
 /** A size that may not be negative (when known). */
 function nonNegative(d: Dim, name: string): Dim {
   const c = d.constant;
-  if (c !== undefined && c < 0)
-    throw new OpError(`'${name}' has a negative size ${c}`, { at: name });
+  if (c !== undefined && c < 0) throw new OpError(`'${name}' has a negative size ${c}`, { at: name });
   return d;
 }
 
@@ -93,20 +84,11 @@ function nonNegative(d: Dim, name: string): Dim {
  * A list of sizes with at most one -1, made to hold exactly `total` elements. `subject`
  * names what is being reshaped, for the messages.
  */
-function resolveSizes(
-  sizes: readonly Dim[],
-  total: Dim,
-  name: string,
-  subject: string,
-): Dim[] {
+function resolveSizes(sizes: readonly Dim[], total: Dim, name: string, subject: string): Dim[] {
   let inferred = -1;
   sizes.forEach((d, i) => {
     if (d.constant === -1) {
-      if (inferred >= 0)
-        throw new OpError(
-          `only one size in '${name}' may be -1, got ${shapeToString(sizes)}`,
-          { at: name },
-        );
+      if (inferred >= 0) throw new OpError(`only one size in '${name}' may be -1, got ${shapeToString(sizes)}`, { at: name });
       inferred = i;
     } else nonNegative(d, name);
   });
@@ -116,13 +98,10 @@ function resolveSizes(
   });
   if (inferred < 0) {
     if (total.equals(known)) return sizes.slice();
-    throw new OpError(
-      `cannot reshape ${subject} (${total} elements) into ${shapeToString(sizes)} (${known} elements)`,
-      {
-        at: name,
-        hint: "the element counts must match; write -1 for one size to have it inferred",
-      },
-    );
+    throw new OpError(`cannot reshape ${subject} (${total} elements) into ${shapeToString(sizes)} (${known} elements)`, {
+      at: name,
+      hint: "the element counts must match; write -1 for one size to have it inferred",
+    });
   }
   const q = divideExactly(total, known);
   if (!q) {
@@ -131,9 +110,7 @@ function resolveSizes(
       `cannot reshape ${subject} (${total} elements) into ${shapeToString(sizes)}: ${total} is ${decided ? "not" : "not known to be"} divisible by ${known}`,
       {
         at: name,
-        hint: decided
-          ? "the element counts must match"
-          : "give that size explicitly instead of -1",
+        hint: decided ? "the element counts must match" : "give that size explicitly instead of -1",
       },
     );
   }
@@ -146,13 +123,7 @@ function resolveSizes(
  * `a / b` for spatial splits (patches, pixel shuffle): exact when decidable, an error when
  * constants do not divide, floor division when symbolic and undecidable.
  */
-function divideDim(
-  a: Dim,
-  b: Dim,
-  message: () => string,
-  at: string | number,
-  hint: string,
-): Dim {
+function divideDim(a: Dim, b: Dim, message: () => string, at: string | number, hint: string): Dim {
   const q = divideExactly(a, b);
   if (q) return q;
   if (a.isConstant && b.isConstant) throw new OpError(message(), { at, hint });
@@ -161,17 +132,12 @@ function divideDim(
 
 /** The first of variadic inputs, which must not be empty. */
 function requireSome(op: string, ctx: InferContext): TensorType {
-  if (!ctx.inputs[0])
-    throw new OpError(`${op} needs at least one tensor`, { at: 0 });
+  if (!ctx.inputs[0]) throw new OpError(`${op} needs at least one tensor`, { at: 0 });
   return ctx.inputs[0];
 }
 
 /** Variadic inputs (concat, stack): same dtype, rank and dims except `except`. */
-function matchingInputs(
-  op: string,
-  ctx: InferContext,
-  except: number | undefined,
-): TensorType[] {
+function matchingInputs(op: string, ctx: InferContext, except: number | undefined): TensorType[] {
   requireSome(op, ctx);
   const xs = ctx.inputs.map((_, i) => input(ctx, i));
   const first = xs[0]!;
@@ -180,44 +146,28 @@ function matchingInputs(
     if (i === 0) return;
     const which = `input #${i + 1} ${typeToString(t)}`;
     if (t.dtype !== first.dtype)
-      throw new OpError(
-        `${which} has dtype ${t.dtype} but input #1 ${typeToString(first)} has ${first.dtype}`,
-        {
-          at: i,
-          code: "DLM3102",
-          hint: `convert it with cast(x, ${first.dtype})`,
-        },
-      );
+      throw new OpError(`${which} has dtype ${t.dtype} but input #1 ${typeToString(first)} has ${first.dtype}`, {
+        at: i,
+        code: "DLM3102",
+        hint: `convert it with cast(x, ${first.dtype})`,
+      });
     if (t.shape.length !== r)
-      throw new OpError(
-        `${which} has rank ${t.shape.length} but input #1 ${typeToString(first)} has rank ${r}`,
-        {
-          at: i,
-          code: "DLM3103",
-        },
-      );
+      throw new OpError(`${which} has rank ${t.shape.length} but input #1 ${typeToString(first)} has rank ${r}`, {
+        at: i,
+        code: "DLM3103",
+      });
     for (let d = 0; d < r; d++)
       if (d !== except && !sameDim(t.shape[d]!, first.shape[d]!))
-        throw new OpError(
-          `${which} does not match input #1 ${typeToString(first)} at dim ${d} (${t.shape[d]} vs ${first.shape[d]})`,
-          {
-            at: i,
-            hint:
-              except === undefined
-                ? `${op} needs tensors of identical shape`
-                : `all dims except the ${op} axis ${except} must match`,
-          },
-        );
+        throw new OpError(`${which} does not match input #1 ${typeToString(first)} at dim ${d} (${t.shape[d]} vs ${first.shape[d]})`, {
+          at: i,
+          hint: except === undefined ? `${op} needs tensors of identical shape` : `all dims except the ${op} axis ${except} must match`,
+        });
   });
   return xs;
 }
 
 /** One output per size along `axis` (split, chunk). */
-function splitOutputs(
-  x: TensorType,
-  axis: number,
-  sizes: readonly Dim[],
-): InferResult {
+function splitOutputs(x: TensorType, axis: number, sizes: readonly Dim[]): InferResult {
   return {
     outputs: sizes.map((s) => ({
       dtype: x.dtype,
@@ -242,15 +192,7 @@ const reshape = shapeOp({
   ],
   infer(ctx) {
     const x = input(ctx, 0);
-    return same(
-      x,
-      resolveSizes(
-        intsAttr(ctx, "shape"),
-        numel(x.shape),
-        "shape",
-        `x ${typeToString(x)}`,
-      ),
-    );
+    return same(x, resolveSizes(intsAttr(ctx, "shape"), numel(x.shape), "shape", `x ${typeToString(x)}`));
   },
 });
 
@@ -267,16 +209,8 @@ const flatten = shapeOp({
     if (x.shape.length === 0) return same(x, [ONE]);
     const s = axisIn(ctx, "start", x);
     const e = axisIn(ctx, "end", x);
-    if (s > e)
-      throw new OpError(
-        `start axis ${s} comes after end axis ${e} for x ${typeToString(x)}`,
-        { at: "start" },
-      );
-    return same(x, [
-      ...x.shape.slice(0, s),
-      prodRange(x.shape, s, e + 1),
-      ...x.shape.slice(e + 1),
-    ]);
+    if (s > e) throw new OpError(`start axis ${s} comes after end axis ${e} for x ${typeToString(x)}`, { at: "start" });
+    return same(x, [...x.shape.slice(0, s), prodRange(x.shape, s, e + 1), ...x.shape.slice(e + 1)]);
   },
 });
 
@@ -292,17 +226,8 @@ const unflatten = shapeOp({
     const x = input(ctx, 0);
     const axis = axisIn(ctx, "axis", x);
     const d = x.shape[axis]!;
-    const sizes = resolveSizes(
-      intsAttr(ctx, "sizes"),
-      d,
-      "sizes",
-      `axis ${axis} of x ${typeToString(x)}`,
-    );
-    return same(x, [
-      ...x.shape.slice(0, axis),
-      ...sizes,
-      ...x.shape.slice(axis + 1),
-    ]);
+    const sizes = resolveSizes(intsAttr(ctx, "sizes"), d, "sizes", `axis ${axis} of x ${typeToString(x)}`);
+    return same(x, [...x.shape.slice(0, axis), ...sizes, ...x.shape.slice(axis + 1)]);
   },
 });
 
@@ -317,12 +242,7 @@ const transpose = shapeOp({
   infer(ctx) {
     const x = input(ctx, 0);
     // `.T` of a vector is the vector itself (NumPy, PyTorch)
-    if (
-      x.shape.length < 2 &&
-      intAttr(ctx, "dim0").equals(-2) &&
-      intAttr(ctx, "dim1").equals(-1)
-    )
-      return same(x, x.shape);
+    if (x.shape.length < 2 && intAttr(ctx, "dim0").equals(-2) && intAttr(ctx, "dim1").equals(-1)) return same(x, x.shape);
     const a = axisIn(ctx, "dim0", x);
     const b = axisIn(ctx, "dim1", x);
     const shape = x.shape.slice();
@@ -349,27 +269,18 @@ const permute = shapeOp({
     const dims = intsAttr(ctx, "dims");
     const list = shapeToString(dims);
     if (dims.length !== r)
-      throw new OpError(
-        `permute needs ${r} dims for x ${typeToString(x)}, got ${dims.length}: ${list}`,
-        {
-          at: "dims",
-        },
-      );
+      throw new OpError(`permute needs ${r} dims for x ${typeToString(x)}, got ${dims.length}: ${list}`, {
+        at: "dims",
+      });
     const seen = new Set<number>();
     const shape = dims.map((d) => {
       const c = d.constant;
       const a = c !== undefined && c < 0 ? c + r : c;
       if (a === undefined || a < 0 || a >= r || seen.has(a))
-        throw new OpError(
-          `dims ${list} is not a permutation of 0..${r - 1} for x ${typeToString(x)}`,
-          {
-            at: "dims",
-            hint:
-              a !== undefined && seen.has(a)
-                ? `axis ${a} appears twice`
-                : `each axis must be a constant in ${-r}..${r - 1}`,
-          },
-        );
+        throw new OpError(`dims ${list} is not a permutation of 0..${r - 1} for x ${typeToString(x)}`, {
+          at: "dims",
+          hint: a !== undefined && seen.has(a) ? `axis ${a} appears twice` : `each axis must be a constant in ${-r}..${r - 1}`,
+        });
       seen.add(a);
       return x.shape[a]!;
     });
@@ -392,13 +303,10 @@ const squeeze = shapeOp({
       );
     for (const a of axes)
       if (!x.shape[a]!.equals(1))
-        throw new OpError(
-          `cannot squeeze axis ${a} of x ${typeToString(x)}: its size is ${x.shape[a]}, not 1`,
-          {
-            at: "axis",
-            hint: "only size-1 axes can be squeezed; to pick one element use x[..., 0] or index(x, axis, 0)",
-          },
-        );
+        throw new OpError(`cannot squeeze axis ${a} of x ${typeToString(x)}: its size is ${x.shape[a]}, not 1`, {
+          at: "axis",
+          hint: "only size-1 axes can be squeezed; to pick one element use x[..., 0] or index(x, axis, 0)",
+        });
     return same(
       x,
       x.shape.filter((_, i) => !axes.includes(i)),
@@ -455,11 +363,7 @@ const stack = shapeOp({
     const xs = matchingInputs("stack", ctx, undefined);
     const first = xs[0]!;
     const a = axisIn(ctx, "axis", first, first.shape.length + 1);
-    return same(first, [
-      ...first.shape.slice(0, a),
-      Dim.const(xs.length),
-      ...first.shape.slice(a),
-    ]);
+    return same(first, [...first.shape.slice(0, a), Dim.const(xs.length), ...first.shape.slice(a)]);
   },
 });
 
@@ -481,29 +385,21 @@ const split = shapeOp({
     const d = x.shape[axis]!;
     const where = `axis ${axis} of x ${typeToString(x)}`;
     if (Array.isArray(ctx.attrs.sections)) {
-      const sizes = intsAttr(ctx, "sections").map((s) =>
-        nonNegative(s, "sections"),
-      );
+      const sizes = intsAttr(ctx, "sections").map((s) => nonNegative(s, "sections"));
       const sum = sizes.reduce((acc, s) => acc.add(s), Dim.const(0));
       if (!sum.equals(d))
-        throw new OpError(
-          `split sizes ${shapeToString(sizes)} add up to ${sum}, but ${where} has size ${d}`,
-          {
-            at: "sections",
-          },
-        );
+        throw new OpError(`split sizes ${shapeToString(sizes)} add up to ${sum}, but ${where} has size ${d}`, {
+          at: "sections",
+        });
       return splitOutputs(x, axis, sizes);
     }
     const n = requireAtLeast(constIntAttr(ctx, "sections"), 1, "sections");
     const size = divideExactly(d, Dim.const(n));
     if (!size)
-      throw new OpError(
-        `${where} (size ${d}) cannot be split into ${n} equal parts`,
-        {
-          at: "sections",
-          hint: "give a list of part sizes instead, e.g. sections: [a, b]",
-        },
-      );
+      throw new OpError(`${where} (size ${d}) cannot be split into ${n} equal parts`, {
+        at: "sections",
+        hint: "give a list of part sizes instead, e.g. sections: [a, b]",
+      });
     return splitOutputs(
       x,
       axis,
@@ -540,9 +436,7 @@ const chunk = shapeOp({
       );
     const size = Math.ceil(len / n);
     const count = Math.ceil(len / size);
-    const sizes = Array.from({ length: count }, (_, i) =>
-      Dim.const(i < count - 1 ? size : len - size * (count - 1)),
-    );
+    const sizes = Array.from({ length: count }, (_, i) => Dim.const(i < count - 1 ? size : len - size * (count - 1)));
     return splitOutputs(x, axis, sizes);
   },
 });
@@ -581,20 +475,11 @@ const slice = shapeOp({
     const axis = axisIn(ctx, "axis", x);
     const size = x.shape[axis]!;
     const step = requireAtLeast(constIntAttr(ctx, "step"), 1, "step");
-    const start = sliceBound(
-      ctx.attrs.start == null ? Dim.const(0) : intAttr(ctx, "start"),
-      size,
-    );
-    const end = sliceBound(
-      ctx.attrs.end == null ? size : intAttr(ctx, "end"),
-      size,
-    );
+    const start = sliceBound(ctx.attrs.start == null ? Dim.const(0) : intAttr(ctx, "start"), size);
+    const end = sliceBound(ctx.attrs.end == null ? size : intAttr(ctx, "end"), size);
     const span = end.sub(start);
     const c = span.constant;
-    const len =
-      c !== undefined
-        ? Dim.const(Math.max(0, Math.ceil(c / step)))
-        : span.ceildiv(step);
+    const len = c !== undefined ? Dim.const(Math.max(0, Math.ceil(c / step))) : span.ceildiv(step);
     return same(x, withAxis(x.shape, axis, len));
   },
 });
@@ -615,19 +500,12 @@ const index = shapeOp({
     const ic = i.constant;
     const n = size.constant;
     const past = i.sub(size).constant;
-    const out =
-      ic !== undefined && n !== undefined
-        ? ic < -n || ic >= n
-        : past !== undefined && past >= 0;
+    const out = ic !== undefined && n !== undefined ? ic < -n || ic >= n : past !== undefined && past >= 0;
     if (out)
-      throw new OpError(
-        `index ${i} is out of range for axis ${axis} of x ${typeToString(x)} (size ${size})`,
-        {
-          at: "index",
-          hint:
-            n !== undefined ? `valid indices are ${-n}..${n - 1}` : undefined,
-        },
-      );
+      throw new OpError(`index ${i} is out of range for axis ${axis} of x ${typeToString(x)} (size ${size})`, {
+        at: "index",
+        hint: n !== undefined ? `valid indices are ${-n}..${n - 1}` : undefined,
+      });
     return same(
       x,
       x.shape.filter((_, k) => k !== axis),
@@ -652,16 +530,8 @@ const take = shapeOp({
     const x = input(ctx, 0);
     const tensor = ctx.inputs[1];
     const list: AttrValue = ctx.attrs.indices ?? null;
-    if (tensor && list !== null)
-      throw new OpError(
-        "give the indices either as a tensor or as a list, not both",
-        { at: "indices" },
-      );
-    if (!tensor && list === null)
-      throw new OpError(
-        "take needs indices: an integer tensor or a list of integers",
-        { at: "indices" },
-      );
+    if (tensor && list !== null) throw new OpError("give the indices either as a tensor or as a list, not both", { at: "indices" });
+    if (!tensor && list === null) throw new OpError("take needs indices: an integer tensor or a list of integers", { at: "indices" });
     const axis = axisIn(ctx, "axis", x);
     let mid: Shape;
     if (tensor) {
@@ -673,21 +543,14 @@ const take = shapeOp({
       for (const i of idx) {
         const c = i.constant;
         if (c !== undefined && n !== undefined && (c < -n || c >= n))
-          throw new OpError(
-            `index ${c} is out of range for axis ${axis} of x ${typeToString(x)} (size ${n})`,
-            {
-              at: "indices",
-              hint: `valid indices are ${-n}..${n - 1}`,
-            },
-          );
+          throw new OpError(`index ${c} is out of range for axis ${axis} of x ${typeToString(x)} (size ${n})`, {
+            at: "indices",
+            hint: `valid indices are ${-n}..${n - 1}`,
+          });
       }
       mid = [Dim.const(idx.length)];
     }
-    return same(x, [
-      ...x.shape.slice(0, axis),
-      ...mid,
-      ...x.shape.slice(axis + 1),
-    ]);
+    return same(x, [...x.shape.slice(0, axis), ...mid, ...x.shape.slice(axis + 1)]);
   },
 });
 
@@ -702,23 +565,17 @@ const gather = shapeOp({
     requireIntegerInput("gather", idx, 1, "index");
     const axis = axisIn(ctx, "axis", x);
     if (idx.shape.length !== x.shape.length)
-      throw new OpError(
-        `index ${typeToString(idx)} must have the rank of x ${typeToString(x)}`,
-        {
-          at: 1,
-          code: "DLM3103",
-        },
-      );
+      throw new OpError(`index ${typeToString(idx)} must have the rank of x ${typeToString(x)}`, {
+        at: 1,
+        code: "DLM3103",
+      });
     idx.shape.forEach((d, k) => {
       const over = d.sub(x.shape[k]!).constant;
       if (k !== axis && over !== undefined && over > 0)
-        throw new OpError(
-          `index ${typeToString(idx)} is larger than x ${typeToString(x)} at dim ${k}`,
-          {
-            at: 1,
-            hint: `index may not exceed x on dims other than the gather axis ${axis}`,
-          },
-        );
+        throw new OpError(`index ${typeToString(idx)} is larger than x ${typeToString(x)} at dim ${k}`, {
+          at: 1,
+          hint: `index may not exceed x on dims other than the gather axis ${axis}`,
+        });
     });
     return same(x, idx.shape);
   },
@@ -759,31 +616,19 @@ const pad = shapeOp({
         for (const p of [lo, hi]) {
           const pc = p.constant;
           const dc = d.constant;
-          if (pc !== undefined && pc < 0)
-            throw new OpError(
-              `${mode} padding cannot be negative, got ${pc} for axis ${ax}`,
-              { at: "pads" },
-            );
-          if (
-            mode === "reflect" &&
-            pc !== undefined &&
-            dc !== undefined &&
-            pc >= dc
-          )
-            throw new OpError(
-              `reflect padding ${pc} must be smaller than the size ${dc} of axis ${ax} of x ${typeToString(x)}`,
-              { at: "pads", hint: 'use mode: "replicate" for wider padding' },
-            );
+          if (pc !== undefined && pc < 0) throw new OpError(`${mode} padding cannot be negative, got ${pc} for axis ${ax}`, { at: "pads" });
+          if (mode === "reflect" && pc !== undefined && dc !== undefined && pc >= dc)
+            throw new OpError(`reflect padding ${pc} must be smaller than the size ${dc} of axis ${ax} of x ${typeToString(x)}`, {
+              at: "pads",
+              hint: 'use mode: "replicate" for wider padding',
+            });
         }
       shape[ax] = d.add(lo).add(hi);
       const c = shape[ax]!.constant;
       if (c !== undefined && c < 0)
-        throw new OpError(
-          `padding axis ${ax} of x ${typeToString(x)} by (${lo}, ${hi}) leaves ${c} elements`,
-          {
-            at: "pads",
-          },
-        );
+        throw new OpError(`padding axis ${ax} of x ${typeToString(x)} by (${lo}, ${hi}) leaves ${c} elements`, {
+          at: "pads",
+        });
     }
     return same(x, shape);
   },
@@ -814,32 +659,19 @@ function expandOp(name: string, doc: string): OpDef {
     name,
     doc,
     inputs: [{ name: "x" }],
-    attrs: [
-      { name: "shape", type: "ints", doc: "target shape; -1 keeps x's size" },
-    ],
+    attrs: [{ name: "shape", type: "ints", doc: "target shape; -1 keeps x's size" }],
     infer(ctx) {
       const x = input(ctx, 0);
       const target = intsAttr(ctx, "shape");
       const r = x.shape.length;
       const lead = target.length - r;
       const fail = (msg: string, hint?: string): OpError =>
-        new OpError(
-          `cannot ${name} x ${typeToString(x)} to ${shapeToString(target)}: ${msg}`,
-          { at: "shape", hint },
-        );
-      if (lead < 0)
-        throw fail(
-          `the target has fewer dims than x`,
-          "dims can only be added in front",
-        );
+        new OpError(`cannot ${name} x ${typeToString(x)} to ${shapeToString(target)}: ${msg}`, { at: "shape", hint });
+      if (lead < 0) throw fail(`the target has fewer dims than x`, "dims can only be added in front");
       const shape = target.map((t, i) => {
         const c = t.constant;
         if (c !== undefined && c < 0 && (c !== -1 || i < lead))
-          throw fail(
-            c === -1
-              ? `-1 keeps an existing dim, but dim ${i} is new`
-              : `negative size ${c}`,
-          );
+          throw fail(c === -1 ? `-1 keeps an existing dim, but dim ${i} is new` : `negative size ${c}`);
         if (i < lead) return t;
         const d = x.shape[i - lead]!;
         if (c === -1 || sameDim(d, t)) return d;
@@ -865,16 +697,13 @@ const patchify = shapeOp({
   infer(ctx) {
     const x = input(ctx, 0);
     requireRank("patchify", x, [4], 0, "image [B, C, H, W]");
-    const [ph, pw] = intsAttr(ctx, "patch", 2).map((p) =>
-      requirePositiveDim(p, "patch"),
-    ) as [Dim, Dim];
+    const [ph, pw] = intsAttr(ctx, "patch", 2).map((p) => requirePositiveDim(p, "patch")) as [Dim, Dim];
     const [b, c, h, w] = x.shape as [Dim, Dim, Dim, Dim];
     const rows = (d: Dim, p: Dim, what: string): Dim =>
       divideDim(
         d,
         p,
-        () =>
-          `the image ${what} ${d} of x ${typeToString(x)} is not divisible by the patch size ${p}`,
+        () => `the image ${what} ${d} of x ${typeToString(x)} is not divisible by the patch size ${p}`,
         "patch",
         `resize or crop the image to a multiple of ${p}, or pick a patch size dividing ${d}`,
       );
@@ -897,8 +726,7 @@ const pixelShuffle = shapeOp({
     const out = divideDim(
       c,
       Dim.const(f * f),
-      () =>
-        `the ${c} channels of x ${typeToString(x)} are not divisible by factor² = ${f * f}`,
+      () => `the ${c} channels of x ${typeToString(x)} are not divisible by factor² = ${f * f}`,
       "factor",
       `the channel count must be a multiple of ${f * f}`,
     );
@@ -953,14 +781,8 @@ export const ops: OpDef[] = [
   gather,
   pad,
   tile,
-  expandOp(
-    "expand",
-    "broadcasts size-1 dims to `shape` without copying (-1 keeps a dim; new dims go in front)",
-  ),
-  expandOp(
-    "broadcast_to",
-    "broadcasts x to `shape` (NumPy rules: size-1 dims grow, new dims in front)",
-  ),
+  expandOp("expand", "broadcasts size-1 dims to `shape` without copying (-1 keeps a dim; new dims go in front)"),
+  expandOp("broadcast_to", "broadcasts x to `shape` (NumPy rules: size-1 dims grow, new dims in front)"),
   patchify,
   pixelShuffle,
   oneHot,

@@ -278,10 +278,9 @@ export function broadcastShapes(a: Shape, b: Shape): Dim[] {
     if (da.equals(db) || db.equals(1)) out.push(da);
     else if (da.equals(1)) out.push(db);
     else
-      throw new OpError(
-        `shapes ${shapeToString(a)} and ${shapeToString(b)} cannot be broadcast: dimension ${i - n} is ${da} vs ${db}`,
-        { hint: "broadcasting aligns shapes from the right; each pair of dims must be equal or one of them 1" },
-      );
+      throw new OpError(`shapes ${shapeToString(a)} and ${shapeToString(b)} cannot be broadcast: dimension ${i - n} is ${da} vs ${db}`, {
+        hint: "broadcasting aligns shapes from the right; each pair of dims must be equal or one of them 1",
+      });
   }
   return out;
 }
@@ -308,10 +307,10 @@ export function requireFloat(op: string, t: TensorType, at = 0): void {
 
 export function requireRank(op: string, t: TensorType, ranks: readonly number[], at = 0, what = "input"): void {
   if (!ranks.includes(t.shape.length))
-    throw new OpError(
-      `${op} expects a ${what} of rank ${ranks.join(" or ")}, got ${typeToString(t)} (rank ${t.shape.length})`,
-      { at, code: "DLM3103" },
-    );
+    throw new OpError(`${op} expects a ${what} of rank ${ranks.join(" or ")}, got ${typeToString(t)} (rank ${t.shape.length})`, {
+      at,
+      code: "DLM3103",
+    });
 }
 
 export { Dim, numel };

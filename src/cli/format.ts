@@ -32,7 +32,10 @@ export function formatBytes(n: number): string {
 function table(headers: readonly string[], rows: readonly (readonly string[])[], rightAlign: ReadonlySet<number>): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: readonly string[]): string =>
-    cells.map((c, i) => (rightAlign.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join("  ").trimEnd();
+    cells
+      .map((c, i) => (rightAlign.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd();
   const rule = "─".repeat(widths.reduce((a, w) => a + w, 0) + 2 * (widths.length - 1));
   return [line(headers), rule, ...rows.map(line), rule].join("\n");
 }

@@ -89,7 +89,9 @@ function printDiagnostics(diags: readonly Diagnostic[], sources: ReadonlyMap<str
   const errors = diags.filter((d) => d.severity === "error").length;
   const warnings = diags.length - errors;
   if (diags.length > 0)
-    process.stderr.write(`${errors} error${errors === 1 ? "" : "s"}${warnings ? `, ${warnings} warning${warnings === 1 ? "" : "s"}` : ""}\n`);
+    process.stderr.write(
+      `${errors} error${errors === 1 ? "" : "s"}${warnings ? `, ${warnings} warning${warnings === 1 ? "" : "s"}` : ""}\n`,
+    );
 }
 
 function displayPath(p: string): string {
@@ -114,7 +116,10 @@ function cmdCheck(argv: readonly string[]): number {
     all.push(...r.diagnostics);
   }
   if (flags.has("json")) {
-    process.stdout.write(JSON.stringify({ files: positional, diagnostics: all.map((d) => diagnosticToJson({ ...d, file: displayPath(d.file) })) }, null, 2) + "\n");
+    process.stdout.write(
+      JSON.stringify({ files: positional, diagnostics: all.map((d) => diagnosticToJson({ ...d, file: displayPath(d.file) })) }, null, 2) +
+        "\n",
+    );
   } else printDiagnostics(all, sources, useColor(flags));
   return hasErrors(all) ? 1 : 0;
 }
@@ -135,7 +140,9 @@ function cmdSummary(argv: readonly string[]): number {
       if ("text" in t) sources.set(d.file, t.text);
     }
     if (flags.has("json"))
-      process.stdout.write(JSON.stringify({ diagnostics: r.diagnostics.map((d) => diagnosticToJson({ ...d, file: displayPath(d.file) })) }, null, 2) + "\n");
+      process.stdout.write(
+        JSON.stringify({ diagnostics: r.diagnostics.map((d) => diagnosticToJson({ ...d, file: displayPath(d.file) })) }, null, 2) + "\n",
+      );
     else printDiagnostics(r.diagnostics, sources, useColor(flags));
     return 1;
   }
@@ -170,4 +177,3 @@ export function main(argv: readonly string[]): number {
     return 70;
   }
 }
-

@@ -81,7 +81,8 @@ describe("dlm summary", () => {
 
   it("--json carries the documented fields, --dim binds a symbol, --param overrides a hyperparameter", () => {
     const one = JSON.parse(run("summary", "--json", example("lenet_seed002.dlm")).stdout);
-    for (const key of ["model", "dims", "inputs", "outputs", "params", "macs", "flops", "memory", "layers"]) expect(one).toHaveProperty(key);
+    for (const key of ["model", "dims", "inputs", "outputs", "params", "macs", "flops", "memory", "layers"])
+      expect(one).toHaveProperty(key);
     expect(one.params).toMatchObject({ total: 62006, trainable: 62006, frozen: 0, buffers: 0 });
     expect(Object.keys(one.macs).sort()).toEqual(["backward", "forward", "step"]);
     const many = JSON.parse(run("summary", "--json", "--dim", "B=32", example("lenet_seed002.dlm")).stdout);

@@ -7,11 +7,15 @@ import { describe, expect, it } from "vitest";
 import { check, renderDiagnostic } from "../../src/index.js";
 
 const dir = join(import.meta.dirname, "..", "corpus");
-const files = readdirSync(dir).filter((f) => f.endsWith(".dlm")).sort();
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith(".dlm"))
+  .sort();
 
 /** `// expect: CODE [FILE] LINE:COL`, FILE relative to the corpus folder (default: this file) */
 function expectations(text: string, file: string): string[] {
-  return [...text.matchAll(/^\/\/ expect: (DLM\d{4}) (?:(\S+) )?(\d+):(\d+)$/gm)].map((m) => `${m[1]} ${join(dir, m[2] ?? file)}:${m[3]}:${m[4]}`);
+  return [...text.matchAll(/^\/\/ expect: (DLM\d{4}) (?:(\S+) )?(\d+):(\d+)$/gm)].map(
+    (m) => `${m[1]} ${join(dir, m[2] ?? file)}:${m[3]}:${m[4]}`,
+  );
 }
 
 describe("broken-program corpus", () => {

@@ -21,7 +21,13 @@ describe("symbolic dims", () => {
   });
 
   it("implements the conv output rule floor((W - K + 2P) / S) + 1", () => {
-    const out = (w: Dim | number, k: number, p: number, s: number) => Dim.const(0).add(w).sub(k).add(2 * p).floordiv(s).add(1);
+    const out = (w: Dim | number, k: number, p: number, s: number) =>
+      Dim.const(0)
+        .add(w)
+        .sub(k)
+        .add(2 * p)
+        .floordiv(s)
+        .add(1);
     expect(out(32, 5, 0, 1).constant).toBe(28);
     expect(out(32, 3, 1, 2).constant).toBe(16);
     const sym = out(H, 3, 1, 2);
@@ -31,7 +37,14 @@ describe("symbolic dims", () => {
 
   it("evaluates, substitutes and reports symbols", () => {
     const e = B.mul(H).add(H.mul(2));
-    expect(e.evaluate(new Map([["B", 3], ["H", 5]]))).toBe(25);
+    expect(
+      e.evaluate(
+        new Map([
+          ["B", 3],
+          ["H", 5],
+        ]),
+      ),
+    ).toBe(25);
     expect(e.evaluate(new Map([["B", 3]]))).toBeUndefined();
     expect([...e.symbols()].sort()).toEqual(["B", "H"]);
     expect(e.substitute(new Map([["B", Dim.const(2)]])).equals(H.mul(4))).toBe(true);

@@ -10,7 +10,9 @@ import { check, renderDiagnostic, summarize } from "../../src/index.js";
 import type { ModelReport } from "../../compiler/analyze.js";
 
 const dir = join(import.meta.dirname, "..", "..", "examples");
-const files = readdirSync(dir).filter((f) => f.endsWith(".dlm")).sort();
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith(".dlm"))
+  .sort();
 
 function report(file: string, model?: string, dims: Record<string, number> = {}): ModelReport {
   const r = summarize(join(dir, file), { model, dims: new Map(Object.entries(dims)) });

@@ -15,8 +15,40 @@ const sources = readdirSync(examplesDir)
   .sort()
   .map((f) => readFileSync(join(examplesDir, f), "utf8"));
 
-const RUNS = Number(process.env.DLM_FUZZ_RUNS ?? 150);
-const SNIPPETS = ["(", ")", "[", "]", "{", "}", ",", ":", "=", "|>", "@", "..", "0", "-1", "x", "B", "as", "for", "if", "input", "output", "state", "next", "f32[", "i64", "scan(", "linear(", "1e99", "99999999999", '"', "\n"];
+const RUNS = Number(process.env.DLM_FUZZ_RUNS ?? 2000);
+const SNIPPETS = [
+  "(",
+  ")",
+  "[",
+  "]",
+  "{",
+  "}",
+  ",",
+  ":",
+  "=",
+  "|>",
+  "@",
+  "..",
+  "0",
+  "-1",
+  "x",
+  "B",
+  "as",
+  "for",
+  "if",
+  "input",
+  "output",
+  "state",
+  "next",
+  "f32[",
+  "i64",
+  "scan(",
+  "linear(",
+  "1e99",
+  "99999999999",
+  '"',
+  "\n",
+];
 
 const mutation = fc.oneof(
   fc.record({ kind: fc.constant("delete" as const), at: fc.nat(), len: fc.integer({ min: 1, max: 40 }) }),

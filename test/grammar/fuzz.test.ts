@@ -140,9 +140,7 @@ function checkRange(text: string, pos: ReturnType<typeof positions>, r: SourceRa
   for (const p of [r.start, r.end]) {
     const expected = pos(p.offset);
     if (p.line !== expected.line || p.column !== expected.column) {
-      throw new Error(
-        `${what}: offset ${p.offset} is at ${expected.line}:${expected.column}, not ${p.line}:${p.column}`,
-      );
+      throw new Error(`${what}: offset ${p.offset} is at ${expected.line}:${expected.column}, not ${p.line}:${p.column}`);
     }
   }
 }

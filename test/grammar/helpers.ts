@@ -60,9 +60,7 @@ export function typeStr(t: A.TensorTypeExpr): string {
 }
 
 function annStr(anns: readonly A.Annotation[]): string {
-  return anns
-    .map((a) => `@${a.name.name}${a.args.length ? `(${a.args.map((x) => sx(x.value)).join(",")})` : ""} `)
-    .join("");
+  return anns.map((a) => `@${a.name.name}${a.args.length ? `(${a.args.map((x) => sx(x.value)).join(",")})` : ""} `).join("");
 }
 
 export function stmtStr(s: A.Stmt | A.PhaseDecl): string {

@@ -38,9 +38,7 @@ describe("the sketch", () => {
     const lenet = block(ast, "LeNet");
     expect(lenet.isModel).toBe(true);
     expect(lenet.doc).toBe("LeNet-style CNN from seed 002 (CIFAR-sized input)");
-    expect(lenet.params.map((p) => [p.name.name, p.type?.name.name, p.default && sx(p.default)])).toEqual([
-      ["classes", "int", "10"],
-    ]);
+    expect(lenet.params.map((p) => [p.name.name, p.type?.name.name, p.default && sx(p.default)])).toEqual([["classes", "int", "10"]]);
     expect(lenet.body.map((s) => s.kind)).toEqual(["Input", "Binding", "Binding", "Output"]);
     const features = lenet.body[1] as A.Binding;
     const pipe = features.value as A.PipeExpr;
@@ -62,9 +60,7 @@ describe("the sketch", () => {
   it("builds Residual's if expression", () => {
     const res = block(ast, "Residual");
     const skip = res.body[2] as A.Binding;
-    expect(sx(skip.value)).toBe(
-      "(if (or (!= stride 1) (!= C out)) {(|> x (call conv2d out 1 stride:stride bias:false) batchnorm)} {x})",
-    );
+    expect(sx(skip.value)).toBe("(if (or (!= stride 1) (!= C out)) {(|> x (call conv2d out 1 stride:stride bias:false) batchnorm)} {x})");
     expect(sx((res.body[3] as A.OutputStmt).value)).toBe("(call relu (+ y skip))");
   });
 
@@ -78,9 +74,7 @@ describe("the sketch", () => {
     const split = cell.body[2] as A.Binding;
     expect(split.targets.map((t) => t.name.name)).toEqual(["i", "f", "g", "o"]);
     expect(sx(split.value)).toBe("(call split (call linear (call concat h x) (* 4 hidden)) 4 axis:(- 1))");
-    expect(sx((cell.body[3] as A.NextStmt).value)).toBe(
-      "(+ (* (call sigmoid f) c) (* (call sigmoid i) (call tanh g)))",
-    );
+    expect(sx((cell.body[3] as A.NextStmt).value)).toBe("(+ (* (call sigmoid f) c) (* (call sigmoid i) (call tanh g)))");
   });
 
   it("builds the train section with a phase", () => {
@@ -140,11 +134,11 @@ describe("the README samples", () => {
     const name = block(ast, "Name");
     expect(name.doc).toBe("doc comment, shown on hover");
     expect(name.annotations.map((a) => a.name.name)).toEqual(["inline"]);
-    expect(
-      name.params.map(
-        (p) => `${p.name.name}:${p.type!.name.name}${p.type!.args.map((a) => `[${a.name.name}]`).join("")}`,
-      ),
-    ).toEqual(["hidden:int", "act:str", "dims:list[int]"]);
+    expect(name.params.map((p) => `${p.name.name}:${p.type!.name.name}${p.type!.args.map((a) => `[${a.name.name}]`).join("")}`)).toEqual([
+      "hidden:int",
+      "act:str",
+      "dims:list[int]",
+    ]);
     expect(sx(name.params[2]!.default)).toBe("[64 128]");
     expect(block(ast, "Name2").params.map((p) => p.type?.name.name)).toEqual(["int", "dim"]);
   });
@@ -167,15 +161,7 @@ describe("the README samples", () => {
       "Binding",
     ]);
     const last = body[10]!;
-    expect(last.annotations.map((a) => a.name.name)).toEqual([
-      "checkpoint",
-      "frozen",
-      "lr",
-      "no_decay",
-      "nofuse",
-      "name",
-      "memory_budget",
-    ]);
+    expect(last.annotations.map((a) => a.name.name)).toEqual(["checkpoint", "frozen", "lr", "no_decay", "nofuse", "name", "memory_budget"]);
     expect(sx(last.annotations[5]!.args[0]!.value)).toBe('"x"');
   });
 
@@ -309,9 +295,7 @@ describe("statements", () => {
   });
 
   it("reads tensor types with expressions and wildcards", () => {
-    expect(stmts("input x: f32[B, C * 2, H / 2, _], s: f32, e: f32[]")).toEqual([
-      "input x:f32[B,(* C 2),(/ H 2),_], s:f32[], e:f32[]",
-    ]);
+    expect(stmts("input x: f32[B, C * 2, H / 2, _], s: f32, e: f32[]")).toEqual(["input x:f32[B,(* C 2),(/ H 2),_], s:f32[], e:f32[]"]);
   });
 
   it("separates statements by `;` or nothing", () => {
@@ -618,10 +602,7 @@ describe("hostile input", () => {
     expect(performance.now() - t0).toBeLessThan(5_000);
     expect(diagnostics).toHaveLength(100);
     const notes = diagnostics[99]!.notes!.map((n) => n.message);
-    expect(notes).toEqual([
-      "399 more problems in this file were not reported",
-      "parsing stopped here after 500 syntax errors",
-    ]);
+    expect(notes).toEqual(["399 more problems in this file were not reported", "parsing stopped here after 500 syntax errors"]);
     // the input array handed to the parser is left intact: the next parse is normal
     expect(parse(SKETCH).diagnostics).toEqual([]);
   });
@@ -644,9 +625,7 @@ describe("generated files", () => {
 
 describe("speed", () => {
   it("parses a 300-line file in a few milliseconds", () => {
-    const text = Array.from({ length: 8 }, (_, i) =>
-      SKETCH.replace(/LeNet|Residual|LSTMCell/g, (m) => `${m}${i}`),
-    ).join("\n");
+    const text = Array.from({ length: 8 }, (_, i) => SKETCH.replace(/LeNet|Residual|LSTMCell/g, (m) => `${m}${i}`)).join("\n");
     expect(text.split("\n").length).toBeGreaterThan(300);
     for (let i = 0; i < 20; i++) parse(text); // warm up
     const times: number[] = [];

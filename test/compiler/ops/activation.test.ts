@@ -2,11 +2,7 @@ import { describe, expect, it } from "vitest";
 import { ops } from "../../../compiler/ops/activation.js";
 import { apply, evaluate, expectOpError, t } from "./rule-harness.js";
 
-const run = (
-  name: string,
-  inputs: Parameters<typeof apply>[2],
-  attrs: Parameters<typeof apply>[3] = {},
-) => apply(ops, name, inputs, attrs);
+const run = (name: string, inputs: Parameters<typeof apply>[2], attrs: Parameters<typeof apply>[3] = {}) => apply(ops, name, inputs, attrs);
 
 // Forward flops per element, as the catalogue and the op docs state them (relu 1, sigmoid 4,
 // gelu 8, softmax 5; the others ~1 per elementwise step).
@@ -54,23 +50,15 @@ describe("shape-preserving activations", () => {
 
   it("keep shape and dtype, including symbolic dims", () => {
     for (const name of names) {
-      expect(run(name, [t("f32", "B", "T", 16)]).shapes(), name).toEqual([
-        "f32[B, T, 16]",
-      ]);
-      expect(run(name, [t("f16", "B", 3, 8, 8)]).shapes(), name).toEqual([
-        "f16[B, 3, 8, 8]",
-      ]);
+      expect(run(name, [t("f32", "B", "T", 16)]).shapes(), name).toEqual(["f32[B, T, 16]"]);
+      expect(run(name, [t("f16", "B", 3, 8, 8)]).shapes(), name).toEqual(["f16[B, 3, 8, 8]"]);
     }
   });
 
   it("reject integer and bool input with DLM3102", () => {
     for (const name of names)
       for (const dtype of ["i64", "bool"] as const) {
-        const e = expectOpError(
-          () => run(name, [t(dtype, "B", 4)]),
-          0,
-          new RegExp(`${dtype}\\[B, 4\\]`),
-        );
+        const e = expectOpError(() => run(name, [t(dtype, "B", 4)]), 0, new RegExp(`${dtype}\\[B, 4\\]`));
         expect(e.options.code, name).toBe("DLM3102");
         expect(e.options.hint, name).toMatch(/cast/);
       }
@@ -81,15 +69,12 @@ describe("shape-preserving activations", () => {
     for (const name of names) {
       const c = run(name, [t("f32", "B", "T", 16)]).cost();
       expect(evaluate(c.macs, { B: 2, T: 3 }), name).toBe(0);
-      expect(evaluate(c.flops, { B: 2, T: 3 }), name).toBe(
-        FLOPS_PER_ELEM[name]! * n,
-      );
+      expect(evaluate(c.flops, { B: 2, T: 3 }), name).toBe(FLOPS_PER_ELEM[name]! * n);
     }
   });
 
   it("only prelu and maxout have parameters", () => {
-    for (const name of names.filter((n) => n !== "prelu"))
-      expect(run(name, [t("f32", 4, 5)]).params, name).toEqual([]);
+    for (const name of names.filter((n) => n !== "prelu")) expect(run(name, [t("f32", 4, 5)]).params, name).toEqual([]);
   });
 });
 
@@ -104,85 +89,39 @@ describe("activation attributes", () => {
   });
 
   it("reject bad settings and point at the attribute", () => {
-    expectOpError(
-      () => run("gelu", [t("f32", 3)], { approximate: "erf" }),
-      "approximate",
-      /"none", "tanh"/,
-      /"erf"/,
-    );
-    expectOpError(
-      () => run("hard_tanh", [t("f32", 3)], { min: 1, max: -1 }),
-      "max",
-      /min=1/,
-      /max=-1/,
-    );
-    expectOpError(
-      () => run("hard_tanh", [t("f32", 3)], { min: 2, max: 2 }),
-      "max",
-    );
-    expectOpError(
-      () => run("softplus", [t("f32", 3)], { beta: 0 }),
-      "beta",
-      /positive/,
-    );
+    expectOpError(() => run("gelu", [t("f32", 3)], { approximate: "erf" }), "approximate", /"none", "tanh"/, /"erf"/);
+    expectOpError(() => run("hard_tanh", [t("f32", 3)], { min: 1, max: -1 }), "max", /min=1/, /max=-1/);
+    expectOpError(() => run("hard_tanh", [t("f32", 3)], { min: 2, max: 2 }), "max");
+    expectOpError(() => run("softplus", [t("f32", 3)], { beta: 0 }), "beta", /positive/);
     expectOpError(() => run("celu", [t("f32", 3)], { alpha: 0 }), "alpha");
-    expectOpError(
-      () => run("leaky_relu", [t("f32", 3)], { alpha: "big" }),
-      "alpha",
-    );
+    expectOpError(() => run("leaky_relu", [t("f32", 3)], { alpha: "big" }), "alpha");
   });
 });
 
 describe("softmax, log_softmax, softmin", () => {
   it("normalise along any valid axis", () => {
-    expect(run("softmax", [t("f32", "B", "H", "T", "T")]).shapes()).toEqual([
-      "f32[B, H, T, T]",
-    ]);
-    expect(
-      run("log_softmax", [t("f32", "B", 10)], { axis: 0 }).shapes(),
-    ).toEqual(["f32[B, 10]"]);
-    expect(run("softmin", [t("f32", "B", 10)], { axis: -2 }).shapes()).toEqual([
-      "f32[B, 10]",
-    ]);
+    expect(run("softmax", [t("f32", "B", "H", "T", "T")]).shapes()).toEqual(["f32[B, H, T, T]"]);
+    expect(run("log_softmax", [t("f32", "B", 10)], { axis: 0 }).shapes()).toEqual(["f32[B, 10]"]);
+    expect(run("softmin", [t("f32", "B", 10)], { axis: -2 }).shapes()).toEqual(["f32[B, 10]"]);
   });
 
   it("reject an out-of-range axis, a scalar and a non-positive temperature", () => {
-    expectOpError(
-      () => run("softmax", [t("f32", "B", 10)], { axis: 2 }),
-      "axis",
-      /rank 2/,
-    );
-    expectOpError(
-      () => run("softmin", [t("f32", "B", 10)], { axis: -3 }),
-      "axis",
-    );
-    expect(
-      expectOpError(() => run("softmax", [t("f32")]), 0, /scalar/).options.code,
-    ).toBe("DLM3103");
-    expectOpError(
-      () => run("softmax", [t("f32", 4)], { temperature: 0 }),
-      "temperature",
-      /positive/,
-    );
-    expectOpError(
-      () => run("log_softmax", [t("f32", 4)], { temperature: -1 }),
-      "temperature",
-    );
+    expectOpError(() => run("softmax", [t("f32", "B", 10)], { axis: 2 }), "axis", /rank 2/);
+    expectOpError(() => run("softmin", [t("f32", "B", 10)], { axis: -3 }), "axis");
+    expect(expectOpError(() => run("softmax", [t("f32")]), 0, /scalar/).options.code).toBe("DLM3103");
+    expectOpError(() => run("softmax", [t("f32", 4)], { temperature: 0 }), "temperature", /positive/);
+    expectOpError(() => run("log_softmax", [t("f32", 4)], { temperature: -1 }), "temperature");
   });
 
   it("a temperature other than 1 costs one more flop per element", () => {
     const x = t("f32", "B", 100);
-    expect(
-      evaluate(run("softmax", [x], { temperature: 2 }).cost().flops, { B: 3 }),
-    ).toBe(6 * 300);
+    expect(evaluate(run("softmax", [x], { temperature: 2 }).cost().flops, { B: 3 })).toBe(6 * 300);
     expect(
       evaluate(run("log_softmax", [x], { temperature: 0.5 }).cost().flops, {
         B: 3,
       }),
     ).toBe(6 * 300);
-    expect(
-      evaluate(run("softmax", [x], { temperature: 1 }).cost().flops, { B: 3 }),
-    ).toBe(5 * 300);
+    expect(evaluate(run("softmax", [x], { temperature: 1 }).cost().flops, { B: 3 })).toBe(5 * 300);
   });
 });
 
@@ -209,9 +148,7 @@ describe("prelu", () => {
     });
     expect(sym.params[0]!.shape.map(String)).toEqual(["C"]);
     expect(sym.paramCount({ C: 32 })).toBe(32);
-    expect(
-      run("prelu", [t("f32", "B", 10)], { num_parameters: 10 }).paramCount(),
-    ).toBe(10);
+    expect(run("prelu", [t("f32", "B", 10)], { num_parameters: 10 }).paramCount()).toBe(10);
   });
 
   it("rejects a slope count that is not the channel count", () => {
@@ -222,15 +159,8 @@ describe("prelu", () => {
       /f32\[B, 64, 8, 8\]/,
     );
     expect(e.options.hint).toMatch(/num_parameters: 64/);
-    expectOpError(
-      () => run("prelu", [t("f32", 10)], { num_parameters: 10 }),
-      "num_parameters",
-      /rank 1/,
-    );
-    expectOpError(
-      () => run("prelu", [t("f32", "B", 10)], { num_parameters: 0 }),
-      "num_parameters",
-    );
+    expectOpError(() => run("prelu", [t("f32", 10)], { num_parameters: 10 }), "num_parameters", /rank 1/);
+    expectOpError(() => run("prelu", [t("f32", "B", 10)], { num_parameters: 0 }), "num_parameters");
   });
 });
 
@@ -248,9 +178,7 @@ describe("maxout", () => {
     expect(r.params[1]!.initArgs).toEqual({ bound: 1 / 28 });
     expect(r.params[1]!.noDecay).toBe(true);
     expect(r.paramCount()).toBe(376_800);
-    expect(
-      run("maxout", [t("f32", "B", 240)], { out: 240, pieces: 2 }).paramCount(),
-    ).toBe(115_680);
+    expect(run("maxout", [t("f32", "B", 240)], { out: 240, pieces: 2 }).paramCount()).toBe(115_680);
     const c = r.cost();
     expect(evaluate(c.macs, { B: 128 })).toBe(48_168_960); // 128 · 784 · 480
     expect(evaluate(c.flops, { B: 128 })).toBe(30_720); // 128 · 240 comparisons
@@ -268,18 +196,9 @@ describe("maxout", () => {
   });
 
   it("rejects scalars, integer input and non-positive sizes", () => {
-    expect(
-      expectOpError(() => run("maxout", [t("f32")], { out: 4 }), 0).options
-        .code,
-    ).toBe("DLM3103");
-    expect(
-      expectOpError(() => run("maxout", [t("i64", "B", 8)], { out: 4 }), 0)
-        .options.code,
-    ).toBe("DLM3102");
+    expect(expectOpError(() => run("maxout", [t("f32")], { out: 4 }), 0).options.code).toBe("DLM3103");
+    expect(expectOpError(() => run("maxout", [t("i64", "B", 8)], { out: 4 }), 0).options.code).toBe("DLM3102");
     expectOpError(() => run("maxout", [t("f32", "B", 8)], { out: 0 }), "out");
-    expectOpError(
-      () => run("maxout", [t("f32", "B", 8)], { out: 4, pieces: 0 }),
-      "pieces",
-    );
+    expectOpError(() => run("maxout", [t("f32", "B", 8)], { out: 4, pieces: 0 }), "pieces");
   });
 });

@@ -14,19 +14,50 @@ describe("scaled_dot_product_attention", () => {
   });
 
   it("broadcasts leading axes and accepts masks that broadcast onto the scores", () => {
-    const r = run("scaled_dot_product_attention", [t("f32", "B", 4, 10, 16), t("f32", 1, 4, 12, 16), t("f32", 4, 12, 16), t("bool", 10, 12)]);
+    const r = run("scaled_dot_product_attention", [
+      t("f32", "B", 4, 10, 16),
+      t("f32", 1, 4, 12, 16),
+      t("f32", 4, 12, 16),
+      t("bool", 10, 12),
+    ]);
     expect(r.shapes()).toEqual(["f32[B, 4, 10, 16]"]);
-    run("scaled_dot_product_attention", [t("f32", 10, 16), t("f32", 12, 16), t("f32", 12, 16), t("f32", 1, 12)], { causal: true, scale: 0.5 });
+    run("scaled_dot_product_attention", [t("f32", 10, 16), t("f32", 12, 16), t("f32", 12, 16), t("f32", 1, 12)], {
+      causal: true,
+      scale: 0.5,
+    });
   });
 
   it("rejects mismatched feature sizes, sequence lengths and masks", () => {
-    expectOpError(() => run("scaled_dot_product_attention", [t("f32", 2, 10, 64), t("f32", 2, 12, 32), t("f32", 2, 12, 32)]), 1, /f32\[2, 10, 64\]/, /f32\[2, 12, 32\]/);
-    expectOpError(() => run("scaled_dot_product_attention", [t("f32", 2, 10, 64), t("f32", 2, 12, 64), t("f32", 2, 11, 32)]), 2, /12 vs 11/);
-    expectOpError(() => run("scaled_dot_product_attention", [t("f32", 2, 10, 64), t("f32", 3, 12, 64), t("f32", 3, 12, 64)]), 1, /cannot be broadcast/);
-    expectOpError(() => run("scaled_dot_product_attention", [t("f32", 10, 8), t("f32", 12, 8), t("f32", 12, 8), t("bool", 10, 10)]), 3, /does not broadcast/);
-    const e = expectOpError(() => run("scaled_dot_product_attention", [t("f32", 10, 8), t("f32", 12, 8), t("f32", 12, 8), t("i64", 10, 12)]), 3);
+    expectOpError(
+      () => run("scaled_dot_product_attention", [t("f32", 2, 10, 64), t("f32", 2, 12, 32), t("f32", 2, 12, 32)]),
+      1,
+      /f32\[2, 10, 64\]/,
+      /f32\[2, 12, 32\]/,
+    );
+    expectOpError(
+      () => run("scaled_dot_product_attention", [t("f32", 2, 10, 64), t("f32", 2, 12, 64), t("f32", 2, 11, 32)]),
+      2,
+      /12 vs 11/,
+    );
+    expectOpError(
+      () => run("scaled_dot_product_attention", [t("f32", 2, 10, 64), t("f32", 3, 12, 64), t("f32", 3, 12, 64)]),
+      1,
+      /cannot be broadcast/,
+    );
+    expectOpError(
+      () => run("scaled_dot_product_attention", [t("f32", 10, 8), t("f32", 12, 8), t("f32", 12, 8), t("bool", 10, 10)]),
+      3,
+      /does not broadcast/,
+    );
+    const e = expectOpError(
+      () => run("scaled_dot_product_attention", [t("f32", 10, 8), t("f32", 12, 8), t("f32", 12, 8), t("i64", 10, 12)]),
+      3,
+    );
     expect(e.options.code).toBe("DLM3102");
-    expectOpError(() => run("scaled_dot_product_attention", [t("f32", 10, 8), t("f32", 12, 8), t("f32", 12, 8)], { dropout: 1.0 }), "dropout");
+    expectOpError(
+      () => run("scaled_dot_product_attention", [t("f32", 10, 8), t("f32", 12, 8), t("f32", 12, 8)], { dropout: 1.0 }),
+      "dropout",
+    );
     expectOpError(() => run("scaled_dot_product_attention", [t("i32", 10, 8), t("f32", 12, 8), t("f32", 12, 8)]), 0);
   });
 });
@@ -84,7 +115,11 @@ describe("multihead_attention", () => {
     expectOpError(() => run("multihead_attention", [t("f32", 2, 10, 512)], { heads: 8, kv_heads: 3 }), "kv_heads", /heads=8/, /kv_heads=3/);
     expectOpError(() => run("multihead_attention", [t("f32", 2, 10, 24)], { heads: 8, rope: true }), "rope", /head size/);
     expectOpError(() => run("multihead_attention", [t("f32", 2, 10, 64), t("f32", 3, 7, 64)], { heads: 8 }), 1, /batch/);
-    expectOpError(() => run("multihead_attention", [t("f32", 2, 10, 64), undefined, t("bool", 2, 10, 10)], { heads: 8 }), 2, /\[2, 8, 10, 10\]/);
+    expectOpError(
+      () => run("multihead_attention", [t("f32", 2, 10, 64), undefined, t("bool", 2, 10, 10)], { heads: 8 }),
+      2,
+      /\[2, 8, 10, 10\]/,
+    );
     const r = expectOpError(() => run("multihead_attention", [t("f32", 10, 2, 4, 64)], { heads: 8 }), 0);
     expect(r.options.code).toBe("DLM3103");
   });

@@ -3,39 +3,19 @@ import { ops as convOps } from "../../../compiler/ops/conv.js";
 import { ops as linearOps } from "../../../compiler/ops/linear.js";
 import { ops as poolOps } from "../../../compiler/ops/pool.js";
 import type { TensorType } from "../../../compiler/ops/types.js";
-import {
-  type Applied,
-  type Attrs,
-  apply,
-  evaluate,
-  expectOpError,
-  t,
-} from "./rule-harness.js";
+import { type Applied, type Attrs, apply, evaluate, expectOpError, t } from "./rule-harness.js";
 
-const run = (
-  name: string,
-  inputs: Parameters<typeof apply>[2],
-  attrs: Parameters<typeof apply>[3] = {},
-) => apply(convOps, name, inputs, attrs);
+const run = (name: string, inputs: Parameters<typeof apply>[2], attrs: Parameters<typeof apply>[3] = {}) =>
+  apply(convOps, name, inputs, attrs);
 
 /** PyTorch's documented Conv output size, written out independently of the code under test. */
-const convOut = (s: number, k: number, st = 1, p = 0, d = 1) =>
-  Math.floor((s + 2 * p - d * (k - 1) - 1) / st) + 1;
-const convTOut = (s: number, k: number, st = 1, p = 0, op = 0, d = 1) =>
-  (s - 1) * st - 2 * p + d * (k - 1) + op + 1;
+const convOut = (s: number, k: number, st = 1, p = 0, d = 1) => Math.floor((s + 2 * p - d * (k - 1) - 1) / st) + 1;
+const convTOut = (s: number, k: number, st = 1, p = 0, op = 0, d = 1) => (s - 1) * st - 2 * p + d * (k - 1) + op + 1;
 
 describe("conv shapes, params and MACs (constant sizes)", () => {
   // name, input, attrs, output, params, MACs (each computed by hand from the torch formulas)
   const cases: [string, string, TensorType, Attrs, string, number, number][] = [
-    [
-      "LeNet conv 3->6 k5 on 32x32",
-      "conv2d",
-      t("f32", 1, 3, 32, 32),
-      { out: 6, kernel: 5 },
-      "f32[1, 6, 28, 28]",
-      6 * 3 * 25 + 6,
-      352_800,
-    ],
+    ["LeNet conv 3->6 k5 on 32x32", "conv2d", t("f32", 1, 3, 32, 32), { out: 6, kernel: 5 }, "f32[1, 6, 28, 28]", 6 * 3 * 25 + 6, 352_800],
     [
       "AlexNet conv1 3->64 k11 s4 p2 on 224",
       "conv2d",
@@ -72,15 +52,7 @@ describe("conv shapes, params and MACs (constant sizes)", () => {
       32 * 9,
       2 * 32 * 56 * 56 * 9,
     ],
-    [
-      "pointwise 3->5",
-      "conv2d",
-      t("f32", 1, 3, 32, 32),
-      { out: 5, kernel: 1, bias: false },
-      "f32[1, 5, 32, 32]",
-      15,
-      5 * 32 * 32 * 3,
-    ],
+    ["pointwise 3->5", "conv2d", t("f32", 1, 3, 32, 32), { out: 5, kernel: 1, bias: false }, "f32[1, 5, 32, 32]", 15, 5 * 32 * 32 * 3],
     [
       "grouped 8->12, groups 4, k3 p1",
       "conv2d",
@@ -90,24 +62,8 @@ describe("conv shapes, params and MACs (constant sizes)", () => {
       12 * 2 * 9 + 12,
       12 * 100 * 2 * 9,
     ],
-    [
-      "conv1d valid k3 on 9",
-      "conv1d",
-      t("f32", 1, 1, 9),
-      { out: 1, kernel: 3, bias: false },
-      "f32[1, 1, 7]",
-      3,
-      7 * 3,
-    ],
-    [
-      "conv1d padding 1 k3 on 9",
-      "conv1d",
-      t("f32", 1, 1, 9),
-      { out: 1, kernel: 3, padding: 1, bias: false },
-      "f32[1, 1, 9]",
-      3,
-      9 * 3,
-    ],
+    ["conv1d valid k3 on 9", "conv1d", t("f32", 1, 1, 9), { out: 1, kernel: 3, bias: false }, "f32[1, 1, 7]", 3, 7 * 3],
+    ["conv1d padding 1 k3 on 9", "conv1d", t("f32", 1, 1, 9), { out: 1, kernel: 3, padding: 1, bias: false }, "f32[1, 1, 9]", 3, 9 * 3],
     [
       "conv1d dilation 2",
       "conv1d",
@@ -162,15 +118,7 @@ describe("conv shapes, params and MACs (constant sizes)", () => {
       8 * 27 + 8,
       8 * 64 * 27,
     ],
-    [
-      "unbatched [C, H, W]",
-      "conv2d",
-      t("f32", 3, 32, 32),
-      { out: 6, kernel: 5 },
-      "f32[6, 28, 28]",
-      456,
-      352_800,
-    ],
+    ["unbatched [C, H, W]", "conv2d", t("f32", 3, 32, 32), { out: 6, kernel: 5 }, "f32[6, 28, 28]", 456, 352_800],
     [
       "padding_mode reflect keeps the shape rule",
       "conv2d",
@@ -306,9 +254,7 @@ describe("conv with symbolic sizes", () => {
       expect(evaluate(out[3]!, { W: h + 1 })).toBe(convOut(h + 1, 3, 2));
     }
     const macs = r.cost().macs;
-    expect(evaluate(macs, { B: 2, H: 32, W: 32 })).toBe(
-      2 * 16 * 15 * 15 * 3 * 9,
-    );
+    expect(evaluate(macs, { B: 2, H: 32, W: 32 })).toBe(2 * 16 * 15 * 15 * 3 * 9);
   });
 
   it("keeps stride-1 outputs polynomial and symbolic channels/out", () => {
@@ -332,9 +278,7 @@ describe("conv with symbolic sizes", () => {
       groups: "C",
     });
     expect(r.params[0]!.shape.map(String)).toEqual(["C", "1", "3", "3"]);
-    expect(evaluate(r.cost().macs, { B: 1, C: 8, H: 4, W: 4 })).toBe(
-      8 * 16 * 9,
-    );
+    expect(evaluate(r.cost().macs, { B: 1, C: 8, H: 4, W: 4 })).toBe(8 * 16 * 9);
   });
 
   it("U-Net up-convolution k2 s2 doubles symbolic sizes", () => {
@@ -344,13 +288,8 @@ describe("conv with symbolic sizes", () => {
       stride: 2,
     });
     expect(r.shapes()).toEqual(["f32[B, 64, 2*H, 2*W]"]);
-    expect(r.params.map((p) => p.shape.map(String))).toEqual([
-      ["128", "64", "2", "2"],
-      ["64"],
-    ]);
-    expect(evaluate(r.cost().macs, { B: 1, H: 28, W: 28 })).toBe(
-      128 * 28 * 28 * 64 * 4,
-    );
+    expect(r.params.map((p) => p.shape.map(String))).toEqual([["128", "64", "2", "2"], ["64"]]);
+    expect(evaluate(r.cost().macs, { B: 1, H: 28, W: 28 })).toBe(128 * 28 * 28 * 64 * 4);
   });
 });
 
@@ -404,19 +343,8 @@ describe("conv errors", () => {
       /W=2/,
       /at least 3/,
     );
-    expectOpError(
-      () =>
-        run("conv1d", [t("f32", 1, 3, 4)], { out: 6, kernel: 3, dilation: 2 }),
-      undefined,
-      /L=4/,
-      /at least 5/,
-    );
-    expectOpError(
-      () => run("conv3d", [t("f32", 1, 3, 2, 8, 8)], { out: 6, kernel: 3 }),
-      undefined,
-      /D=2/,
-      /at least 3/,
-    );
+    expectOpError(() => run("conv1d", [t("f32", 1, 3, 4)], { out: 6, kernel: 3, dilation: 2 }), undefined, /L=4/, /at least 5/);
+    expectOpError(() => run("conv3d", [t("f32", 1, 3, 2, 8, 8)], { out: 6, kernel: 3 }), undefined, /D=2/, /at least 3/);
     // transposed: too much padding
     expectOpError(
       () =>
@@ -464,41 +392,12 @@ describe("conv errors", () => {
       undefined,
       /out=6 is not divisible/,
     );
-    expect(
-      expectOpError(
-        () => run("conv2d", [t("f32", 3, 32)], { out: 6, kernel: 5 }),
-        0,
-        /\[B, C, H, W\]/,
-      ).options.code,
-    ).toBe("DLM3103");
-    expectOpError(
-      () => run("conv1d", [t("f32", 1, 3, 32, 32)], { out: 6, kernel: 5 }),
-      0,
-      /rank 3 or 2/,
-    );
-    expect(
-      expectOpError(
-        () => run("conv2d", [t("u8", 1, 3, 32, 32)], { out: 6, kernel: 5 }),
-        0,
-        /u8/,
-      ).options.code,
-    ).toBe("DLM3102");
-    expectOpError(
-      () =>
-        run("conv2d", [t("f32", 1, 3, 32, 32)], { out: 6, kernel: [3, 3, 3] }),
-      "kernel",
-      /needs 2 values/,
-    );
-    expectOpError(
-      () => run("conv3d", [t("f32", 1, 3, 8, 8, 8)], { out: 6, kernel: [3] }),
-      "kernel",
-      /needs 3 values/,
-    );
-    expectOpError(
-      () => run("conv2d", [t("f32", 1, 3, 32, 32)], { out: 6, kernel: 0 }),
-      "kernel",
-      /at least 1/,
-    );
+    expect(expectOpError(() => run("conv2d", [t("f32", 3, 32)], { out: 6, kernel: 5 }), 0, /\[B, C, H, W\]/).options.code).toBe("DLM3103");
+    expectOpError(() => run("conv1d", [t("f32", 1, 3, 32, 32)], { out: 6, kernel: 5 }), 0, /rank 3 or 2/);
+    expect(expectOpError(() => run("conv2d", [t("u8", 1, 3, 32, 32)], { out: 6, kernel: 5 }), 0, /u8/).options.code).toBe("DLM3102");
+    expectOpError(() => run("conv2d", [t("f32", 1, 3, 32, 32)], { out: 6, kernel: [3, 3, 3] }), "kernel", /needs 2 values/);
+    expectOpError(() => run("conv3d", [t("f32", 1, 3, 8, 8, 8)], { out: 6, kernel: [3] }), "kernel", /needs 3 values/);
+    expectOpError(() => run("conv2d", [t("f32", 1, 3, 32, 32)], { out: 6, kernel: 0 }), "kernel", /at least 1/);
     expectOpError(
       () =>
         run("conv2d", [t("f32", 1, 3, 32, 32)], {
@@ -517,10 +416,7 @@ describe("conv errors", () => {
         }),
       "padding",
     );
-    expectOpError(
-      () => run("conv2d", [t("f32", 1, 3, 32, 32)], { out: 0, kernel: 3 }),
-      "out",
-    );
+    expectOpError(() => run("conv2d", [t("f32", 1, 3, 32, 32)], { out: 0, kernel: 3 }), "out");
     expectOpError(
       () =>
         run("conv2d", [t("f32", 1, 3, 32, 32)], {
@@ -567,17 +463,13 @@ describe("conv errors", () => {
 });
 
 describe("composed networks (conv + pool + linear)", () => {
-  const step = (name: string, x: TensorType, attrs: Attrs = {}): Applied =>
-    apply([...convOps, ...poolOps, ...linearOps], name, [x], attrs);
+  const step = (name: string, x: TensorType, attrs: Attrs = {}): Applied => apply([...convOps, ...poolOps, ...linearOps], name, [x], attrs);
   const flat = (x: TensorType): TensorType => ({
     dtype: x.dtype,
     shape: [x.shape[0]!, x.shape.slice(1).reduce((a, d) => a.mul(d))],
   });
 
-  function chain(
-    x: TensorType,
-    layers: [string, Attrs][],
-  ): { y: TensorType; params: number; macs: number } {
+  function chain(x: TensorType, layers: [string, Attrs][]): { y: TensorType; params: number; macs: number } {
     let params = 0;
     let macs = 0;
     for (const [name, attrs] of layers) {
@@ -628,11 +520,7 @@ describe("composed networks (conv + pool + linear)", () => {
     expect(y.shape.map(String)).toEqual(["1", "1000"]);
     expect(params).toBe(61_100_840);
     const convs =
-      64 * 55 * 55 * 3 * 121 +
-      192 * 27 * 27 * 64 * 25 +
-      384 * 13 * 13 * 192 * 9 +
-      256 * 13 * 13 * 384 * 9 +
-      256 * 13 * 13 * 256 * 9;
+      64 * 55 * 55 * 3 * 121 + 192 * 27 * 27 * 64 * 25 + 384 * 13 * 13 * 192 * 9 + 256 * 13 * 13 * 384 * 9 + 256 * 13 * 13 * 256 * 9;
     expect(macs).toBe(convs + 9216 * 4096 + 4096 * 4096 + 4096 * 1000);
     expect(macs / 1e9).toBeCloseTo(0.714, 3);
   });

@@ -20,7 +20,9 @@ describe("segment reductions", () => {
   });
 
   it("reject float ids, 2-D ids, a length mismatch and integer means", () => {
-    expect(expectOpError(() => run("segment_sum", [t("f32", "E", 16), t("f32", "E")], { num_segments: 4 }), 1).options.code).toBe("DLM3102");
+    expect(expectOpError(() => run("segment_sum", [t("f32", "E", 16), t("f32", "E")], { num_segments: 4 }), 1).options.code).toBe(
+      "DLM3102",
+    );
     expectOpError(() => run("segment_sum", [t("f32", "E", 16), t("i64", 2, "E")], { num_segments: 4 }), 1);
     expectOpError(() => run("segment_max", [t("f32", 10, 16), t("i64", 12)], { num_segments: 4 }), 1, /i64\[12\]/, /f32\[10, 16\]/);
     expectOpError(() => run("segment_mean", [t("i64", 10), t("i64", 10)], { num_segments: 4 }), 0);

@@ -51,7 +51,13 @@ describe("cross_entropy and nll_loss", () => {
   });
 
   it("shows both shapes and says the class axis is last", () => {
-    const e = expectOpError(() => run("cross_entropy", [t("f32", "B", 10, "T"), t("i64", "B", "T")]), 1, /i64\[B, T\]/, /f32\[B, 10, T\]/, /\[B, 10\]/);
+    const e = expectOpError(
+      () => run("cross_entropy", [t("f32", "B", 10, "T"), t("i64", "B", "T")]),
+      1,
+      /i64\[B, T\]/,
+      /f32\[B, 10, T\]/,
+      /\[B, 10\]/,
+    );
     expect(e.options.hint).toMatch(/class axis is last/);
     const oneHot = expectOpError(() => run("cross_entropy", [t("f32", "B", 10), t("i64", "B", 10)]), 1);
     expect(oneHot.options.hint).toMatch(/one-hot/);

@@ -2,18 +2,11 @@ import { describe, expect, it } from "vitest";
 import { ops } from "../../../compiler/ops/norm.js";
 import { apply, evaluate, expectOpError, find, t } from "./rule-harness.js";
 
-const run = (
-  name: string,
-  inputs: Parameters<typeof apply>[2],
-  attrs: Parameters<typeof apply>[3] = {},
-) => apply(ops, name, inputs, attrs);
+const run = (name: string, inputs: Parameters<typeof apply>[2], attrs: Parameters<typeof apply>[3] = {}) => apply(ops, name, inputs, attrs);
 
 /** name:shape:init:flags for every parameter, for compact comparisons */
 const paramTable = (r: ReturnType<typeof run>) =>
-  r.params.map(
-    (p) =>
-      `${p.name}:[${p.shape.map(String).join(", ")}]:${p.init}${p.buffer ? ":buffer" : ""}${p.noDecay ? ":nodecay" : ""}`,
-  );
+  r.params.map((p) => `${p.name}:[${p.shape.map(String).join(", ")}]:${p.init}${p.buffer ? ":buffer" : ""}${p.noDecay ? ":nodecay" : ""}`);
 
 describe("norm family", () => {
   it("defines the catalogue's ops, each with a doc and category norm", () => {
@@ -52,15 +45,7 @@ describe("norm family", () => {
     for (const o of ops) {
       const e = expectOpError(
         () =>
-          run(
-            o.name,
-            [t("i64", 2, 8, 4, 4)],
-            o.name === "groupnorm"
-              ? { groups: 2 }
-              : o.name === "local_response_norm"
-                ? { size: 3 }
-                : {},
-          ),
+          run(o.name, [t("i64", 2, 8, 4, 4)], o.name === "groupnorm" ? { groups: 2 } : o.name === "local_response_norm" ? { size: 3 } : {}),
         0,
         /i64\[2, 8, 4, 4\]/,
       );
@@ -86,49 +71,23 @@ describe("batchnorm", () => {
   });
 
   it("accepts ranks 2..5 and rejects others with DLM3103", () => {
-    for (const x of [
-      t("f32", "B", 10),
-      t("f32", "B", 10, 7),
-      t("f32", "B", 3, 8, 8),
-      t("f32", "B", 3, 4, 8, 8),
-    ])
-      expect(run("batchnorm", [x]).params[0]!.shape.map(String)).toEqual([
-        String(x.shape[1]),
-      ]);
-    expect(
-      expectOpError(() => run("batchnorm", [t("f32", 10)]), 0, /rank 1/).options
-        .code,
-    ).toBe("DLM3103");
-    expectOpError(
-      () => run("batchnorm", [t("f32", 1, 2, 3, 4, 5, 6)]),
-      0,
-      /rank 6/,
-    );
+    for (const x of [t("f32", "B", 10), t("f32", "B", 10, 7), t("f32", "B", 3, 8, 8), t("f32", "B", 3, 4, 8, 8)])
+      expect(run("batchnorm", [x]).params[0]!.shape.map(String)).toEqual([String(x.shape[1])]);
+    expect(expectOpError(() => run("batchnorm", [t("f32", 10)]), 0, /rank 1/).options.code).toBe("DLM3103");
+    expectOpError(() => run("batchnorm", [t("f32", 1, 2, 3, 4, 5, 6)]), 0, /rank 6/);
   });
 
   it("drops parameters or buffers when affine / track_running_stats are off", () => {
     const x = t("f32", "B", 16, 8, 8);
-    expect(run("batchnorm", [x], { affine: false }).paramNames()).toEqual([
-      "running_mean",
-      "running_var",
-    ]);
-    expect(
-      run("batchnorm", [x], { track_running_stats: false }).paramNames(),
-    ).toEqual(["weight", "bias"]);
-    expect(
-      run("batchnorm", [x], { affine: false, track_running_stats: false })
-        .params,
-    ).toEqual([]);
+    expect(run("batchnorm", [x], { affine: false }).paramNames()).toEqual(["running_mean", "running_var"]);
+    expect(run("batchnorm", [x], { track_running_stats: false }).paramNames()).toEqual(["weight", "bias"]);
+    expect(run("batchnorm", [x], { affine: false, track_running_stats: false }).params).toEqual([]);
   });
 
   it("checks eps and momentum", () => {
     const x = t("f32", "B", 16);
     run("batchnorm", [x], { momentum: null });
-    expectOpError(
-      () => run("batchnorm", [x], { momentum: 1.5 }),
-      "momentum",
-      /momentum/,
-    );
+    expectOpError(() => run("batchnorm", [x], { momentum: 1.5 }), "momentum", /momentum/);
     expectOpError(() => run("batchnorm", [x], { eps: -1e-5 }), "eps", /eps/);
   });
 });
@@ -136,56 +95,33 @@ describe("batchnorm", () => {
 describe("layernorm and rmsnorm", () => {
   it("layernorm learns weight and bias of the last dim (BERT: 2 * 768 params, 8 flops/element)", () => {
     const r = run("layernorm", [t("f32", "B", "T", 768)], { eps: 1e-12 });
-    expect(paramTable(r)).toEqual([
-      "weight:[768]:ones:nodecay",
-      "bias:[768]:zeros:nodecay",
-    ]);
+    expect(paramTable(r)).toEqual(["weight:[768]:ones:nodecay", "bias:[768]:zeros:nodecay"]);
     expect(r.paramCount()).toBe(1536);
     expect(evaluate(r.cost().flops, { B: 2, T: 5 })).toBe(2 * 5 * 768 * 8);
     expect(find(ops, "layernorm").modeDependent).toBeFalsy();
   });
 
   it("layernorm over several trailing dims, without bias, without affine", () => {
-    expect(
-      run("layernorm", [t("f32", "B", 4, 8)], { dims: 2 }).params.map((p) =>
-        p.shape.map(String),
-      ),
-    ).toEqual([
+    expect(run("layernorm", [t("f32", "B", 4, 8)], { dims: 2 }).params.map((p) => p.shape.map(String))).toEqual([
       ["4", "8"],
       ["4", "8"],
     ]);
-    expect(
-      run("layernorm", [t("f32", "B", 32)], { bias: false }).paramNames(),
-    ).toEqual(["weight"]);
-    expect(
-      run("layernorm", [t("f32", "B", 32)], { affine: false }).params,
-    ).toEqual([]);
+    expect(run("layernorm", [t("f32", "B", 32)], { bias: false }).paramNames()).toEqual(["weight"]);
+    expect(run("layernorm", [t("f32", "B", 32)], { affine: false }).params).toEqual([]);
   });
 
   it("layernorm rejects dims larger than the rank, or below 1", () => {
-    const e = expectOpError(
-      () => run("layernorm", [t("f32", 4, 8)], { dims: 3 }),
-      0,
-      /last 3 dims/,
-      /f32\[4, 8\]/,
-    );
+    const e = expectOpError(() => run("layernorm", [t("f32", 4, 8)], { dims: 3 }), 0, /last 3 dims/, /f32\[4, 8\]/);
     expect(e.options.hint).toMatch(/at most 2/);
-    expectOpError(
-      () => run("layernorm", [t("f32", 4, 8)], { dims: 0 }),
-      "dims",
-    );
+    expectOpError(() => run("layernorm", [t("f32", 4, 8)], { dims: 0 }), "dims");
   });
 
   it("rmsnorm has a scale weight only, eps 1e-6 by default, 4 flops/element", () => {
     const r = run("rmsnorm", [t("f32", "B", "T", 4096)]);
     expect(paramTable(r)).toEqual(["weight:[4096]:ones:nodecay"]);
-    expect(
-      find(ops, "rmsnorm").attrs.find((a) => a.name === "eps")!.default,
-    ).toBe(1e-6);
+    expect(find(ops, "rmsnorm").attrs.find((a) => a.name === "eps")!.default).toBe(1e-6);
     expect(evaluate(r.cost().flops, { B: 1, T: 3 })).toBe(3 * 4096 * 4);
-    expect(
-      run("rmsnorm", [t("f32", "B", 4096)], { affine: false }).params,
-    ).toEqual([]);
+    expect(run("rmsnorm", [t("f32", "B", 4096)], { affine: false }).params).toEqual([]);
   });
 });
 
@@ -193,11 +129,7 @@ describe("instancenorm, groupnorm, local_response_norm, l2_normalize", () => {
   it("instancenorm has no parameters by default; affine and tracking add them", () => {
     const x = t("f32", "B", 3, 32, 32);
     expect(run("instancenorm", [x]).params).toEqual([]);
-    expect(
-      paramTable(
-        run("instancenorm", [x], { affine: true, track_running_stats: true }),
-      ),
-    ).toEqual([
+    expect(paramTable(run("instancenorm", [x], { affine: true, track_running_stats: true }))).toEqual([
       "weight:[3]:ones:nodecay",
       "bias:[3]:zeros:nodecay",
       "running_mean:[3]:zeros:buffer",
@@ -208,30 +140,17 @@ describe("instancenorm, groupnorm, local_response_norm, l2_normalize", () => {
 
   it("groupnorm: weight/bias [C]; C must divide into the groups (hint names divisors)", () => {
     const r = run("groupnorm", [t("f32", "B", 64, 16, 16)], { groups: 32 });
-    expect(paramTable(r)).toEqual([
-      "weight:[64]:ones:nodecay",
-      "bias:[64]:zeros:nodecay",
-    ]);
+    expect(paramTable(r)).toEqual(["weight:[64]:ones:nodecay", "bias:[64]:zeros:nodecay"]);
     expect(evaluate(r.cost().flops, { B: 2 })).toBe(2 * 64 * 16 * 16 * 8);
-    const e = expectOpError(
-      () => run("groupnorm", [t("f32", "B", 64, 8, 8)], { groups: 5 }),
-      "groups",
-      /64 channels/,
-      /5 equal groups/,
-    );
+    const e = expectOpError(() => run("groupnorm", [t("f32", "B", 64, 8, 8)], { groups: 5 }), "groups", /64 channels/, /5 equal groups/);
     expect(e.options.hint).toContain("4 or 8");
     expect(
       run("groupnorm", [t("f32", "B", "C", 8)], {
         groups: 4,
       }).params[0]!.shape.map(String),
     ).toEqual(["C"]);
-    expect(
-      run("groupnorm", [t("f32", "B", 6)], { groups: 3, affine: false }).params,
-    ).toEqual([]);
-    expectOpError(
-      () => run("groupnorm", [t("f32", "B", 6)], { groups: 0 }),
-      "groups",
-    );
+    expect(run("groupnorm", [t("f32", "B", 6)], { groups: 3, affine: false }).params).toEqual([]);
+    expectOpError(() => run("groupnorm", [t("f32", "B", 6)], { groups: 0 }), "groups");
   });
 
   it("local_response_norm: no params, size + 4 flops per element, rank >= 3", () => {
@@ -240,27 +159,15 @@ describe("instancenorm, groupnorm, local_response_norm, l2_normalize", () => {
     });
     expect(r.params).toEqual([]);
     expect(evaluate(r.cost().flops, { B: 1 })).toBe(96 * 55 * 55 * 9);
-    expectOpError(
-      () => run("local_response_norm", [t("f32", "B", 96)], { size: 5 }),
-      0,
-    );
-    expectOpError(
-      () => run("local_response_norm", [t("f32", "B", 96, 8)], { size: 0 }),
-      "size",
-    );
+    expectOpError(() => run("local_response_norm", [t("f32", "B", 96)], { size: 5 }), 0);
+    expectOpError(() => run("local_response_norm", [t("f32", "B", 96, 8)], { size: 0 }), "size");
   });
 
   it("l2_normalize: any axis in range, 3 flops per element", () => {
     const r = run("l2_normalize", [t("f32", "B", 128)]);
     expect(r.params).toEqual([]);
     expect(evaluate(r.cost().flops, { B: 4 })).toBe(4 * 128 * 3);
-    expect(
-      run("l2_normalize", [t("f32", "B", 128)], { axis: 0 }).shapes(),
-    ).toEqual(["f32[B, 128]"]);
-    expectOpError(
-      () => run("l2_normalize", [t("f32", "B", 128)], { axis: 2 }),
-      "axis",
-      /rank 2/,
-    );
+    expect(run("l2_normalize", [t("f32", "B", 128)], { axis: 0 }).shapes()).toEqual(["f32[B, 128]"]);
+    expectOpError(() => run("l2_normalize", [t("f32", "B", 128)], { axis: 2 }), "axis", /rank 2/);
   });
 });

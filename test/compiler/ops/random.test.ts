@@ -8,7 +8,8 @@ describe("random ops", () => {
   it("are all stochastic; dropout and noise are mode-dependent", () => {
     for (const op of ops) expect(op.stochastic, op.name).toBe(true);
     for (const name of ["dropout", "dropout2d", "alpha_dropout", "gaussian_noise"]) expect(find(ops, name).modeDependent, name).toBe(true);
-    for (const name of ["randn_like", "rand_like", "randn", "rand", "reparameterize", "gumbel_softmax"]) expect(find(ops, name).modeDependent, name).toBeFalsy();
+    for (const name of ["randn_like", "rand_like", "randn", "rand", "reparameterize", "gumbel_softmax"])
+      expect(find(ops, name).modeDependent, name).toBeFalsy();
   });
 
   it("dropout keeps the shape and checks p in [0, 1)", () => {

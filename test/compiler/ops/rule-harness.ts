@@ -76,7 +76,11 @@ export function apply(ops: readonly OpDef[], name: string, inputs: readonly (Ten
     cost: () => (op.cost ? op.cost({ inputs, attrs: a, outputs: r.outputs, params }) : { macs: Dim.const(0), flops: Dim.const(0) }),
     shapes: () => r.outputs.map((o) => `${o.dtype}${shapeToString(o.shape)}`),
     paramNames: () => params.map((p) => p.name),
-    paramCount: (env = {}) => evaluate(params.reduce<Dim>((acc, p) => acc.add(numel(p.shape)), Dim.const(0)), env),
+    paramCount: (env = {}) =>
+      evaluate(
+        params.reduce<Dim>((acc, p) => acc.add(numel(p.shape)), Dim.const(0)),
+        env,
+      ),
   };
 }
 
