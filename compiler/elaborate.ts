@@ -626,7 +626,8 @@ class Elaborator {
         const named = d.kind === "Identifier" ? [d.name] : [];
         for (const name of new Set([...named, ...want.symbols()])) {
           const s = scope.frame.dimSites.get(name);
-          if (s) notes.push({ message: `'${name}' was bound to ${want} from ${s.what}`, file: s.site.file, range: s.site.range });
+          const to = want.toString() === name ? "" : ` to ${want}`;
+          if (s) notes.push({ message: `'${name}' was bound${to} from ${s.what}`, file: s.site.file, range: s.site.range });
         }
         const call = scope.frame.callSite;
         if (role === "input" && call)
@@ -640,7 +641,7 @@ class Elaborator {
           isName ? Diagnostics.Dim_conflict_0_1_2 : Diagnostics.Shape_mismatch_0_1,
           file,
           d.range,
-          isName ? [d.name, want.toString(), got.toString()] : [this.showDeclared(t, scope), typeToString(actual)],
+          isName ? [d.name, want.toString() === d.name ? "a symbolic size" : want.toString(), got.toString()] : [this.showDeclared(t, scope), typeToString(actual)],
           {
             notes: isName
               ? [{ message: `declared ${this.showDeclared(t, scope)}, got ${typeToString(actual)}` }, ...notes.slice(1)]

@@ -83,8 +83,7 @@ function parseParams(values: readonly string[]): Map<string, Value> {
 
 function printDiagnostics(diags: readonly Diagnostic[], sources: ReadonlyMap<string, string>, color: boolean): void {
   for (const d of diags) {
-    const shown = { ...d, file: displayPath(d.file) };
-    process.stderr.write(renderDiagnostic(shown, sources.get(d.file), color) + "\n\n");
+    process.stderr.write(renderDiagnostic(forDisplay(d), sources.get(d.file), color) + "\n\n");
   }
   const errors = diags.filter((d) => d.severity === "error").length;
   const warnings = diags.length - errors;
@@ -92,6 +91,11 @@ function printDiagnostics(diags: readonly Diagnostic[], sources: ReadonlyMap<str
     process.stderr.write(
       `${errors} error${errors === 1 ? "" : "s"}${warnings ? `, ${warnings} warning${warnings === 1 ? "" : "s"}` : ""}\n`,
     );
+}
+
+/** Paths in a diagnostic and its notes relative to the working folder when inside it. */
+function forDisplay(d: Diagnostic): Diagnostic {
+  return { ...d, file: displayPath(d.file), ...(d.notes ? { notes: d.notes.map((n) => (n.file ? { ...n, file: displayPath(n.file) } : n)) } : {}) };
 }
 
 function displayPath(p: string): string {
@@ -117,7 +121,7 @@ function cmdCheck(argv: readonly string[]): number {
   }
   if (flags.has("json")) {
     process.stdout.write(
-      JSON.stringify({ files: positional, diagnostics: all.map((d) => diagnosticToJson({ ...d, file: displayPath(d.file) })) }, null, 2) +
+      JSON.stringify({ files: positional, diagnostics: all.map((d) => diagnosticToJson(forDisplay(d))) }, null, 2) +
         "\n",
     );
   } else printDiagnostics(all, sources, useColor(flags));
@@ -141,7 +145,7 @@ function cmdSummary(argv: readonly string[]): number {
     }
     if (flags.has("json"))
       process.stdout.write(
-        JSON.stringify({ diagnostics: r.diagnostics.map((d) => diagnosticToJson({ ...d, file: displayPath(d.file) })) }, null, 2) + "\n",
+        JSON.stringify({ diagnostics: r.diagnostics.map((d) => diagnosticToJson(forDisplay(d))) }, null, 2) + "\n",
       );
     else printDiagnostics(r.diagnostics, sources, useColor(flags));
     return 1;
