@@ -95,7 +95,11 @@ function printDiagnostics(diags: readonly Diagnostic[], sources: ReadonlyMap<str
 
 /** Paths in a diagnostic and its notes relative to the working folder when inside it. */
 function forDisplay(d: Diagnostic): Diagnostic {
-  return { ...d, file: displayPath(d.file), ...(d.notes ? { notes: d.notes.map((n) => (n.file ? { ...n, file: displayPath(n.file) } : n)) } : {}) };
+  return {
+    ...d,
+    file: displayPath(d.file),
+    ...(d.notes ? { notes: d.notes.map((n) => (n.file ? { ...n, file: displayPath(n.file) } : n)) } : {}),
+  };
 }
 
 function displayPath(p: string): string {
@@ -121,8 +125,7 @@ function cmdCheck(argv: readonly string[]): number {
   }
   if (flags.has("json")) {
     process.stdout.write(
-      JSON.stringify({ files: positional, diagnostics: all.map((d) => diagnosticToJson(forDisplay(d))) }, null, 2) +
-        "\n",
+      JSON.stringify({ files: positional, diagnostics: all.map((d) => diagnosticToJson(forDisplay(d))) }, null, 2) + "\n",
     );
   } else printDiagnostics(all, sources, useColor(flags));
   return hasErrors(all) ? 1 : 0;
@@ -144,9 +147,7 @@ function cmdSummary(argv: readonly string[]): number {
       if ("text" in t) sources.set(d.file, t.text);
     }
     if (flags.has("json"))
-      process.stdout.write(
-        JSON.stringify({ diagnostics: r.diagnostics.map((d) => diagnosticToJson(forDisplay(d))) }, null, 2) + "\n",
-      );
+      process.stdout.write(JSON.stringify({ diagnostics: r.diagnostics.map((d) => diagnosticToJson(forDisplay(d))) }, null, 2) + "\n");
     else printDiagnostics(r.diagnostics, sources, useColor(flags));
     return 1;
   }
