@@ -641,7 +641,9 @@ class Elaborator {
           isName ? Diagnostics.Dim_conflict_0_1_2 : Diagnostics.Shape_mismatch_0_1,
           file,
           d.range,
-          isName ? [d.name, want.toString() === d.name ? "a symbolic size" : want.toString(), got.toString()] : [this.showDeclared(t, scope), typeToString(actual)],
+          isName
+            ? [d.name, want.toString() === d.name ? "a symbolic size" : want.toString(), got.toString()]
+            : [this.showDeclared(t, scope), typeToString(actual)],
           {
             notes: isName
               ? [{ message: `declared ${this.showDeclared(t, scope)}, got ${typeToString(actual)}` }, ...notes.slice(1)]
