@@ -668,20 +668,22 @@ class AstBuilder {
   }
 
   private layerDecl(cst: C.LayerDeclCstNode, annotations: A.Annotation[]): A.LayerDecl | undefined {
-    const c = cst.children;
-    const kw = firstTok(c.Layer);
+    return this.keywordBinding("Layer", firstTok(cst.children.Layer), cst.children, annotations);
+  }
+
+  /** `layer NAME = expr` and `next NAME = expr`: a keyword, a name, and its value */
+  private keywordBinding<K extends "Layer" | "Next">(
+    kind: K,
+    kw: IToken | undefined,
+    c: { Identifier?: IToken[]; Eq?: IToken[]; expression?: C.ExpressionCstNode[] },
+    annotations: A.Annotation[],
+  ): { kind: K; name: A.Identifier; value: A.Expr; annotations: A.Annotation[]; range: A.SourceRange } | undefined {
     const nameTok = firstTok(c.Identifier);
     const eq = firstTok(c.Eq);
     if (!kw || !nameTok || !c.Eq) return undefined;
     const value = this.expression(first(c.expression), this.endOf(tokEnd(nameTok), eq));
     const start = this.startOf(kw.startOffset, annotations[0], kw);
-    return {
-      kind: "Layer",
-      name: this.identifier(nameTok),
-      value,
-      annotations,
-      range: this.range(start, this.endOf(tokEnd(nameTok), eq, value)),
-    };
+    return { kind, name: this.identifier(nameTok), value, annotations, range: this.range(start, this.endOf(tokEnd(nameTok), eq, value)) };
   }
 
   private outputStmt(cst: C.OutputStmtCstNode, annotations: A.Annotation[]): A.OutputStmt | undefined {
@@ -712,20 +714,7 @@ class AstBuilder {
   }
 
   private nextStmt(cst: C.NextStmtCstNode, annotations: A.Annotation[]): A.NextStmt | undefined {
-    const c = cst.children;
-    const kw = firstTok(c.Next);
-    const nameTok = firstTok(c.Identifier);
-    const eq = firstTok(c.Eq);
-    if (!kw || !nameTok || !c.Eq) return undefined;
-    const value = this.expression(first(c.expression), this.endOf(tokEnd(nameTok), eq));
-    const start = this.startOf(kw.startOffset, annotations[0], kw);
-    return {
-      kind: "Next",
-      name: this.identifier(nameTok),
-      value,
-      annotations,
-      range: this.range(start, this.endOf(tokEnd(nameTok), eq, value)),
-    };
+    return this.keywordBinding("Next", firstTok(cst.children.Next), cst.children, annotations);
   }
 
   private forStmt(cst: C.ForStmtCstNode, annotations: A.Annotation[]): A.ForStmt | undefined {
