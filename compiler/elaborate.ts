@@ -30,6 +30,7 @@ import {
   type AttrSpec,
   type AttrValue,
   type DType,
+  type InitArgs,
   type InitName,
   type InputSpec,
   type OpDef,
@@ -1466,7 +1467,7 @@ class Elaborator {
       shape: readonly Dim[];
       dtype?: DType;
       init: InitName;
-      initArgs?: Readonly<Record<string, number>>;
+      initArgs?: InitArgs;
       buffer?: boolean;
       noDecay?: boolean;
     },

@@ -4,7 +4,7 @@
 
 import type { SourceRange } from "../../grammar/ast.js";
 import type { Dim } from "../dim.js";
-import type { AttrValue, InitName, OpDef, TensorType } from "../ops/types.js";
+import type { AttrValue, InitArgs, InitName, OpDef, TensorType } from "../ops/types.js";
 
 /** One output of one node. */
 export interface TensorRef {
@@ -35,7 +35,7 @@ export interface ParamNode extends NodeBase {
   /** full hierarchical name, e.g. layer1.0.conv1.weight */
   readonly name: string;
   readonly init: InitName;
-  readonly initArgs?: Readonly<Record<string, number>>;
+  readonly initArgs?: InitArgs;
   readonly trainable: boolean;
   readonly buffer: boolean;
   readonly noDecay: boolean;

@@ -44,6 +44,21 @@ import {
   requireFloat,
   typeToString,
 } from "./types.js";
+import type { T } from "../prim/builder.js";
+import {
+  type Lower,
+  linear,
+  logSoftmax as logSoftmaxAlong,
+  map1,
+  need,
+  num,
+  outDType,
+  softmax as softmaxAlong,
+  softplus,
+  str,
+  withLower,
+} from "./lowering.js";
+import type { LowerContext } from "./types.js";
 
 /** A float → float pointwise activation. */
 function act(name: string, flopsPerElem: number, doc: string, attrs: readonly AttrSpec[] = [], check?: (ctx: InferContext) => void): OpDef {
@@ -76,7 +91,7 @@ function positive(name: string, hint?: string) {
 // ---------------------------------------------------------------------------
 // Pointwise
 
-const pointwiseOps: OpDef[] = [
+const pointwiseRules: OpDef[] = [
   act("relu", 1, "rectified linear unit max(0, x)"),
   act("relu6", 2, "min(max(0, x), 6)"),
   act(
@@ -136,9 +151,92 @@ const pointwiseOps: OpDef[] = [
 ];
 
 // ---------------------------------------------------------------------------
+// Lowerings of the pointwise activations, by name (PyTorch's formulas, in stable forms)
+
+const SELU_ALPHA = 1.6732632423543772848170429916717;
+const SELU_SCALE = 1.0507009873554804934193349852946;
+
+/** min(max(x, lo), hi) */
+function clip(ctx: LowerContext, x: T, lo: number, hi: number): T {
+  const b = ctx.b;
+  return b.binary("minimum", b.binary("maximum", x, b.scalar(lo)), b.scalar(hi));
+}
+
+/** where(x > 0, x, neg(x)): torch's leaky_relu / prelu, gradient included */
+function positivePart(ctx: LowerContext, x: T, neg: (x: T) => T): T {
+  const b = ctx.b;
+  return b.where(b.binary("gt", x, b.scalar(0)), x, neg(x));
+}
+
+/**
+ * torch's elu kernel: x for x > 0, else alpha·(exp(rate·x) - 1) (elu: rate 1; celu: 1/alpha),
+ * as relu(x) + alpha·(exp(rate·min(x, 0)) - 1), so exp never overflows (nor its gradient).
+ */
+function expLinear(ctx: LowerContext, x: T, alpha: number, rate = 1): T {
+  const b = ctx.b;
+  const e = b.shift(b.exp(b.scale(b.binary("minimum", x, b.scalar(0)), rate)), -1);
+  return b.plus(b.relu(x), b.scale(e, alpha));
+}
+
+/** softplus with torch's beta and threshold 20: log1p(exp(beta·x)) / beta, linear past the threshold. */
+export function softplusOf(ctx: LowerContext, x: T, beta = 1): T {
+  const b = ctx.b;
+  const bx = b.scale(x, beta);
+  return b.where(b.binary("gt", bx, b.scalar(20)), x, b.scale(softplus(b, bx), 1 / beta));
+}
+
+const POINTWISE_LOWER: Readonly<Record<string, (x: T, ctx: LowerContext) => T>> = {
+  relu: (x, { b }) => b.relu(x),
+  relu6: (x, ctx) => clip(ctx, x, 0, 6),
+  leaky_relu: (x, ctx) => positivePart(ctx, x, (v) => ctx.b.scale(v, num(ctx, "alpha"))),
+  elu: (x, ctx) => expLinear(ctx, x, num(ctx, "alpha")),
+  selu: (x, ctx) => ctx.b.scale(expLinear(ctx, x, SELU_ALPHA), SELU_SCALE),
+  celu: (x, ctx) => expLinear(ctx, x, num(ctx, "alpha"), 1 / num(ctx, "alpha")),
+  gelu: (x, ctx) => {
+    const b = ctx.b;
+    const inner =
+      str(ctx, "approximate") === "tanh"
+        ? b.tanh(b.scale(b.plus(x, b.scale(b.times(x, b.times(x, x)), 0.044715)), Math.sqrt(2 / Math.PI)))
+        : b.unary("erf", b.scale(x, Math.SQRT1_2));
+    return b.times(b.scale(x, 0.5), b.shift(inner, 1));
+  },
+  silu: (x, { b }) => b.times(x, b.sigmoid(x)),
+  swish: (x, { b }) => b.times(x, b.sigmoid(x)),
+  mish: (x, ctx) => ctx.b.times(x, ctx.b.tanh(softplusOf(ctx, x))),
+  sigmoid: (x, { b }) => b.sigmoid(x),
+  hard_sigmoid: (x, ctx) => ctx.b.scale(clip(ctx, ctx.b.shift(x, 3), 0, 6), 1 / 6),
+  tanh: (x, { b }) => b.tanh(x),
+  hard_tanh: (x, ctx) => clip(ctx, x, num(ctx, "min"), num(ctx, "max")),
+  softplus: (x, ctx) => softplusOf(ctx, x, num(ctx, "beta")),
+  softsign: (x, { b }) => b.over(x, b.shift(b.unary("abs", x), 1)),
+  hard_swish: (x, ctx) => ctx.b.times(x, ctx.b.scale(clip(ctx, ctx.b.shift(x, 3), 0, 6), 1 / 6)),
+  log_sigmoid: (x, { b }) => b.neg(softplus(b, b.neg(x))),
+  step: (x, ctx) => ctx.b.cast(ctx.b.binary("ge", x, ctx.b.scalar(0)), outDType(ctx)),
+  sign: (x, { b }) => b.unary("sign", x),
+  identity: (x) => x,
+};
+
+const pointwiseOps: OpDef[] = pointwiseRules.map((op) => {
+  const f = POINTWISE_LOWER[op.name];
+  if (!f) throw new Error(`activation '${op.name}' has no lowering`);
+  return withLower(op, map1(f));
+});
+
+// ---------------------------------------------------------------------------
 // Softmax family (normalise along one axis)
 
-function softmaxLike(name: string, doc: string, flopsPerElem: number, temperature: boolean): OpDef {
+function softmaxLower(kind: "softmax" | "log_softmax" | "softmin"): Lower {
+  return (ctx) => {
+    const b = ctx.b;
+    let x = need(ctx, 0);
+    if (kind === "softmin") x = b.neg(x);
+    else x = b.scale(x, 1 / num(ctx, "temperature"));
+    const axis = num(ctx, "axis");
+    return [kind === "log_softmax" ? logSoftmaxAlong(b, x, axis) : softmaxAlong(b, x, axis)];
+  };
+}
+
+function softmaxLike(name: "softmax" | "log_softmax" | "softmin", doc: string, flopsPerElem: number, temperature: boolean): OpDef {
   return {
     name,
     category: "activation",
@@ -164,6 +262,7 @@ function softmaxLike(name: string, doc: string, flopsPerElem: number, temperatur
       const perElem = temperature && floatAttr(ctx, "temperature") !== 1 ? flopsPerElem + 1 : flopsPerElem;
       return cost(0, numel(input(ctx, 0).shape).scale(perElem));
     },
+    lower: softmaxLower(name),
   };
 }
 
@@ -224,6 +323,14 @@ const prelu: OpDef = {
   cost(ctx) {
     return cost(0, numel(input(ctx, 0).shape).scale(2));
   },
+  // torch: x where x > 0, else weight·x; the slopes run along axis 1 (or one shared)
+  lower: map1((x, ctx) => {
+    const b = ctx.b;
+    const w = ctx.params[0]!;
+    const r = b.rank(x);
+    const slope = b.shape(w)[0] === 1 ? b.reshape(w, []) : b.reshape(w, [b.shape(w)[0]!, ...Array<number>(r - 2).fill(1)]);
+    return positivePart(ctx, x, (v) => b.times(v, slope));
+  }),
 };
 
 const maxout: OpDef = {
@@ -266,6 +373,15 @@ const maxout: OpDef = {
     const rows = numel(dropLast(x.shape));
     return cost(rows.mul(lastDim(x.shape)).mul(out).mul(pieces), rows.mul(out).mul(pieces.sub(1)));
   },
+  // the affine rows are grouped per output unit: row o·pieces + k is piece k of unit o
+  // (y.view(..., out, pieces).max(-1), the usual PyTorch Maxout)
+  lower: map1((x, ctx) => {
+    const b = ctx.b;
+    const [w, bias] = ctx.params as [T, T];
+    const lead = b.shape(x).slice(0, -1);
+    const out = num(ctx, "out");
+    return b.max(b.reshape(linear(b, x, w, bias), [...lead, out, num(ctx, "pieces")]), [lead.length + 1]);
+  }),
 };
 
 export const ops: OpDef[] = [...pointwiseOps, prelu, maxout, softmax, logSoftmax, softmin];

@@ -8,6 +8,7 @@
 // rotary rotation at ~3 per rotated element (x·cos + rotate_half(x)·sin).
 
 import { Dim, type Shape } from "../dim.js";
+import type { PrimBuilder, T } from "../prim/builder.js";
 import {
   ONE,
   biasParam,
@@ -23,9 +24,11 @@ import {
   sameDim,
   weightParam,
 } from "./builders.js";
+import { dropout, flag, linear, need, num, optNum, outShape, softmax, table } from "./lowering.js";
 import {
   type CostContext,
   type InferContext,
+  type LowerContext,
   type OpDef,
   type ParamSpec,
   type TensorType,
@@ -96,6 +99,57 @@ function leadingBroadcast(q: TensorType, k: TensorType, v: TensorType): Shape {
 }
 
 // ---------------------------------------------------------------------------
+// Lowering helpers
+
+/**
+ * softmax(q·kᵀ·scale + mask)·v as torch.nn.functional.scaled_dot_product_attention: a bool
+ * mask says where a query may attend (elsewhere the score is -inf), a float mask is added;
+ * causal keeps keys j <= query i (top-left aligned); dropout on the weights in training.
+ */
+function attend(ctx: LowerContext, q: T, k: T, v: T, mask: T | undefined, scale: number | null): T {
+  const b = ctx.b;
+  let s = b.scale(b.matmul(q, k, false, true), scale ?? 1 / Math.sqrt(b.shape(q).at(-1)!));
+  const hide = (allowed: T): T => b.where(allowed, s, b.scalar(-Infinity));
+  if (mask !== undefined) s = b.dtype(mask) === "bool" ? hide(mask) : b.plus(s, mask);
+  if (flag(ctx, "causal")) {
+    const grid = b.shape(s).slice(-2);
+    s = hide(b.binary("le", b.iota(grid, 1), b.iota(grid, 0)));
+  }
+  const w = softmax(b, s, -1);
+  return b.matmul(ctx.training ? dropout(b, w, num(ctx, "dropout")) : w, v);
+}
+
+/**
+ * Rotary position embedding over x [..., T, d] in the rotate-half layout (GPT-NeoX, Hugging
+ * Face Llama): x·cos + rotate_half(x)·sin with angle t·base^(-2i/d) for feature i mod d/2.
+ */
+function rope(b: PrimBuilder, x: T, base: number): T {
+  const [t, d] = b.shape(x).slice(-2) as [number, number];
+  const half = d / 2;
+  const angle = (pos: number, j: number): number => pos * Math.pow(base, (-2 * (j % half)) / d);
+  const cos = table(b, [t, d], (pos, j) => Math.cos(angle(pos, j)));
+  const sin = table(b, [t, d], (pos, j) => Math.sin(angle(pos, j)));
+  const rotated = b.concat([b.neg(b.sliceAxis(x, -1, half, d)), b.sliceAxis(x, -1, 0, half)], -1);
+  return b.plus(b.times(x, cos), b.times(rotated, sin));
+}
+
+/** The T5 bucket of a relative position (key - query), as Hugging Face's _relative_position_bucket (float32 logs). */
+function t5Bucket(rel: number, bidirectional: boolean, buckets: number, maxDistance: number): number {
+  let n = buckets;
+  let base = 0;
+  if (bidirectional) {
+    n = Math.floor(n / 2);
+    if (rel > 0) base = n;
+    rel = Math.abs(rel);
+  } else rel = -Math.min(rel, 0);
+  const exact = Math.floor(n / 2);
+  if (rel < exact) return base + rel;
+  const f = Math.fround;
+  const logRatio = f(f(Math.log(f(rel / exact))) / f(Math.log(maxDistance / exact)));
+  return base + Math.min(exact + Math.trunc(f(logRatio * (n - exact))), n - 1);
+}
+
+// ---------------------------------------------------------------------------
 // scaled_dot_product_attention
 
 const sdpa: OpDef = {
@@ -158,6 +212,7 @@ const sdpa: OpDef = {
     const d = lastDim(input(ctx, 0).shape);
     return cost(scores.mul(d.add(out[r - 1]!)), scores.scale(SOFTMAX_FLOPS));
   },
+  lower: (ctx) => [attend(ctx, need(ctx, 0), need(ctx, 1), need(ctx, 2), ctx.inputs[3], optNum(ctx, "scale"))],
 };
 
 // ---------------------------------------------------------------------------
@@ -288,6 +343,43 @@ const mha: OpDef = {
     if (ctx.attrs.rope === true) flops = flops.add(tokX.mul(d).add(tokKV.mul(kvDim)).scale(ROPE_FLOPS));
     return cost(macs, flops);
   },
+  lower(ctx) {
+    const b = ctx.b;
+    const x0 = need(ctx, 0);
+    const unbatched = b.rank(x0) === 2;
+    const batch = (t: T): T => (unbatched ? b.reshape(t, [1, ...b.shape(t)]) : t);
+    const x = batch(x0);
+    const kv = ctx.inputs[1] === undefined ? x : batch(ctx.inputs[1]);
+    // parameters in infer's order: q, k, v, out projections, each weight then (with bias) its bias
+    const params = [...ctx.params];
+    const projection = (): ((t: T) => T) => {
+      const w = params.shift()!;
+      const bias = flag(ctx, "bias") ? params.shift()! : undefined;
+      return (t) => linear(b, t, w, bias);
+    };
+    const [qProj, kProj, vProj, outProj] = [projection(), projection(), projection(), projection()];
+    const heads = num(ctx, "heads");
+    const kvHeads = optNum(ctx, "kv_heads") ?? heads;
+    const [bs, tq, d] = b.shape(x) as [number, number, number];
+    const s = b.shape(kv)[1]!;
+    const dh = d / heads;
+    // [B, len, n*dh] → [B, n, len, dh], rotated by position when rope is on
+    const split = (t: T, n: number, len: number): T => {
+      const h = b.transpose(b.reshape(t, [bs, len, n, dh]), [0, 2, 1, 3]);
+      return flag(ctx, "rope") ? rope(b, h, 10000) : h;
+    };
+    // key/value head j serves query heads j*g .. j*g + g - 1 (grouped / multi-query attention)
+    const share = (t: T): T =>
+      kvHeads === heads
+        ? t
+        : b.reshape(b.broadcastTo(b.reshape(t, [bs, kvHeads, 1, s, dh]), [bs, kvHeads, heads / kvHeads, s, dh]), [bs, heads, s, dh]);
+    const q = split(qProj(x), heads, tq);
+    const k = share(split(kProj(kv), kvHeads, s));
+    const v = share(b.transpose(b.reshape(vProj(kv), [bs, s, kvHeads, dh]), [0, 2, 1, 3]));
+    const o = attend(ctx, q, k, v, ctx.inputs[2], null);
+    const y = outProj(b.reshape(b.transpose(o, [0, 2, 1, 3]), [bs, tq, d]));
+    return [unbatched ? b.reshape(y, outShape(ctx)) : y];
+  },
 };
 
 // ---------------------------------------------------------------------------
@@ -312,6 +404,7 @@ const applyRope: OpDef = {
   cost(ctx: CostContext) {
     return cost(0, prodRange(input(ctx, 0).shape).scale(ROPE_FLOPS));
   },
+  lower: (ctx) => [rope(ctx.b, need(ctx, 0), num(ctx, "base"))],
 };
 
 // ---------------------------------------------------------------------------
@@ -355,6 +448,15 @@ const relativePositionBias: OpDef = {
   cost(ctx) {
     const [, q, k] = ctx.outputs[0]!.shape as [Dim, Dim, Dim];
     return cost(0, q.mul(k).scale(BUCKET_FLOPS));
+  },
+  lower(ctx) {
+    // bias[h, i, j] = weight[bucket(j - i), h]
+    const b = ctx.b;
+    const [, q, k] = outShape(ctx) as [number, number, number];
+    const buckets = num(ctx, "num_buckets");
+    const maxDistance = num(ctx, "max_distance");
+    const ids = table(b, [q, k], (i, j) => t5Bucket(j - i, flag(ctx, "bidirectional"), buckets, maxDistance), "i32");
+    return [b.transpose(b.gather(ctx.params[0]!, ids, 0), [2, 0, 1])];
   },
 };
 

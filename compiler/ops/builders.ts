@@ -6,6 +6,7 @@ import {
   type AttrValue,
   type DType,
   type InferContext,
+  type InitArgs,
   type InitName,
   type ParamSpec,
   type TensorType,
@@ -194,12 +195,12 @@ export function requireFloatDType(op: string, dtype: AttrValue | undefined, name
 // Parameters
 
 /** A weight matrix/tensor parameter. */
-export function weightParam(name: string, shape: Shape, init: InitName, initArgs?: Readonly<Record<string, number>>): ParamSpec {
+export function weightParam(name: string, shape: Shape, init: InitName, initArgs?: InitArgs): ParamSpec {
   return initArgs ? { name, shape, init, initArgs } : { name, shape, init };
 }
 
 /** A bias vector: zeros unless told, excluded from weight decay. */
-export function biasParam(name: string, shape: Shape, init: InitName = "zeros", initArgs?: Readonly<Record<string, number>>): ParamSpec {
+export function biasParam(name: string, shape: Shape, init: InitName = "zeros", initArgs?: InitArgs): ParamSpec {
   return initArgs ? { name, shape, init, initArgs, noDecay: true } : { name, shape, init, noDecay: true };
 }
 
@@ -384,7 +385,7 @@ export const TORCH_DEFAULT_KAIMING: Readonly<Record<string, number>> = Object.fr
  * initArgs of U(-1/sqrt(fan_in), 1/sqrt(fan_in)), torch's default for those layers' biases
  * (and Bilinear's weight); undefined while fan_in is symbolic.
  */
-export function fanInBound(fanIn: Dim): Readonly<Record<string, number>> | undefined {
+export function fanInBound(fanIn: Dim): InitArgs {
   const f = fanIn.constant;
-  return f !== undefined && f > 0 ? Object.freeze({ bound: 1 / Math.sqrt(f) }) : undefined;
+  return f !== undefined && f > 0 ? Object.freeze({ bound: 1 / Math.sqrt(f) }) : Object.freeze({ fan_in: fanIn });
 }

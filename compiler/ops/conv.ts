@@ -45,6 +45,9 @@ import {
   requireRank,
   typeToString,
 } from "./types.js";
+import type { Window } from "../prim/builder.js";
+import { batched, ints, need, num, outShape, padAxis, perChannel, str } from "./lowering.js";
+import type { LowerContext, PrimRef } from "./types.js";
 
 // ---------------------------------------------------------------------------
 // Sliding-window helpers (shared with pool.ts)
@@ -194,6 +197,67 @@ function channelsPerGroup(name: string, context: string, a: Dim, groups: Dim): D
 }
 
 // ---------------------------------------------------------------------------
+// Window geometry at concrete shapes (lowering; shared with pool.ts)
+
+/**
+ * The window of a conv or pool from its attributes: stride (none: the kernel), padding (an int
+ * or list, "same" split as torch splits it, the smaller half first, "valid", absent: 0) and
+ * dilation (absent: 1). The high padding grows where the output shape the rule promised needs
+ * more windows (ceil_mode); the extra positions never count (max ignores them, averages
+ * leave them out of the divisor).
+ */
+export function windowOf(ctx: LowerContext, kernel: readonly number[], inSize: readonly number[]): Window {
+  const n = kernel.length;
+  const a = ctx.attrs;
+  const stride = a.stride == null ? [...kernel] : ints(ctx, "stride", n);
+  const dilation = a.dilation === undefined ? kernel.map(() => 1) : ints(ctx, "dilation", n);
+  let padLo = kernel.map(() => 0);
+  let padHi = padLo;
+  if (a.padding === "same") {
+    const total = kernel.map((k, i) => dilation[i]! * (k - 1));
+    padLo = total.map((t) => Math.floor(t / 2));
+    padHi = total.map((t, i) => t - padLo[i]!);
+  } else if (a.padding !== undefined && a.padding !== "valid") padLo = padHi = ints(ctx, "padding", n);
+  const out = outShape(ctx).slice(-n);
+  padHi = padHi.map((h, i) => Math.max(h, (out[i]! - 1) * stride[i]! + dilation[i]! * (kernel[i]! - 1) + 1 - inSize[i]! - padLo[i]!));
+  return { kernel: [...kernel], stride, padLo, padHi, dilation };
+}
+
+/** Pads the trailing spatial axes of x by the window's padding with a padding mode; the window then pads nothing. */
+export function prepad(ctx: LowerContext, x: PrimRef, win: Window, mode: string): { x: PrimRef; win: Window } {
+  const r = ctx.b.rank(x);
+  const n = win.kernel.length;
+  win.padLo.forEach((lo, i) => (x = padAxis(ctx, x, r - n + i, lo, win.padHi[i]!, mode)));
+  const zeros = win.kernel.map(() => 0);
+  return { x, win: { ...win, padLo: zeros, padHi: zeros } };
+}
+
+/** conv / conv_transpose at concrete shapes: unbatched inputs get a batch of one; bias per channel. */
+function convLower(n: number, transposed: boolean) {
+  return (ctx: LowerContext): readonly PrimRef[] => {
+    const { b } = ctx;
+    const [w, bias] = ctx.params as [PrimRef, PrimRef | undefined];
+    const groups = num(ctx, "groups");
+    const kernel = b.shape(w).slice(2);
+    const y = batched(ctx, need(ctx, 0), n, (x) => {
+      const sp = b.shape(x).slice(2);
+      let z: PrimRef;
+      if (transposed) {
+        const pad = ints(ctx, "padding", n);
+        const win = { stride: ints(ctx, "stride", n), padLo: pad, padHi: pad, dilation: ints(ctx, "dilation", n) };
+        z = b.convInputGrad(x, w, outShape(ctx).slice(-n), win, groups);
+      } else {
+        const mode = str(ctx, "padding_mode");
+        const p = mode === "zeros" ? { x, win: windowOf(ctx, kernel, sp) } : prepad(ctx, x, windowOf(ctx, kernel, sp), mode);
+        z = b.conv(p.x, w, p.win, groups);
+      }
+      return bias === undefined ? z : b.plus(z, perChannel(ctx, bias, 1, n + 2));
+    });
+    return [y];
+  };
+}
+
+// ---------------------------------------------------------------------------
 // The convolution builder
 
 const PADDING_MODES = ["zeros", "reflect", "replicate", "circular"] as const;
@@ -321,6 +385,7 @@ function convOp(n: 1 | 2 | 3, transposed: boolean): OpDef {
       const g = convGeometry(name, n, transposed, ctx);
       return cost(numel(g.macElements).mul(prodRange(g.weightShape, 1)));
     },
+    lower: convLower(n, transposed),
   };
 }
 

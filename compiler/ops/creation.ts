@@ -22,6 +22,19 @@ import {
   intAttr,
   isInteger,
 } from "./types.js";
+import type { T } from "../prim/builder.js";
+import { castTo, need, num, outDType, outShape } from "./lowering.js";
+import type { ConcreteAttr, LowerContext } from "./types.js";
+
+/** A fill value as a number (true/false → 1/0). */
+function fillValue(v: ConcreteAttr | undefined): number {
+  return typeof v === "boolean" ? (v ? 1 : 0) : (v as number);
+}
+
+/** Output 0 filled with `value`. */
+function fill(ctx: LowerContext, value: number): T {
+  return ctx.b.scalar(value, outDType(ctx), outShape(ctx));
+}
 
 const DTYPE_F32: AttrSpec = { name: "dtype", type: "dtype", default: "f32" };
 const SHAPE: AttrSpec = {
@@ -76,6 +89,7 @@ function filled(name: string, doc: string, withValue: boolean): OpDef {
       return { outputs: [{ dtype, shape: shapeAttr(ctx, "shape") }] };
     },
     cost: () => ZERO_COST,
+    lower: (ctx) => [fill(ctx, withValue ? fillValue(ctx.attrs.value) : name === "ones" ? 1 : 0)],
   };
 }
 
@@ -93,6 +107,10 @@ function like(name: string, doc: string, withValue: boolean): OpDef {
       return { outputs: [x] };
     },
     cost: () => ZERO_COST,
+    lower: (ctx) => {
+      need(ctx, 0);
+      return [fill(ctx, withValue ? fillValue(ctx.attrs.value) : name === "ones_like" ? 1 : 0)];
+    },
   };
 }
 
@@ -129,6 +147,7 @@ const arange: OpDef = {
     return { outputs: [{ dtype, shape: [len] }] };
   },
   cost: () => ZERO_COST,
+  lower: (ctx) => [castTo(ctx, ctx.b.shift(ctx.b.iota(outShape(ctx)), num(ctx, "start")), outDType(ctx))],
 };
 
 const eye: OpDef = {
@@ -142,7 +161,14 @@ const eye: OpDef = {
     return { outputs: [{ dtype: dtypeAttr(ctx, "dtype"), shape: [n, n] }] };
   },
   cost: () => ZERO_COST,
+  lower: (ctx) => [castTo(ctx, diagonalRelation(ctx, "eq"), outDType(ctx))],
 };
+
+/** row index `op` column index over the [n, n] output */
+function diagonalRelation(ctx: LowerContext, op: "eq" | "ge"): T {
+  const s = outShape(ctx);
+  return ctx.b.binary(op, ctx.b.iota(s, 0), ctx.b.iota(s, 1));
+}
 
 const causalMask: OpDef = {
   name: "causal_mask",
@@ -155,6 +181,8 @@ const causalMask: OpDef = {
     return { outputs: [{ dtype: "bool", shape: [t, t] }] };
   },
   cost: () => ZERO_COST,
+  // query i (row) may attend key j (column) when j <= i
+  lower: (ctx) => [diagonalRelation(ctx, "ge")],
 };
 
 const sinusoidalPositions: OpDef = {
@@ -178,6 +206,17 @@ const sinusoidalPositions: OpDef = {
     return { outputs: [{ dtype: "f32", shape: [t, d] }] };
   },
   cost: () => ZERO_COST,
+  // pe[pos, 2i] = sin(pos / 10000^(2i/d)), pe[pos, 2i + 1] = cos(pos / 10000^(2i/d)), a constant
+  lower: (ctx) => {
+    const [t, d] = outShape(ctx) as [number, number];
+    const values: number[] = [];
+    for (let pos = 0; pos < t; pos++)
+      for (let k = 0; k < d; k++) {
+        const angle = pos / Math.pow(10000, (k - (k % 2)) / d);
+        values.push(k % 2 === 0 ? Math.sin(angle) : Math.cos(angle));
+      }
+    return [ctx.b.tensor(values, [t, d])];
+  },
 };
 
 // ---------------------------------------------------------------------------
@@ -221,6 +260,10 @@ const constant: OpDef = {
     return { outputs: [{ dtype, shape }] };
   },
   cost: () => ZERO_COST,
+  lower: (ctx) => {
+    const flat = [ctx.attrs.value].flat(Infinity as 1) as ConcreteAttr[];
+    return [ctx.b.tensor(flat.map(fillValue), outShape(ctx), outDType(ctx))];
+  },
 };
 
 export const ops: OpDef[] = [

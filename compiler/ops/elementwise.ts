@@ -16,19 +16,27 @@
 import { type Shape, shapesEqual } from "../dim.js";
 import { type DTypeClass, ONE, sameDim, dtypeAttr, optionalFloatAttr, pointwise, requireDTypeClass } from "./builders.js";
 import { type DType, type OpDef, type TensorType, OpError, broadcastShapes, cost, input, isInteger, numel, typeToString } from "./types.js";
+import type { BinaryOp, UnaryOp } from "../prim/builder.js";
+import { castTo, map1, need, optNum, outDType, withLower } from "./lowering.js";
 
 // ---------------------------------------------------------------------------
 // Unary
 
 /** An elementwise x → f(x) of the same type. */
 function unary(name: string, flopsPerElem: number, doc: string, dtypes: DTypeClass = "float"): OpDef {
-  return pointwise({
+  const rule = pointwise({
     name,
     category: "elementwise",
     doc,
     flopsPerElem,
     dtypes,
   });
+  // same-named primitive; rounding is the identity on integers
+  const rounding = name === "floor" || name === "ceil" || name === "round";
+  return withLower(
+    rule,
+    map1((x, { b }) => (rounding && b.dtype(x) !== "f32" ? x : b.unary(name as UnaryOp, x))),
+  );
 }
 
 const unaryOps: OpDef[] = [
@@ -47,53 +55,81 @@ const unaryOps: OpDef[] = [
   unary("floor", 1, "largest integer <= x (integers pass through)", "numeric"),
   unary("ceil", 1, "smallest integer >= x (integers pass through)", "numeric"),
   unary("round", 1, "round half to even (integers pass through)", "numeric"),
-  unary("stop_gradient", 0, "x unchanged forward; no gradient flows back through it (detach)", "any"),
-  pointwise({
-    name: "logical_not",
-    category: "elementwise",
-    doc: "elementwise NOT of a bool tensor",
-    flopsPerElem: 1,
-    dtypes: "bool",
-  }),
+  withLower(
+    pointwise({
+      name: "stop_gradient",
+      category: "elementwise",
+      doc: "x unchanged forward; no gradient flows back through it (detach)",
+      flopsPerElem: 0,
+      dtypes: "any",
+    }),
+    map1((x, { b }) => b.stopGradient(x)),
+  ),
+  withLower(
+    pointwise({
+      name: "logical_not",
+      category: "elementwise",
+      doc: "elementwise NOT of a bool tensor",
+      flopsPerElem: 1,
+      dtypes: "bool",
+    }),
+    map1((x, { b }) => b.unary("not", x)),
+  ),
 ];
 
-const cast = pointwise({
-  name: "cast",
-  category: "elementwise",
-  doc: "converts x to another dtype (float → integer truncates toward zero; nonzero → true)",
-  attrs: [{ name: "dtype", type: "dtype", doc: "the target dtype" }],
-  dtypes: "any",
-  outDType: (ctx) => dtypeAttr(ctx, "dtype"),
-  // a conversion per element; none when the dtype already matches
-  flopsPerElem: (ctx) => (ctx.attrs.dtype === input(ctx, 0).dtype ? 0 : 1),
-});
+const cast = withLower(
+  pointwise({
+    name: "cast",
+    category: "elementwise",
+    doc: "converts x to another dtype (float → integer truncates toward zero; nonzero → true)",
+    attrs: [{ name: "dtype", type: "dtype", doc: "the target dtype" }],
+    dtypes: "any",
+    outDType: (ctx) => dtypeAttr(ctx, "dtype"),
+    // a conversion per element; none when the dtype already matches
+    flopsPerElem: (ctx) => (ctx.attrs.dtype === input(ctx, 0).dtype ? 0 : 1),
+  }),
+  map1((x, ctx) => castTo(ctx, x, outDType(ctx))),
+);
 
-const clamp = pointwise({
-  name: "clamp",
-  category: "elementwise",
-  doc: "limits x to [min, max]; either bound may be none (but not both)",
-  attrs: [
-    { name: "min", type: "float", default: null },
-    { name: "max", type: "float", default: null },
-  ],
-  dtypes: "numeric",
-  check(ctx) {
-    const lo = optionalFloatAttr(ctx, "min");
-    const hi = optionalFloatAttr(ctx, "max");
-    if (lo === null && hi === null)
-      throw new OpError("clamp needs at least one of 'min' and 'max'", {
-        hint: "e.g. clamp(x, min: 0.0), or clamp(x, min: -1.0, max: 1.0)",
-      });
-  },
-  // one comparison per bound
-  flopsPerElem: (ctx) => (ctx.attrs.min == null ? 0 : 1) + (ctx.attrs.max == null ? 0 : 1),
-});
+const clamp = withLower(
+  pointwise({
+    name: "clamp",
+    category: "elementwise",
+    doc: "limits x to [min, max]; either bound may be none (but not both)",
+    attrs: [
+      { name: "min", type: "float", default: null },
+      { name: "max", type: "float", default: null },
+    ],
+    dtypes: "numeric",
+    check(ctx) {
+      const lo = optionalFloatAttr(ctx, "min");
+      const hi = optionalFloatAttr(ctx, "max");
+      if (lo === null && hi === null)
+        throw new OpError("clamp needs at least one of 'min' and 'max'", {
+          hint: "e.g. clamp(x, min: 0.0), or clamp(x, min: -1.0, max: 1.0)",
+        });
+    },
+    // one comparison per bound
+    flopsPerElem: (ctx) => (ctx.attrs.min == null ? 0 : 1) + (ctx.attrs.max == null ? 0 : 1),
+  }),
+  map1((x, ctx) => {
+    const { b } = ctx;
+    const lo = optNum(ctx, "min");
+    const hi = optNum(ctx, "max");
+    const d = b.dtype(x);
+    // torch.clamp: max(x, min) first, then min(., max) (so min > max gives max everywhere)
+    const y = lo === null ? x : b.binary("maximum", x, b.scalar(lo, d));
+    return hi === null ? y : b.binary("minimum", y, b.scalar(hi, d));
+  }),
+);
 
 // ---------------------------------------------------------------------------
 // Binary (NumPy broadcasting)
 
 interface BinarySpec {
   readonly name: string;
+  /** the primitive (default: the op's name) */
+  readonly prim?: BinaryOp;
   readonly doc: string;
   /** what both operands may be; default "numeric" */
   readonly dtypes?: DTypeClass;
@@ -128,6 +164,16 @@ function binary(spec: BinarySpec): OpDef {
     cost(ctx) {
       // one operation per output element
       return cost(0, numel(ctx.outputs[0]!.shape));
+    },
+    lower(ctx) {
+      const { b } = ctx;
+      let x = need(ctx, 0);
+      let y = need(ctx, 1);
+      const prim = spec.prim ?? (spec.name as BinaryOp);
+      // true division of integers; comparisons of bools compare 0/1
+      const as = spec.name === "div" ? outDType(ctx) : b.dtype(x) === "bool" && prim !== "and" && prim !== "or" ? "i32" : undefined;
+      if (as) [x, y] = [b.cast(x, as), b.cast(y, as)];
+      return [b.binary(prim, x, y)];
     },
   };
 }
@@ -213,11 +259,13 @@ const binaryOps: OpDef[] = [
   }),
   binary({
     name: "logical_and",
+    prim: "and",
     doc: "a AND b of bool tensors (broadcasting)",
     dtypes: "bool",
   }),
   binary({
     name: "logical_or",
+    prim: "or",
     doc: "a OR b of bool tensors (broadcasting)",
     dtypes: "bool",
   }),
@@ -249,6 +297,7 @@ const where: OpDef = {
     // one select per output element
     return cost(0, numel(ctx.outputs[0]!.shape));
   },
+  lower: (ctx) => [ctx.b.where(need(ctx, 0), need(ctx, 1), need(ctx, 2))],
 };
 
 export const ops: OpDef[] = [...unaryOps, cast, clamp, ...binaryOps, where];

@@ -2,10 +2,13 @@
 // position encoding. Lookups are not matmul work (no MACs); adding positions is 1 flop per
 // element.
 
+import type { T } from "../prim/builder.js";
 import { lastDim, requireIntegerInput, requireMinRank, requirePositiveDim, weightParam } from "./builders.js";
+import { need, optNum, table, unsqueeze } from "./lowering.js";
 import {
   type CostContext,
   type InferContext,
+  type LowerContext,
   type OpDef,
   type TensorType,
   OpError,
@@ -55,6 +58,18 @@ const embedding: OpDef = {
   cost() {
     return ZERO_COST;
   },
+  lower(ctx) {
+    // rows of the table; the padding row's output is masked to zero, so it gets no gradient
+    const b = ctx.b;
+    const ids = need(ctx, 0);
+    const w = ctx.params[0]!;
+    const rows = b.gather(w, ids, 0);
+    const pad = optNum(ctx, "padding_idx");
+    if (pad === null) return [rows];
+    const num = b.shape(w)[0]!;
+    const keep = b.cast(b.binary("ne", ids, b.scalar(pad < 0 ? pad + num : pad, "i32")), "f32");
+    return [b.times(rows, unsqueeze(ctx, keep, -1))];
+  },
 };
 
 /** x [..., T, d] (usually [B, T, d]): the sequence axis is second to last, features last. */
@@ -68,6 +83,15 @@ function sequenceInput(op: string, ctx: InferContext): TensorType {
 /** adding the positions: 1 flop per element */
 function addCost(ctx: CostContext) {
   return cost(0, numel(input(ctx, 0).shape));
+}
+
+/** x [..., T, d] plus a position table [T, d] built by `positions(b, T, d)`. */
+function addPositions(positions: (ctx: LowerContext, t: number, d: number) => T) {
+  return (ctx: LowerContext): T[] => {
+    const x = need(ctx, 0);
+    const s = ctx.b.shape(x);
+    return [ctx.b.plus(x, positions(ctx, s.at(-2)!, s.at(-1)!))];
+  };
 }
 
 const positionalEmbedding: OpDef = {
@@ -93,6 +117,8 @@ const positionalEmbedding: OpDef = {
     };
   },
   cost: addCost,
+  // the first T rows of the learned table
+  lower: addPositions((ctx, t) => ctx.b.sliceAxis(ctx.params[0]!, 0, 0, t)),
 };
 
 const sinusoidalEncoding: OpDef = {
@@ -112,6 +138,13 @@ const sinusoidalEncoding: OpDef = {
   },
   // the table is a compile-time constant; only the addition runs
   cost: addCost,
+  // PE[t, 2i] = sin(t / 10000^(2i/d)), PE[t, 2i+1] = cos(t / 10000^(2i/d))
+  lower: addPositions((ctx, t, d) =>
+    table(ctx.b, [t, d], (pos, j) => {
+      const angle = pos / Math.pow(10000, (j - (j % 2)) / d);
+      return j % 2 === 0 ? Math.sin(angle) : Math.cos(angle);
+    }),
+  ),
 };
 
 export const ops: OpDef[] = [embedding, positionalEmbedding, sinusoidalEncoding];

@@ -6,10 +6,14 @@
 // one division per output element for the mean.
 
 import { Dim } from "../dim.js";
+import type { PrimBuilder, T } from "../prim/builder.js";
+import { stridesOf } from "../prim/ir.js";
 import { prodRange, requireIntegerInput, requireMinRank, requirePositiveDim, sameDim } from "./builders.js";
+import { flag, need, num, outShape, table } from "./lowering.js";
 import {
   type CostContext,
   type InferContext,
+  type LowerContext,
   type OpDef,
   type TensorType,
   OpError,
@@ -41,6 +45,39 @@ function indexInput(op: string, ctx: InferContext, at: number, what: string): Te
 
 type SegmentKind = "sum" | "mean" | "max" | "min";
 
+/** How many entries of the index `ids` [E] name each of `n` rows (f32 [n]). */
+function counts(b: PrimBuilder, ids: T, n: number): T {
+  return b.scatterAdd(b.scalar(1, "f32", b.shape(ids)), ids, 0, n);
+}
+
+/** `v` [n] shaped to broadcast over the rows of an [n, ...] tensor of rank `rank`. */
+function perRow(b: PrimBuilder, v: T, rank: number): T {
+  return b.reshape(v, [b.shape(v)[0]!, ...Array<number>(rank - 1).fill(1)]);
+}
+
+/**
+ * Segment reductions over rows of x [E, ...] by ids [E] into n rows. sum: scatter_add;
+ * mean: the sum over max(count, 1); max/min: the extreme over a dense membership mask
+ * [n, E], with 0 for empty segments (as torch_scatter / PyG).
+ */
+function lowerSegment(kind: SegmentKind, ctx: LowerContext): T {
+  const b = ctx.b;
+  const x = need(ctx, 0);
+  const ids = need(ctx, 1);
+  const n = outShape(ctx)[0]!;
+  const sx = b.shape(x);
+  if (kind === "sum") return b.scatterAdd(x, ids, 0, n);
+  const count = perRow(b, counts(b, ids, n), sx.length);
+  if (kind === "mean") return b.over(b.scatterAdd(x, ids, 0, n), b.binary("maximum", count, b.scalar(1)));
+  const e = sx[0]!;
+  const member = b.reshape(b.binary("eq", b.iota([n, e], 0), b.reshape(ids, [1, e])), [n, e, ...sx.slice(1).map(() => 1)]);
+  const dt = b.dtype(x);
+  const extreme = dt === "f32" ? Infinity : 2147483647;
+  const picked = b.where(member, b.reshape(x, [1, ...sx]), b.scalar(kind === "max" ? -extreme : extreme, dt));
+  const reduced = kind === "max" ? b.max(picked, [1]) : b.min(picked, [1]);
+  return b.where(b.binary("gt", count, b.scalar(0)), reduced, b.scalar(0, dt));
+}
+
 function segmentOp(kind: SegmentKind): OpDef {
   const name = `segment_${kind}`;
   return {
@@ -68,6 +105,7 @@ function segmentOp(kind: SegmentKind): OpDef {
       const work = numel(input(ctx, 0).shape);
       return cost(0, kind === "mean" ? work.add(numel(ctx.outputs[0]!.shape)) : work);
     },
+    lower: (ctx) => [lowerSegment(kind, ctx)],
   };
 }
 
@@ -109,6 +147,23 @@ const scatterAdd: OpDef = {
   cost(ctx) {
     return cost(0, numel(input(ctx, 0).shape));
   },
+  lower(ctx) {
+    const b = ctx.b;
+    const x = need(ctx, 0);
+    const idx = need(ctx, 1);
+    const axis = num(ctx, "axis");
+    const out = outShape(ctx);
+    const a = axis < 0 ? axis + out.length : axis;
+    if (b.rank(idx) === 1) return [b.scatterAdd(x, idx, a, out[a]!)];
+    // torch.scatter_add: out[..., idx[i], ...] += x[i] elementwise, as one flat scatter over
+    // the linear output positions (idx along the axis, the element's own position elsewhere)
+    const st = stridesOf(out);
+    const sx = b.shape(x);
+    const rest = table(b, sx, (...i) => i.reduce((acc, v, j) => (j === a ? acc : acc + v * st[j]!), 0), "i32");
+    const flat = b.reshape(b.plus(b.times(idx, b.scalar(st[a]!, "i32")), rest), [-1]);
+    const total = out.reduce((m, d) => m * d, 1);
+    return [b.reshape(b.scatterAdd(b.reshape(x, [-1]), flat, 0, total), out)];
+  },
 };
 
 const gcnNorm: OpDef = {
@@ -135,6 +190,22 @@ const gcnNorm: OpDef = {
     const n = s[r - 1]!;
     return cost(0, prodRange(s, 0, r - 2).mul(n.mul(n).scale(3).add(n.scale(2))));
   },
+  lower(ctx) {
+    // D^-1/2 Â D^-1/2 with D the row sums of Â = A (+ I); rows of degree 0 get 0 (as PyG)
+    const b = ctx.b;
+    const a = need(ctx, 0);
+    const n = b.shape(a).at(-1)!;
+    const hat = flag(ctx, "add_self_loops")
+      ? b.plus(
+          a,
+          table(b, [n, n], (i, j) => (i === j ? 1 : 0)),
+        )
+      : a;
+    const deg = b.sum(hat, [-1], true);
+    const pos = b.binary("gt", deg, b.scalar(0));
+    const dinv = b.where(pos, b.unary("rsqrt", b.where(pos, deg, b.scalar(1))), b.scalar(0));
+    return [b.times(b.times(dinv, hat), b.swapAxes(dinv, -1, -2))];
+  },
 };
 
 const degree: OpDef = {
@@ -150,6 +221,7 @@ const degree: OpDef = {
   cost(ctx) {
     return cost(0, input(ctx, 0).shape[0]!);
   },
+  lower: (ctx) => [counts(ctx.b, need(ctx, 0), outShape(ctx)[0]!)],
 };
 
 export const ops: OpDef[] = [segmentOp("sum"), segmentOp("mean"), segmentOp("max"), segmentOp("min"), scatterAdd, gcnNorm, degree];

@@ -40,6 +40,20 @@ import {
   stringAttr,
   typeToString,
 } from "./types.js";
+import type { T } from "../prim/builder.js";
+import { linear as affine, need, outShape, str } from "./lowering.js";
+import type { LowerContext } from "./types.js";
+
+// ---------------------------------------------------------------------------
+// Lowering helpers
+
+/** x [..., in] as rows [N, in], then f, then back to [..., out]. */
+function rowwise(ctx: LowerContext, x: T, f: (rows: T) => T): T {
+  const { b } = ctx;
+  const s = b.shape(x);
+  const rows = b.reshape(x, [s.slice(0, -1).reduce((p, d) => p * d, 1), s[s.length - 1]!]);
+  return b.reshape(f(rows), outShape(ctx));
+}
 
 // ---------------------------------------------------------------------------
 // linear
@@ -95,6 +109,7 @@ const linear: OpDef = {
     const x = input(ctx, 0);
     return cost(numel(x.shape).mul(intAttr(ctx, "out")));
   },
+  lower: (ctx) => [affine(ctx.b, need(ctx, 0), ctx.params[0]!, ctx.params[1])],
 };
 
 // ---------------------------------------------------------------------------
@@ -169,6 +184,14 @@ const matmul: OpDef = {
     const plan = matmulPlan(ctx);
     return cost(numel(plan.out).mul(plan.k));
   },
+  // 1-D operands become a row (a) or a column (b) whose axis is dropped from the result
+  lower(ctx) {
+    const { b } = ctx;
+    const [x, y] = [need(ctx, 0), need(ctx, 1)];
+    const a2 = b.rank(x) === 1 ? b.reshape(x, [1, b.shape(x)[0]!]) : x;
+    const b2 = b.rank(y) === 1 ? b.reshape(y, [b.shape(y)[0]!, 1]) : y;
+    return [b.reshape(b.matmul(a2, b2), outShape(ctx))];
+  },
 };
 
 // ---------------------------------------------------------------------------
@@ -209,6 +232,22 @@ const bilinear: OpDef = {
     const x1 = input(ctx, 0);
     const x2 = input(ctx, 1);
     return cost(numel(x1.shape).mul(lastDim(x2.shape)).mul(intAttr(ctx, "out")));
+  },
+  // y[n, k] = sum_ij x1[n, i] W[k, i, j] x2[n, j] + b[k]: (x1 @ W as [in1, out·in2]) · x2, summed over j
+  lower(ctx) {
+    const { b } = ctx;
+    const [w, bias] = ctx.params as [T, T | undefined];
+    const [out, in1, in2] = b.shape(w) as [number, number, number];
+    const x2 = need(ctx, 1);
+    return [
+      rowwise(ctx, need(ctx, 0), (x1) => {
+        const n = b.shape(x1)[0]!;
+        const wt = b.reshape(b.transpose(w, [1, 0, 2]), [in1, out * in2]);
+        const t = b.reshape(b.matmul(x1, wt), [n, out, in2]);
+        const y = b.sum(b.times(t, b.reshape(x2, [n, 1, in2])), [2]);
+        return bias === undefined ? y : b.plus(y, bias);
+      }),
+    ];
   },
 };
 
@@ -368,6 +407,121 @@ const einsum: OpDef = {
     if (plan.operands === 1) return cost(0, numel(input(ctx, 0).shape));
     return cost(prodRange(plan.all));
   },
+  lower: lowerEinsum,
 };
+
+// ---------------------------------------------------------------------------
+// einsum lowering: operands contracted pairwise, left to right, each pair by one batched matmul
+
+/** A tensor whose axes carry index labels (one character each; "..." axes get digits). */
+interface Labelled {
+  readonly t: T;
+  readonly labels: string[];
+}
+
+/** The equation with "..." expanded to per-axis labels "0", "1", ... (aligned from the right). */
+function expandEquation(eq: string, ranks: readonly number[]): { inputs: string[][]; output: string[] } {
+  const [lhs, rhs] = eq.replace(/\s+/g, "").split("->") as [string, string | undefined];
+  const terms = lhs.split(",");
+  const ellRank = Math.max(0, ...terms.map((t, i) => (t.includes("...") ? ranks[i]! - (t.length - 3) : 0)));
+  const ell = (n: number): string[] => Array.from({ length: n }, (_, k) => String(ellRank - n + k));
+  const expand = (t: string, n: number): string[] => {
+    const i = t.indexOf("...");
+    return i < 0 ? [...t] : [...t.slice(0, i), ...ell(n), ...t.slice(i + 3)];
+  };
+  const inputs = terms.map((t, i) => expand(t, t.includes("...") ? ranks[i]! - (t.length - 3) : 0));
+  if (rhs !== undefined) return { inputs, output: expand(rhs, ellRank) };
+  const count = new Map<string, number>();
+  for (const l of inputs.flat()) if (!/[0-9]/.test(l)) count.set(l, (count.get(l) ?? 0) + 1);
+  const once = [...count].filter(([, c]) => c === 1).map(([l]) => l);
+  return { inputs, output: [...ell(ellRank), ...once.sort()] };
+}
+
+/** Takes the diagonal of repeated labels within one operand ("ii->i"). */
+function diagonal(ctx: LowerContext, x: Labelled): Labelled {
+  const { b } = ctx;
+  let { t, labels } = x;
+  for (let q = labels.length - 1; q > 0; q--) {
+    const p = labels.indexOf(labels[q]!);
+    if (p === q) continue;
+    const s = b.shape(t);
+    const mask = b.cast(b.binary("eq", b.iota(s, p), b.iota(s, q)), b.dtype(t));
+    t = b.sum(b.times(t, mask), [q]);
+    labels = labels.filter((_, i) => i !== q);
+  }
+  return { t, labels };
+}
+
+/** Sums away labels not in `keep`, then orders the axes as `order` (a superset of what remains). */
+function sumAndOrder(ctx: LowerContext, x: Labelled, keep: ReadonlySet<string>, order: readonly string[]): Labelled {
+  const { b } = ctx;
+  const drop = x.labels.flatMap((l, i) => (keep.has(l) ? [] : [i]));
+  const t = b.sum(x.t, drop);
+  const labels = x.labels.filter((l) => keep.has(l));
+  const sorted = order.filter((l) => labels.includes(l));
+  return {
+    t: b.transpose(
+      t,
+      sorted.map((l) => labels.indexOf(l)),
+    ),
+    labels: sorted,
+  };
+}
+
+/** Contracts two labelled tensors over the labels neither `later` nor the output needs. */
+function contractPair(
+  ctx: LowerContext,
+  x: Labelled,
+  y: Labelled,
+  needed: ReadonlySet<string>,
+  size: ReadonlyMap<string, number>,
+): Labelled {
+  const { b } = ctx;
+  const inX = new Set(x.labels);
+  const inY = new Set(y.labels);
+  const batch = x.labels.filter((l) => inY.has(l) && needed.has(l));
+  const sum = x.labels.filter((l) => inY.has(l) && !needed.has(l));
+  const left = x.labels.filter((l) => !inY.has(l) && needed.has(l));
+  const right = y.labels.filter((l) => !inX.has(l) && needed.has(l));
+  const keepX = new Set([...batch, ...sum, ...left]);
+  const keepY = new Set([...batch, ...sum, ...right]);
+  const xs = sumAndOrder(ctx, x, keepX, [...batch, ...left, ...sum]);
+  const ys = sumAndOrder(ctx, y, keepY, [...batch, ...sum, ...right]);
+  const n = (ls: readonly string[]): number => ls.reduce((p, l) => p * size.get(l)!, 1);
+  // size-1 axes broadcast against the other operand (torch does this across operands)
+  const full = (z: Labelled): T =>
+    b.broadcastTo(
+      z.t,
+      z.labels.map((l) => size.get(l)!),
+    );
+  const a3 = b.reshape(full(xs), [n(batch), n(left), n(sum)]);
+  const b3 = b.reshape(full(ys), [n(batch), n(sum), n(right)]);
+  const labels = [...batch, ...left, ...right];
+  return {
+    t: b.reshape(
+      b.matmul(a3, b3),
+      labels.map((l) => size.get(l)!),
+    ),
+    labels,
+  };
+}
+
+function lowerEinsum(ctx: LowerContext): readonly T[] {
+  const { b } = ctx;
+  const xs = ctx.inputs.filter((t): t is T => t !== undefined);
+  const { inputs, output } = expandEquation(
+    str(ctx, "equation"),
+    xs.map((t) => b.rank(t)),
+  );
+  const size = new Map<string, number>();
+  inputs.forEach((ls, i) => ls.forEach((l, k) => size.set(l, Math.max(size.get(l) ?? 1, b.shape(xs[i]!)[k]!))));
+  let acc = diagonal(ctx, { t: xs[0]!, labels: inputs[0]! });
+  for (let i = 1; i < xs.length; i++) {
+    const needed = new Set([...output, ...inputs.slice(i + 1).flat()]);
+    acc = contractPair(ctx, acc, diagonal(ctx, { t: xs[i]!, labels: inputs[i]! }), needed, size);
+  }
+  const res = sumAndOrder(ctx, acc, new Set(output), output);
+  return [b.broadcastTo(res.t, outShape(ctx))];
+}
 
 export const ops: OpDef[] = [linear, matmul, bilinear, einsum];

@@ -26,12 +26,15 @@ import {
   requireMinRank,
   sameDim,
 } from "./builders.js";
+import type { T } from "../prim/builder.js";
+import { clampMinValue, flag, logSoftmax, need, num, optNums, reduceLoss, softplus, str } from "./lowering.js";
 import {
   type AttrSpec,
   type CostContext,
   type InferContext,
   type InputSpec,
   type OpDef,
+  type LowerContext,
   type TensorType,
   OpError,
   axisAttr,
@@ -63,6 +66,24 @@ interface LossSpec {
   elements(ctx: InferContext): TensorType;
   /** flops of the per-element loss; `elems` is the number of loss elements */
   flops(ctx: CostContext, elems: Dim): Dim;
+  /** the per-element loss in primitives (shaped as `elements` says) */
+  lower(ctx: LowerContext): LossElements;
+}
+
+interface LossElements {
+  readonly el: T;
+  /** the divisor of a "mean" (class-weighted losses); default: the number of elements */
+  readonly total?: T;
+}
+
+/** The shared reduction of a lowered loss: mean (by `total` where given), sum, none, batchmean. */
+function lowerReduction(ctx: LowerContext, { el, total }: LossElements): T {
+  const b = ctx.b;
+  const r = str(ctx, "reduction");
+  if (r === "mean" && total !== undefined) return b.over(b.sum(el), total);
+  // kl_div's batchmean: the sum over the first axis' size (PyTorch's input.size(0))
+  if (r === "batchmean") return b.scale(b.sum(el), 1 / (b.shape(el)[0] ?? 1));
+  return reduceLoss(b, el, r);
 }
 
 /** The one builder behind every loss: per-element rule + shared reduction handling. */
@@ -84,6 +105,7 @@ function reductionLoss(spec: LossSpec): OpDef {
       const f = spec.flops(ctx, elems);
       return cost(0, ctx.attrs.reduction === "none" ? f : f.add(elems));
     },
+    lower: (ctx) => [lowerReduction(ctx, spec.lower(ctx))],
   };
 }
 
@@ -174,6 +196,52 @@ function classTarget(op: string, ctx: InferContext, allowProbabilities: boolean)
   return { logits, soft };
 }
 
+/**
+ * Cross-entropy of log-probabilities logp [..., C] against class ids or probabilities, as
+ * PyTorch computes it: per row -Σ_c q_c·logp_c with q the (smoothed, class-weighted) target
+ * distribution, zero for ignored rows; a mean over class ids divides by the total weight
+ * of the counted targets, a mean over probabilities by the number of rows.
+ */
+function lowerClassLoss(ctx: LowerContext, logp: T, smoothing: number): LossElements {
+  const b = ctx.b;
+  const target = need(ctx, 1);
+  const classes = b.shape(logp).at(-1)!;
+  const w = optNums(ctx, "weight");
+  const weight = w ? b.tensor(w, [classes]) : undefined;
+  const smooth = (t: T): T => (smoothing > 0 ? b.shift(b.scale(t, 1 - smoothing), smoothing / classes) : t);
+  const weigh = (t: T): T => (weight === undefined ? t : b.times(t, weight));
+  const loss = (q: T): T => b.neg(b.sum(b.times(q, logp), [-1]));
+  if (b.dtype(target) === "f32") return { el: loss(weigh(smooth(target))) };
+  const counted = b.cast(b.binary("ne", target, b.scalar(num(ctx, "ignore_index"), "i32")), "f32");
+  const hot = b.oneHot(target, classes);
+  const q = b.times(weigh(smooth(hot)), b.reshape(counted, [...b.shape(counted), 1]));
+  const targetWeight = weight === undefined ? counted : b.times(b.sum(b.times(hot, weight), [-1]), counted);
+  return { el: loss(q), total: b.sum(targetWeight) };
+}
+
+/** Σ over the last axis. */
+function rowSum(ctx: LowerContext, x: T): T {
+  return ctx.b.sum(x, [-1]);
+}
+
+/** PyTorch's pairwise_distance: ||x - y + eps||₂ over the last axis (eps 1e-6). */
+function pairwiseDistance(ctx: LowerContext, x: T, y: T): T {
+  const b = ctx.b;
+  return b.sqrt(rowSum(ctx, b.unary("square", b.shift(b.minus(x, y), 1e-6))));
+}
+
+/** Quadratic below k, linear above: where(|d| < k, d²/2, k·(|d| - k/2)) (Huber; smooth L1 is this / beta). */
+function quadraticLinear(ctx: LowerContext, d: T, k: number): T {
+  const b = ctx.b;
+  const a = b.unary("abs", d);
+  return b.where(b.binary("lt", a, b.scalar(k)), b.scale(b.unary("square", d), 0.5), b.scale(b.shift(a, -k / 2), k));
+}
+
+/** A label tensor as f32 (labels may be integers). */
+function asFloat(ctx: LowerContext, i: number): T {
+  return ctx.b.cast(need(ctx, i), "f32");
+}
+
 const CLASS_WEIGHT: AttrSpec = { name: "weight", type: "floats", default: null, doc: "per-class weights (C numbers)" };
 const IGNORE_INDEX: AttrSpec = { name: "ignore_index", type: "int", default: Dim.const(-100) };
 
@@ -195,6 +263,7 @@ const crossEntropy = reductionLoss({
     const extra = isFloat(input(ctx, 1).dtype) || (ctx.attrs.label_smoothing as number) > 0 ? 7 : 5;
     return logits.scale(extra).add(rows);
   },
+  lower: (ctx) => lowerClassLoss(ctx, logSoftmax(ctx.b, need(ctx, 0), -1), num(ctx, "label_smoothing")),
 });
 
 const nllLoss = reductionLoss({
@@ -207,6 +276,7 @@ const nllLoss = reductionLoss({
     return { dtype: logits.dtype, shape: dropLast(logits.shape) };
   },
   flops: (_ctx, rows) => rows,
+  lower: (ctx) => lowerClassLoss(ctx, need(ctx, 0), 0),
 });
 
 // ---------------------------------------------------------------------------
@@ -216,6 +286,8 @@ function pairLoss(
   name: string,
   doc: string,
   perElem: number,
+  /** the per-element loss of prediction `x` and target `y` */
+  lowerPair: (ctx: LowerContext, x: T, y: T) => T,
   attrs: readonly AttrSpec[] = [],
   check?: (ctx: InferContext, el: TensorType) => void,
 ): OpDef {
@@ -230,6 +302,7 @@ function pairLoss(
       return el;
     },
     flops: (_ctx, elems) => elems.scale(perElem),
+    lower: (ctx) => ({ el: lowerPair(ctx, need(ctx, 0), need(ctx, 1)) }),
   });
 }
 
@@ -240,12 +313,17 @@ function nonNegative(name: string) {
   };
 }
 
-const mse = pairLoss("mse_loss", "mean squared error (a - b)²", 2);
-const l1 = pairLoss("l1_loss", "mean absolute error |a - b|", 2);
+const mse = pairLoss("mse_loss", "mean squared error (a - b)²", 2, (ctx, x, y) => ctx.b.unary("square", ctx.b.minus(x, y)));
+const l1 = pairLoss("l1_loss", "mean absolute error |a - b|", 2, (ctx, x, y) => ctx.b.unary("abs", ctx.b.minus(x, y)));
 const smoothL1 = pairLoss(
   "smooth_l1_loss",
   "smooth L1: quadratic below beta, linear above",
   4,
+  (ctx, x, y) => {
+    const beta = num(ctx, "beta");
+    const d = ctx.b.minus(x, y);
+    return beta === 0 ? ctx.b.unary("abs", d) : ctx.b.scale(quadraticLinear(ctx, d, beta), 1 / beta);
+  },
   [{ name: "beta", type: "float", default: 1.0 }],
   nonNegative("beta"),
 );
@@ -253,17 +331,33 @@ const huber = pairLoss(
   "huber_loss",
   "Huber loss: quadratic below delta, linear above",
   4,
+  (ctx, x, y) => quadraticLinear(ctx, ctx.b.minus(x, y), num(ctx, "delta")),
   [{ name: "delta", type: "float", default: 1.0 }],
   (ctx) => {
     const d = floatAttr(ctx, "delta");
     if (!(d > 0)) throw new OpError(`'delta' must be positive, got ${d}`, { at: "delta" });
   },
 );
-const bce = pairLoss("bce_loss", "binary cross-entropy of probabilities p in [0, 1] against targets y", 6);
+const bce = pairLoss("bce_loss", "binary cross-entropy of probabilities p in [0, 1] against targets y", 6, (ctx, p, y) => {
+  // -(y·log p + (1 - y)·log(1 - p)), each log clamped at -100 as PyTorch does
+  const b = ctx.b;
+  const clampedLog = (t: T): T => b.binary("maximum", b.log(t), b.scalar(-100));
+  const oneMinus = (t: T): T => b.minus(b.scalar(1), t);
+  return b.neg(b.plus(b.times(y, clampedLog(p)), b.times(oneMinus(y), clampedLog(oneMinus(p)))));
+});
 const bceWithLogits = pairLoss(
   "bce_with_logits",
   "binary cross-entropy on logits (sigmoid fused, numerically stable)",
   7,
+  (ctx, x, y) => {
+    // PyTorch: (1 - y)·x + (1 + (pos_weight - 1)·y)·softplus(-x)
+    const b = ctx.b;
+    const pw = optNums(ctx, "pos_weight");
+    const sp = softplus(b, b.neg(x));
+    const pos =
+      pw === null ? sp : b.times(sp, b.shift(b.times(b.shift(pw.length === 1 ? b.scalar(pw[0]!) : b.tensor(pw, [pw.length]), -1), y), 1));
+    return b.plus(b.times(b.minus(b.scalar(1), y), x), pos);
+  },
   [{ name: "pos_weight", type: "floats", default: null, doc: "weight of positives: one number or one per class (last axis)" }],
   (ctx, el) => {
     const pw = optionalFloatsAttr(ctx, "pos_weight");
@@ -284,6 +378,14 @@ const klDiv = reductionLoss({
   defaultReduction: "batchmean",
   elements: (ctx) => floatPair("kl_div", ctx, 0, 1),
   flops: (_ctx, elems) => elems.scale(3),
+  lower(ctx) {
+    // p·log p - p·logq, with p·log p = 0 at p = 0 (xlogy; the log's argument kept finite)
+    const b = ctx.b;
+    const logq = need(ctx, 0);
+    const p = need(ctx, 1);
+    const positive = b.binary("gt", p, b.scalar(0));
+    return { el: b.times(p, b.minus(b.log(b.where(positive, p, b.scalar(1))), logq)) };
+  },
 });
 
 const hinge = reductionLoss({
@@ -305,6 +407,7 @@ const hinge = reductionLoss({
     return { dtype: s.dtype, shape: broadcastPair("hinge_loss", s, y, 1) };
   },
   flops: (_ctx, elems) => elems.scale(3),
+  lower: (ctx) => ({ el: ctx.b.relu(ctx.b.minus(ctx.b.scalar(num(ctx, "margin")), ctx.b.times(asFloat(ctx, 1), need(ctx, 0)))) }),
 });
 
 const gaussianNll = reductionLoss({
@@ -325,6 +428,13 @@ const gaussianNll = reductionLoss({
     return el;
   },
   flops: (_ctx, elems) => elems.scale(6),
+  lower(ctx) {
+    // 0.5·(log var + (mu - y)² / var) [+ 0.5·log 2π], var clamped at eps in value only (as PyTorch)
+    const b = ctx.b;
+    const v = clampMinValue(b, need(ctx, 1), num(ctx, "eps"));
+    const el = b.scale(b.plus(b.log(v), b.over(b.unary("square", b.minus(need(ctx, 0), need(ctx, 2))), v)), 0.5);
+    return { el: flag(ctx, "full") ? b.shift(el, 0.5 * Math.log(2 * Math.PI)) : el };
+  },
 });
 
 // ---------------------------------------------------------------------------
@@ -336,6 +446,13 @@ const klNormal = reductionLoss({
   inputs: [{ name: "mu" }, { name: "logvar" }],
   elements: (ctx) => featureRows("kl_normal", ctx, 2),
   flops: (ctx, rows) => featureNumel(ctx, rows).scale(6),
+  lower(ctx) {
+    // -0.5·Σ (1 + logvar - mu² - exp(logvar))
+    const b = ctx.b;
+    const mu = need(ctx, 0);
+    const lv = need(ctx, 1);
+    return { el: b.scale(rowSum(ctx, b.shift(b.minus(b.minus(lv, b.unary("square", mu)), b.exp(lv)), 1)), -0.5) };
+  },
 });
 
 const triplet = reductionLoss({
@@ -348,6 +465,12 @@ const triplet = reductionLoss({
     return featureRows("triplet_margin_loss", ctx, 3);
   },
   flops: (ctx, rows) => featureNumel(ctx, rows).scale(6).add(rows.scale(5)),
+  lower(ctx) {
+    const b = ctx.b;
+    const a = need(ctx, 0);
+    const gap = b.minus(pairwiseDistance(ctx, a, need(ctx, 1)), pairwiseDistance(ctx, a, need(ctx, 2)));
+    return { el: b.relu(b.shift(gap, num(ctx, "margin"))) };
+  },
 });
 
 const contrastive = reductionLoss({
@@ -362,6 +485,14 @@ const contrastive = reductionLoss({
     return el;
   },
   flops: (ctx, rows) => featureNumel(ctx, rows).scale(3).add(rows.scale(6)),
+  lower(ctx) {
+    // y·d² + (1 - y)·max(0, margin - d)², d the pairwise distance
+    const b = ctx.b;
+    const d = pairwiseDistance(ctx, need(ctx, 0), need(ctx, 1));
+    const y = asFloat(ctx, 2);
+    const far = b.unary("square", b.relu(b.minus(b.scalar(num(ctx, "margin")), d)));
+    return { el: b.plus(b.times(y, b.unary("square", d)), b.times(b.minus(b.scalar(1), y), far)) };
+  },
 });
 
 const cosineEmbedding = reductionLoss({
@@ -376,6 +507,19 @@ const cosineEmbedding = reductionLoss({
     return el;
   },
   flops: (ctx, rows) => featureNumel(ctx, rows).scale(6).add(rows.scale(4)),
+  lower(ctx) {
+    // PyTorch: cos = a·b / sqrt((|a|² + 1e-12)(|b|² + 1e-12)); 1 - cos where y = 1, max(0, cos - margin) where y = -1, else 0
+    const b = ctx.b;
+    const a = need(ctx, 0);
+    const c = need(ctx, 1);
+    const sq = (t: T): T => b.shift(rowSum(ctx, b.unary("square", t)), 1e-12);
+    const cos = b.over(rowSum(ctx, b.times(a, c)), b.sqrt(b.times(sq(a), sq(c))));
+    const y = need(ctx, 2);
+    const is = (v: number): T => b.binary("eq", y, b.scalar(v, b.dtype(y)));
+    const zero = b.scalar(0);
+    const pos = b.where(is(1), b.minus(b.scalar(1), cos), zero);
+    return { el: b.plus(pos, b.where(is(-1), b.relu(b.shift(cos, -num(ctx, "margin"))), zero)) };
+  },
 });
 
 // ---------------------------------------------------------------------------
@@ -414,6 +558,14 @@ const cosineSimilarity: OpDef = {
   cost(ctx) {
     const { full } = cosineShape(ctx);
     return cost(0, numel(full).scale(6).add(numel(ctx.outputs[0]!.shape).scale(3)));
+  },
+  lower(ctx) {
+    // PyTorch: Σ (a / max(|a|, eps))·(b / max(|b|, eps)) along axis, the norms clamped in value only
+    const b = ctx.b;
+    const axis = num(ctx, "axis");
+    const eps = num(ctx, "eps");
+    const unit = (t: T): T => b.over(t, clampMinValue(b, b.sqrt(b.sum(b.unary("square", t), [axis], true)), eps));
+    return [b.sum(b.times(unit(need(ctx, 0)), unit(need(ctx, 1))), [axis])];
   },
 };
 

@@ -34,6 +34,9 @@ import {
   requireRank,
   typeToString,
 } from "./types.js";
+import type { T } from "../prim/builder.js";
+import { type Lower, flag, map1, need, num, optNum, padAxis, perChannel } from "./lowering.js";
+import type { LowerContext } from "./types.js";
 
 // ---------------------------------------------------------------------------
 // Shared attributes and parameters
@@ -98,6 +101,77 @@ function trailingShape(op: string, ctx: InferContext, x: TensorType): Shape {
 }
 
 // ---------------------------------------------------------------------------
+// Lowering helpers: statistics over axes, normalisation, per-channel affine, running stats
+
+interface Moments {
+  readonly mean: T;
+  /** biased (population) variance */
+  readonly var: T;
+}
+
+/** Mean and biased variance over `axes`, kept as size-1 axes. */
+function moments(ctx: LowerContext, x: T, axes: readonly number[]): Moments {
+  const { b } = ctx;
+  const mean = b.mean(x, axes, true);
+  const d = b.minus(x, mean);
+  return { mean, var: b.mean(b.times(d, d), axes, true) };
+}
+
+/** (x - mean) / sqrt(var + eps) */
+function standardize(ctx: LowerContext, x: T, m: Moments, eps: number): T {
+  const { b } = ctx;
+  return b.times(b.minus(x, m.mean), b.unary("rsqrt", b.shift(m.var, eps)));
+}
+
+/** y · weight + bias, the optional parameters shaped by `shape` (per channel or trailing). */
+function scaleShift(ctx: LowerContext, y: T, weight: T | undefined, bias: T | undefined, shape: (p: T) => T = (p) => p): T {
+  const { b } = ctx;
+  const scaled = weight === undefined ? y : b.times(y, shape(weight));
+  return bias === undefined ? scaled : b.plus(scaled, shape(bias));
+}
+
+/** Channels-first statistics: per channel over `axes`, with the parameters laid out as affine?, running? */
+function channelNorm(ctx: LowerContext, axes: (r: number) => number[], momentum: number | null): T {
+  const { b } = ctx;
+  const x = need(ctx, 0);
+  const r = b.rank(x);
+  const affine = flag(ctx, "affine");
+  const track = flag(ctx, "track_running_stats");
+  const at = affine ? 2 : 0;
+  const chan = (p: T): T => perChannel(ctx, p, 1, r);
+  let m: Moments;
+  if (ctx.training || !track) {
+    m = moments(ctx, x, axes(r));
+    if (ctx.training && track) updateRunning(ctx, x, m, axes(r), at, momentum);
+  } else m = { mean: chan(ctx.params[at]!), var: chan(ctx.params[at + 1]!) };
+  const y = standardize(ctx, x, m, num(ctx, "eps"));
+  return affine ? scaleShift(ctx, y, ctx.params[0], ctx.params[1], chan) : y;
+}
+
+/**
+ * running ← (1 - momentum)·running + momentum·batch, with the unbiased variance (PyTorch);
+ * statistics over a batch of instances (instance norm) are averaged over the batch.
+ */
+function updateRunning(ctx: LowerContext, x: T, m: Moments, axes: readonly number[], at: number, momentum: number | null): void {
+  const { b } = ctx;
+  if (momentum === null)
+    throw new Error("batchnorm with momentum none (a cumulative average) needs a num_batches_tracked buffer, which dlm does not keep yet");
+  const shape = b.shape(x);
+  const n = axes.reduce((p, a) => p * shape[a]!, 1);
+  const perChannelOf = (t: T): T => b.stopGradient(b.reshape(b.mean(t, axes.includes(0) ? [] : [0], true), [shape[1]!]));
+  const update = (i: number, batch: T): void =>
+    ctx.updateBuffer(i, b.plus(b.scale(ctx.params[i]!, 1 - momentum), b.scale(perChannelOf(batch), momentum)));
+  update(at, m.mean);
+  update(at + 1, b.scale(m.var, n / Math.max(n - 1, 1)));
+}
+
+/** The last `dims` axes of a rank-r tensor. */
+function trailing(ctx: LowerContext, r: number): number[] {
+  const d = num(ctx, "dims");
+  return Array.from({ length: d }, (_, i) => r - d + i);
+}
+
+// ---------------------------------------------------------------------------
 // The builder: every norm keeps x's shape; only the parameters and the cost differ.
 
 interface NormSpec {
@@ -109,6 +183,7 @@ interface NormSpec {
   /** flops per element of x */
   readonly flopsPerElement: (ctx: CostContext) => number;
   readonly modeDependent?: boolean;
+  readonly lower: Lower;
 }
 
 function normOp(spec: NormSpec): OpDef {
@@ -128,6 +203,7 @@ function normOp(spec: NormSpec): OpDef {
       return cost(0, numel(input(ctx, 0).shape).scale(spec.flopsPerElement(ctx)));
     },
     ...(spec.modeDependent ? { modeDependent: true } : {}),
+    lower: spec.lower,
   };
 }
 
@@ -154,6 +230,8 @@ const batchnorm = normOp({
   },
   flopsPerElement: () => 4,
   modeDependent: true,
+  // statistics over every axis but the channel axis 1
+  lower: (ctx) => [channelNorm(ctx, (r) => [0, ...Array.from({ length: r - 2 }, (_, i) => i + 2)], optNum(ctx, "momentum"))],
 });
 
 const layernorm = normOp({
@@ -181,6 +259,10 @@ const layernorm = normOp({
     return boolAttr(ctx, "affine") ? affineParams(shape, boolAttr(ctx, "bias")) : [];
   },
   flopsPerElement: () => 8,
+  lower: map1((x, ctx) => {
+    const y = standardize(ctx, x, moments(ctx, x, trailing(ctx, ctx.b.rank(x))), num(ctx, "eps"));
+    return scaleShift(ctx, y, ctx.params[0], ctx.params[1]);
+  }),
 });
 
 const rmsnorm = normOp({
@@ -202,6 +284,12 @@ const rmsnorm = normOp({
     return boolAttr(ctx, "affine") ? affineParams(shape, false) : [];
   },
   flopsPerElement: () => 4,
+  // x / sqrt(mean(x²) + eps) · weight
+  lower: map1((x, ctx) => {
+    const { b } = ctx;
+    const ms = b.mean(b.times(x, x), trailing(ctx, b.rank(x)), true);
+    return scaleShift(ctx, b.times(x, b.unary("rsqrt", b.shift(ms, num(ctx, "eps")))), ctx.params[0], undefined);
+  }),
 });
 
 const instancenorm = normOp({
@@ -216,6 +304,8 @@ const instancenorm = normOp({
   flopsPerElement: () => 8,
   // with track_running_stats eval mode uses the running statistics
   modeDependent: true,
+  // per sample and channel over the spatial axes; torch's fixed momentum 0.1 for the running stats
+  lower: (ctx) => [channelNorm(ctx, (r) => Array.from({ length: r - 2 }, (_, i) => i + 2), 0.1)],
 });
 
 /** Divisors of n closest to g from below and above (for the groupnorm hint). */
@@ -257,6 +347,14 @@ const groupnorm = normOp({
     return boolAttr(ctx, "affine") ? affineParams([c]) : [];
   },
   flopsPerElement: () => 8,
+  // x as [B, groups, rest]: statistics over each group's channels and positions
+  lower: map1((x, ctx) => {
+    const { b } = ctx;
+    const s = b.shape(x);
+    const g = b.reshape(x, [s[0]!, num(ctx, "groups"), -1]);
+    const y = b.reshape(standardize(ctx, g, moments(ctx, g, [2]), num(ctx, "eps")), s);
+    return scaleShift(ctx, y, ctx.params[0], ctx.params[1], (p) => perChannel(ctx, p, 1, s.length));
+  }),
 });
 
 const localResponseNorm = normOp({
@@ -281,6 +379,17 @@ const localResponseNorm = normOp({
     return [];
   },
   flopsPerElement: (ctx) => constIntAttr(ctx, "size") + 4,
+  // torch: x / (k + alpha · avg of x² over `size` channels, zero-padded size//2 before and (size-1)//2 after)^beta
+  lower: map1((x, ctx) => {
+    const { b } = ctx;
+    const size = num(ctx, "size");
+    const c = b.shape(x)[1]!;
+    const sq = padAxis(ctx, b.times(x, x), 1, Math.floor(size / 2), Math.floor((size - 1) / 2), "constant");
+    let acc = b.sliceAxis(sq, 1, 0, c);
+    for (let i = 1; i < size; i++) acc = b.plus(acc, b.sliceAxis(sq, 1, i, i + c));
+    const div = b.binary("pow", b.shift(b.scale(acc, num(ctx, "alpha") / size), num(ctx, "k")), b.scalar(num(ctx, "beta")));
+    return b.over(x, div);
+  }),
 });
 
 const l2Normalize = normOp({
@@ -302,6 +411,12 @@ const l2Normalize = normOp({
     return [];
   },
   flopsPerElement: () => 3,
+  // F.normalize: x / max(||x||₂, eps)
+  lower: map1((x, ctx) => {
+    const { b } = ctx;
+    const norm = b.sqrt(b.sum(b.times(x, x), [num(ctx, "axis")], true));
+    return b.over(x, b.binary("maximum", norm, b.scalar(num(ctx, "eps"))));
+  }),
 });
 
 export const ops: OpDef[] = [batchnorm, layernorm, rmsnorm, instancenorm, groupnorm, localResponseNorm, l2Normalize];

@@ -17,8 +17,10 @@ import {
   axisNames,
   geometryText,
   perAxis,
+  prepad,
   requirePositiveOutput,
   spatialInput,
+  windowOf,
   windowOutput,
 } from "./conv.js";
 import {
@@ -36,6 +38,9 @@ import {
   requireFloat,
   typeToString,
 } from "./types.js";
+import type { T } from "../prim/builder.js";
+import { type Lower, flag, ints, map1, need, num, outShape } from "./lowering.js";
+import type { LowerContext } from "./types.js";
 
 type PoolKind = "max" | "avg" | "lp";
 
@@ -111,6 +116,31 @@ function poolGeometry(op: string, kind: PoolKind, n: number, ctx: InferContext):
   return { s, kernel, outShape: withSpatial(s, spatial) };
 }
 
+/**
+ * max / avg / lp pooling over the trailing `n` axes. Averages never count the ceil-mode
+ * overhang; with count_include_pad the regular padding is made real zeros first, so it counts
+ * (torch's divisor: the window clipped to the padded input).
+ */
+function slidingLower(kind: PoolKind, n: number): Lower {
+  return map1((x, ctx) => {
+    const { b } = ctx;
+    const kernel = ints(ctx, "kernel", n);
+    const win = windowOf(ctx, kernel, b.shape(x).slice(-n));
+    if (kind === "max") return b.maxPool(x, win);
+    if (kind === "avg") {
+      if (!flag(ctx, "count_include_pad")) return b.avgPool(x, win, false);
+      const lo = win.padLo;
+      const p = prepad(ctx, x, { ...win, padHi: lo }, "constant");
+      return b.avgPool(p.x, { ...win, padLo: p.win.padLo, padHi: win.padHi.map((h, i) => h - lo[i]!) }, false);
+    }
+    // lppool (torch): (avg_pool(x^p) · prod(K))^(1/p), i.e. the root of the window's sum of x^p
+    const pw = num(ctx, "p");
+    const size = kernel.reduce((a, k) => a * k, 1);
+    const sum = b.scale(b.avgPool(b.binary("pow", x, b.scalar(pw)), win, false), size);
+    return b.binary("pow", sum, b.scalar(1 / pw));
+  });
+}
+
 function slidingPool(
   name: string,
   kind: PoolKind,
@@ -144,6 +174,7 @@ function slidingPool(
       const window = g.kernel.reduce<Dim>((acc, k) => acc.mul(k), Dim.const(1));
       return cost(0, numel(g.outShape).mul(window.scale(flopsPerWindowElem).add(flopsPerOutput)));
     },
+    lower: slidingLower(kind, n),
   };
 }
 
@@ -235,6 +266,26 @@ function adaptiveGeometry(op: string, kind: PoolKind, n: number, ctx: InferConte
   return { s, size: perAxis(ctx.attrs.size, "size", n, 1, op) };
 }
 
+/** Reduces axis `axis` (size s) to `o` windows [floor(i·s/o), ceil((i+1)·s/o)). Boxes are separable, so axes go one at a time. */
+function adaptiveAxis(ctx: LowerContext, x: T, axis: number, o: number, kind: "max" | "avg"): T {
+  const { b } = ctx;
+  const shape = b.shape(x);
+  const s = shape[axis]!;
+  const reduce = (t: T, ax: number): T => (kind === "max" ? b.max(t, [ax], true) : b.mean(t, [ax], true));
+  if (s % o === 0) {
+    const split = [...shape.slice(0, axis), o, s / o, ...shape.slice(axis + 1)];
+    return b.reshape(reduce(b.reshape(x, split), axis + 1), withAxisSize(shape, axis, o));
+  }
+  const parts = Array.from({ length: o }, (_, i) =>
+    reduce(b.sliceAxis(x, axis, Math.floor((i * s) / o), Math.ceil(((i + 1) * s) / o)), axis),
+  );
+  return b.concat(parts, axis);
+}
+
+function withAxisSize(shape: readonly number[], axis: number, d: number): number[] {
+  return shape.map((v, i) => (i === axis ? d : v));
+}
+
 function adaptivePool(kind: "max" | "avg", n: 1 | 2 | 3): OpDef {
   const name = `adaptive_${kind}pool${n}d`;
   const sp = spatialText(n);
@@ -261,6 +312,10 @@ function adaptivePool(kind: "max" | "avg", n: 1 | 2 | 3): OpDef {
       s.spatial.forEach((d, i) => (acc = acc.mul(adaptiveWindowSum(d, size[i]!))));
       return cost(0, acc);
     },
+    lower: map1((x, ctx) => {
+      const r = ctx.b.rank(x);
+      return ints(ctx, "size", n).reduce((y, o, i) => adaptiveAxis(ctx, y, r - n + i, o, kind), x);
+    }),
   };
 }
 
@@ -297,6 +352,16 @@ function globalPool(kind: "max" | "avg"): OpDef {
     // one compare / add per input element
     cost(ctx: CostContext) {
       return cost(0, numel(check(ctx).shape));
+    },
+    lower(ctx) {
+      const { b } = ctx;
+      const x = need(ctx, 0);
+      const axes = b
+        .shape(x)
+        .slice(2)
+        .map((_, i) => i + 2);
+      const y = kind === "max" ? b.max(x, axes, true) : b.mean(x, axes, true);
+      return [b.reshape(y, outShape(ctx))];
     },
   };
 }

@@ -8,11 +8,14 @@
 //   minus the shared max) — the hard variant's one-hot is not counted.
 
 import { Dim } from "../dim.js";
+import type { PrimBuilder, T } from "../prim/builder.js";
 import { broadcastPair, prodRange, rangeAttr, requireFloatDType, shapeAttr } from "./builders.js";
+import { dropout as dropoutMasked, flag, moveAxis, need, num, outShape, softmax } from "./lowering.js";
 import {
   type AttrSpec,
   type CostContext,
   type InferContext,
+  type LowerContext,
   type OpDef,
   type TensorType,
   OpError,
@@ -44,6 +47,8 @@ interface SameShapeRandom {
   /** extra input checks after "x is a float tensor" */
   check?(ctx: InferContext, x: TensorType): void;
   extraFlops?(x: TensorType): Dim;
+  /** the transform in primitives (in eval mode a train-only op is the identity instead) */
+  lower(b: PrimBuilder, x: T, ctx: LowerContext): T;
 }
 
 /** x → random transform of x with the same type. */
@@ -67,6 +72,10 @@ function sameShapeRandom(spec: SameShapeRandom): OpDef {
       const f = numel(x.shape).scale(spec.flopsPerElem);
       return cost(0, spec.extraFlops ? f.add(spec.extraFlops(x)) : f);
     },
+    lower(ctx) {
+      const x = need(ctx, 0);
+      return [spec.trainOnly && !ctx.training ? x : spec.lower(ctx.b, x, ctx)];
+    },
   };
 }
 
@@ -79,6 +88,7 @@ const dropout = sameShapeRandom({
   trainOnly: true,
   flopsPerElem: 2,
   check: dropProbability,
+  lower: (b, x, ctx) => dropoutMasked(b, x, num(ctx, "p")),
 });
 
 const dropout2d = sameShapeRandom({
@@ -92,6 +102,14 @@ const dropout2d = sameShapeRandom({
     dropProbability(ctx);
   },
   extraFlops: (x) => prodRange(x.shape, 0, x.shape.length - 2),
+  // one draw per channel: the mask is [B, C, 1, 1] (or [C, 1, 1])
+  lower: (b, x, ctx) =>
+    dropoutMasked(
+      b,
+      x,
+      num(ctx, "p"),
+      b.shape(x).map((d, i, s) => (i < s.length - 2 ? d : 1)),
+    ),
 });
 
 const alphaDropout = sameShapeRandom({
@@ -101,6 +119,15 @@ const alphaDropout = sameShapeRandom({
   trainOnly: true,
   flopsPerElem: 2,
   check: dropProbability,
+  lower(b, x, ctx) {
+    // PyTorch: x·(keep·a) + a·alpha·(keep - 1 + p), alpha = -SELU's λα, a = 1/sqrt((alpha²p + 1)(1 - p))
+    const p = num(ctx, "p");
+    if (p === 0) return x;
+    const alpha = 1.7580993408473766;
+    const a = 1 / Math.sqrt((alpha * alpha * p + 1) * (1 - p));
+    const keep = b.cast(b.binary("ge", b.random("uniform", b.shape(x)), b.scalar(p)), "f32");
+    return b.plus(b.times(x, b.scale(keep, a)), b.scale(b.shift(keep, p - 1), alpha * a));
+  },
 });
 
 const gaussianNoise = sameShapeRandom({
@@ -113,6 +140,7 @@ const gaussianNoise = sameShapeRandom({
     const s = floatAttr(ctx, "std");
     if (!(s >= 0)) throw new OpError(`'std' must be non-negative, got ${s}`, { at: "std" });
   },
+  lower: (b, x, ctx) => b.plus(x, b.scale(b.random("normal", b.shape(x)), num(ctx, "std"))),
 });
 
 const randnLike = sameShapeRandom({
@@ -121,11 +149,19 @@ const randnLike = sameShapeRandom({
   attrs: [],
   trainOnly: false,
   flopsPerElem: 1,
+  lower: (b, x) => b.random("normal", b.shape(x)),
 });
-const randLike = sameShapeRandom({ name: "rand_like", doc: "U[0, 1) samples shaped like x", attrs: [], trainOnly: false, flopsPerElem: 1 });
+const randLike = sameShapeRandom({
+  name: "rand_like",
+  doc: "U[0, 1) samples shaped like x",
+  attrs: [],
+  trainOnly: false,
+  flopsPerElem: 1,
+  lower: (b, x) => b.random("uniform", b.shape(x)),
+});
 
 /** randn(shape) / rand(shape): a fresh random tensor. */
-function randomTensor(name: string, doc: string): OpDef {
+function randomTensor(name: string, doc: string, kind: "normal" | "uniform"): OpDef {
   return {
     name,
     category: "random",
@@ -143,6 +179,7 @@ function randomTensor(name: string, doc: string): OpDef {
     cost(ctx) {
       return cost(0, numel(ctx.outputs[0]!.shape));
     },
+    lower: (ctx) => [ctx.b.random(kind, outShape(ctx))],
   };
 }
 
@@ -165,6 +202,11 @@ const reparameterize: OpDef = {
   },
   cost(ctx) {
     return cost(0, numel(ctx.outputs[0]!.shape).scale(5));
+  },
+  lower(ctx) {
+    const b = ctx.b;
+    const std = b.exp(b.scale(need(ctx, 1), 0.5));
+    return [b.plus(need(ctx, 0), b.times(std, b.random("normal", outShape(ctx))))];
   },
 };
 
@@ -193,6 +235,18 @@ const gumbelSoftmax: OpDef = {
   cost(ctx) {
     return cost(0, numel(input(ctx, 0).shape).scale(9));
   },
+  lower(ctx) {
+    // softmax((logits - log(-log u)) / tau); hard: one_hot(argmax) - stop_gradient(y) + y
+    const b = ctx.b;
+    const x = need(ctx, 0);
+    const axis = num(ctx, "axis");
+    const u = b.binary("maximum", b.random("uniform", b.shape(x)), b.scalar(1e-20));
+    const gumbel = b.neg(b.log(b.neg(b.log(u))));
+    const y = softmax(b, b.scale(b.plus(x, gumbel), 1 / num(ctx, "tau")), axis);
+    if (!flag(ctx, "hard")) return [y];
+    const hard = moveAxis(ctx, b.oneHot(b.argmax(y, axis), b.shape(x).at(axis)!), -1, axis);
+    return [b.plus(b.minus(hard, b.stopGradient(y)), y)];
+  },
 };
 
 export const ops: OpDef[] = [
@@ -202,8 +256,8 @@ export const ops: OpDef[] = [
   gaussianNoise,
   randnLike,
   randLike,
-  randomTensor("randn", "N(0, 1) samples of the given shape"),
-  randomTensor("rand", "U[0, 1) samples of the given shape"),
+  randomTensor("randn", "N(0, 1) samples of the given shape", "normal"),
+  randomTensor("rand", "U[0, 1) samples of the given shape", "uniform"),
   reparameterize,
   gumbelSoftmax,
 ];

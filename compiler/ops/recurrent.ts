@@ -16,8 +16,10 @@
 //   gru:  2 gate adds + 2 sigmoids 8 + n = tanh(a + r*b) 6 + h' = (1-z)*n + z*h 4 = 20
 
 import { Dim, type Shape, shapeToString } from "../dim.js";
+import type { PrimBuilder, T } from "../prim/builder.js";
 import {
   biasParam,
+  fanInBound,
   enumAttr,
   lastDim,
   matrixParamsNumel,
@@ -28,11 +30,14 @@ import {
   sameDim,
   weightParam,
 } from "./builders.js";
+import { flag, linear, need, num, outShape } from "./lowering.js";
 import {
   type AttrSpec,
   type CostContext,
   type InferContext,
+  type InitArgs,
   type InputSpec,
+  type LowerContext,
   type OpDef,
   type ParamSpec,
   type TensorType,
@@ -56,6 +61,23 @@ interface RecurrentKind {
   readonly nonlinearity: boolean;
   /** elementwise flops per hidden unit per step (see the header) */
   unitFlops(ctx: InferContext): number;
+  /**
+   * One step from the gate pre-activations of the input (gx = W_ih x + b_ih) and of the
+   * state (gh = W_hh h + b_hh), both [..., gates*hidden], in PyTorch's gate order.
+   */
+  step(ctx: LowerContext, gx: T, gh: T, s: CellState): CellState;
+}
+
+interface CellState {
+  readonly h: T;
+  /** the LSTM cell state */
+  readonly c?: T;
+}
+
+/** The `n` equal gate blocks of the last axis. */
+function gateBlocks(b: PrimBuilder, g: T, n: number): T[] {
+  const size = b.shape(g).at(-1)! / n;
+  return Array.from({ length: n }, (_, i) => b.sliceAxis(g, -1, i * size, (i + 1) * size));
 }
 
 const RNN: RecurrentKind = {
@@ -63,33 +85,148 @@ const RNN: RecurrentKind = {
   states: 1,
   nonlinearity: true,
   unitFlops: (ctx) => (ctx.attrs.nonlinearity === "relu" ? 2 : 5),
+  // h' = act(gx + gh)
+  step: (ctx, gx, gh) => ({ h: ctx.b.unary(ctx.attrs.nonlinearity === "relu" ? "relu" : "tanh", ctx.b.plus(gx, gh)) }),
 };
-const LSTM: RecurrentKind = { gates: 4, states: 2, nonlinearity: false, unitFlops: () => 28 };
-const GRU: RecurrentKind = { gates: 3, states: 1, nonlinearity: false, unitFlops: () => 20 };
+const LSTM: RecurrentKind = {
+  gates: 4,
+  states: 2,
+  nonlinearity: false,
+  unitFlops: () => 28,
+  // gates i, f, g, o: c' = σ(f)·c + σ(i)·tanh(g), h' = σ(o)·tanh(c')
+  step(ctx, gx, gh, s) {
+    const b = ctx.b;
+    const [i, f, g, o] = gateBlocks(b, b.plus(gx, gh), 4) as [T, T, T, T];
+    const c = b.plus(b.times(b.sigmoid(f), s.c!), b.times(b.sigmoid(i), b.tanh(g)));
+    return { h: b.times(b.sigmoid(o), b.tanh(c)), c };
+  },
+};
+const GRU: RecurrentKind = {
+  gates: 3,
+  states: 1,
+  nonlinearity: false,
+  unitFlops: () => 20,
+  // gates r, z, n: n = tanh(x_n + r·(W_hn h + b_hn)), h' = (1 - z)·n + z·h = n + z·(h - n)
+  step(ctx, gx, gh, s) {
+    const b = ctx.b;
+    const [xr, xz, xn] = gateBlocks(b, gx, 3) as [T, T, T];
+    const [hr, hz, hn] = gateBlocks(b, gh, 3) as [T, T, T];
+    const r = b.sigmoid(b.plus(xr, hr));
+    const z = b.sigmoid(b.plus(xz, hz));
+    const n = b.tanh(b.plus(xn, b.times(r, hn)));
+    return { h: b.plus(n, b.times(z, b.minus(s.h, n))) };
+  },
+};
+
+/** The weights of one cell (layer and direction), in pushCellParams' order. */
+interface CellWeights {
+  readonly wih: T;
+  readonly whh: T;
+  readonly bih?: T;
+  readonly bhh?: T;
+  /** LSTM projection weight_hr */
+  readonly whr?: T;
+}
+
+/** Cell number `i`'s weights from the op's flat parameter list. */
+function cellWeights(ctx: LowerContext, i: number, projected: boolean): CellWeights {
+  const bias = flag(ctx, "bias");
+  const n = 2 + (bias ? 2 : 0) + (projected ? 1 : 0);
+  const [wih, whh, ...rest] = ctx.params.slice(i * n, (i + 1) * n) as [T, T, ...T[]];
+  return { wih, whh, ...(bias ? { bih: rest[0], bhh: rest[1] } : {}), ...(projected ? { whr: rest.at(-1) } : {}) };
+}
+
+/** One step of a cell from its input gates gx = W_ih x + b_ih and its state (projected for an LSTM with weight_hr). */
+function cellStep(ctx: LowerContext, kind: RecurrentKind, w: CellWeights, gx: T, s: CellState): CellState {
+  const b = ctx.b;
+  const next = kind.step(ctx, gx, linear(b, s.h, w.whh, w.bhh), s);
+  return w.whr === undefined ? next : { ...next, h: linear(b, next.h, w.whr) };
+}
+
+/** A zero state of `shape` unless the optional input `i` gives one. */
+function initialState(ctx: LowerContext, i: number, shape: readonly number[]): T {
+  return ctx.inputs[i] ?? ctx.b.scalar(0, "f32", shape);
+}
+
+/**
+ * A whole recurrent layer stack over x [B, T, in] (or [T, in]): per layer and direction the
+ * input projections of all steps at once, then the recurrence unrolled step by step; the
+ * directions' outputs are concatenated on features and feed the next layer.
+ */
+function lowerLayer(ctx: LowerContext, kind: RecurrentKind): T[] {
+  const b = ctx.b;
+  const x0 = need(ctx, 0);
+  const unbatched = b.rank(x0) === 2;
+  const x = unbatched ? b.reshape(x0, [1, ...b.shape(x0)]) : x0;
+  const [bs, steps] = b.shape(x) as [number, number];
+  const hidden = num(ctx, "hidden");
+  const proj = ctx.attrs.proj === undefined ? 0 : num(ctx, "proj");
+  const layers = num(ctx, "layers");
+  const dirs = flag(ctx, "bidirectional") ? 2 : 1;
+  const outSize = proj > 0 ? proj : hidden;
+  // state i of cell k: [B, size] from h0 / c0 [layers*dirs, B, size] (or [layers*dirs, size])
+  const start = (input: number, k: number, size: number): T => {
+    const s0 = ctx.inputs[input];
+    return s0 === undefined ? b.scalar(0, "f32", [bs, size]) : b.reshape(b.sliceAxis(s0, 0, k, k + 1), [bs, size]);
+  };
+  let seq = x;
+  const finals: CellState[] = [];
+  for (let layer = 0; layer < layers; layer++) {
+    const outs: T[] = [];
+    for (let dir = 0; dir < dirs; dir++) {
+      const k = layer * dirs + dir;
+      const w = cellWeights(ctx, k, proj > 0);
+      const gx = linear(b, seq, w.wih, w.bih);
+      const gates = b.shape(gx).at(-1)!;
+      let s: CellState = { h: start(1, k, outSize), ...(kind.states === 2 ? { c: start(2, k, hidden) } : {}) };
+      const hs = new Array<T>(steps);
+      for (let i = 0; i < steps; i++) {
+        const t = dir === 1 ? steps - 1 - i : i;
+        s = cellStep(ctx, kind, w, b.reshape(b.sliceAxis(gx, 1, t, t + 1), [bs, gates]), s);
+        hs[t] = b.reshape(s.h, [bs, 1, outSize]);
+      }
+      outs.push(b.concat(hs, 1));
+      finals.push(s);
+    }
+    seq = b.concat(outs, -1);
+  }
+  const stack = (list: T[], i: number): T =>
+    b.reshape(
+      b.concat(
+        list.map((t) => b.reshape(t, [1, ...b.shape(t)])),
+        0,
+      ),
+      outShape(ctx, i),
+    );
+  const results = [
+    b.reshape(seq, outShape(ctx, 0)),
+    stack(
+      finals.map((s) => s.h),
+      1,
+    ),
+  ];
+  if (kind.states === 2)
+    results.push(
+      stack(
+        finals.map((s) => s.c!),
+        2,
+      ),
+    );
+  return results;
+}
 
 const NONLINEARITIES = ["tanh", "relu"] as const;
 
-function commonChecks(
-  ctx: InferContext,
-  kind: RecurrentKind,
-): { hidden: Dim; bias: boolean; init: Readonly<Record<string, number>> | undefined } {
+function commonChecks(ctx: InferContext, kind: RecurrentKind): { hidden: Dim; bias: boolean; init: InitArgs } {
   const hidden = requirePositiveDim(intAttr(ctx, "hidden"), "hidden");
   if (kind.nonlinearity) enumAttr(ctx, "nonlinearity", NONLINEARITIES);
   const bias = boolAttr(ctx, "bias");
-  const h = hidden.constant;
-  return { hidden, bias, init: h === undefined ? undefined : { bound: 1 / Math.sqrt(h) } };
+  // PyTorch draws every recurrent weight and bias from U(-1/sqrt(hidden), 1/sqrt(hidden))
+  return { hidden, bias, init: fanInBound(hidden) };
 }
 
 /** weight_ih, weight_hh, bias_ih, bias_hh of one cell (one layer and direction). */
-function pushCellParams(
-  out: ParamSpec[],
-  suffix: string,
-  gateRows: Dim,
-  inSize: Dim,
-  stateSize: Dim,
-  bias: boolean,
-  init: Readonly<Record<string, number>> | undefined,
-): void {
+function pushCellParams(out: ParamSpec[], suffix: string, gateRows: Dim, inSize: Dim, stateSize: Dim, bias: boolean, init: InitArgs): void {
   out.push(weightParam(`weight_ih${suffix}`, [gateRows, inSize], "uniform", init));
   out.push(weightParam(`weight_hh${suffix}`, [gateRows, stateSize], "uniform", init));
   if (bias) {
@@ -184,6 +321,7 @@ function recurrentLayer(name: string, kind: RecurrentKind, doc: string, attrs: r
       return { outputs, params };
     },
     cost: recurrentCost(kind),
+    lower: (ctx) => lowerLayer(ctx, kind),
   };
 }
 
@@ -222,6 +360,13 @@ function recurrentCell(name: string, kind: RecurrentKind, doc: string, attrs: re
       return { outputs: [state, state], params };
     },
     cost: recurrentCost(kind),
+    lower(ctx) {
+      const w = cellWeights(ctx, 0, false);
+      const shape = outShape(ctx);
+      const s0: CellState = { h: initialState(ctx, 1, shape), ...(kind.states === 2 ? { c: initialState(ctx, 2, shape) } : {}) };
+      const s = cellStep(ctx, kind, w, linear(ctx.b, need(ctx, 0), w.wih, w.bih), s0);
+      return kind.states === 2 ? [s.h, s.c!] : [s.h];
+    },
   };
 }
 

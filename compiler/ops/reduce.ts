@@ -24,6 +24,9 @@ import {
   requireFloat,
   typeToString,
 } from "./types.js";
+import type { T } from "../prim/builder.js";
+import { type Lower, axesOf, castTo, flag, map1, num, outShape } from "./lowering.js";
+import type { LowerContext } from "./types.js";
 
 /** What a reduction does to the dtype. */
 type DTypeRule =
@@ -44,6 +47,8 @@ interface ReduceSpec {
   readonly extraAttrs?: readonly AttrSpec[];
   /** argmax/argmin reduce the last axis by default; the others all axes */
   readonly positional?: boolean;
+  /** x reduced over `axes`, keeping them as size-1 axes (the result is then reshaped to the output) */
+  readonly lower: (ctx: LowerContext, x: T, axes: number[]) => T;
 }
 
 function outDType(spec: ReduceSpec, x: TensorType): DType {
@@ -115,7 +120,97 @@ function reduceOp(spec: ReduceSpec): OpDef {
     cost(ctx) {
       return cost(0, numel(input(ctx, 0).shape).scale(spec.flopsPerElement));
     },
+    lower: reduceLower(spec),
   };
+}
+
+// ---------------------------------------------------------------------------
+// Lowerings: each reduces with kept axes; the result takes the promised output shape
+
+function reduceLower(spec: ReduceSpec): Lower {
+  return map1((x, ctx) => {
+    const { b } = ctx;
+    // argmax / argmin with axis none work on x flattened
+    const flat = spec.positional && ctx.attrs.axis === null;
+    const v = flat ? b.reshape(x, [-1]) : x;
+    const y = spec.lower(ctx, v, axesOf(ctx, "axis", b.rank(v)));
+    return b.reshape(y, outShape(ctx));
+  });
+}
+
+/** bool counts as an integer (sum, prod) */
+function counted(ctx: LowerContext, x: T): T {
+  return ctx.b.dtype(x) === "bool" ? ctx.b.cast(x, "i32") : x;
+}
+
+/** max / min; on bools through 0/1 */
+function extreme(kind: "max" | "min") {
+  return (ctx: LowerContext, x: T, axes: number[]): T => {
+    const { b } = ctx;
+    const v = counted(ctx, x);
+    const y = kind === "max" ? b.max(v, axes, true) : b.min(v, axes, true);
+    return castTo(ctx, y, b.dtype(x));
+  };
+}
+
+/** Product over one axis by halving: pad odd lengths with 1, multiply the two halves, repeat. */
+function prodAxis(ctx: LowerContext, x: T, axis: number): T {
+  const { b } = ctx;
+  let n = b.shape(x)[axis]!;
+  if (n === 0)
+    return b.scalar(
+      1,
+      b.dtype(x),
+      b.shape(x).map((d, i) => (i === axis ? 1 : d)),
+    );
+  while (n > 1) {
+    if (n % 2 === 1) {
+      const z = b.shape(x).map(() => 0);
+      x = b.pad(
+        x,
+        z,
+        z.map((_, i) => (i === axis ? 1 : 0)),
+        1,
+      );
+      n += 1;
+    }
+    x = b.times(b.sliceAxis(x, axis, 0, n / 2), b.sliceAxis(x, axis, n / 2, n));
+    n /= 2;
+  }
+  return x;
+}
+
+/** log(sum(exp(x))) = m + log(sum(exp(x - m))), m the max without gradient (0 where infinite, as torch). */
+export function logsumexpOf(ctx: LowerContext, x: T, axes: number[]): T {
+  const { b } = ctx;
+  const m0 = b.stopGradient(b.max(x, axes, true));
+  const m = b.where(b.binary("eq", b.unary("abs", m0), b.scalar(Infinity)), b.scalar(0), m0);
+  return b.plus(b.log(b.sum(b.exp(b.minus(x, m)), axes, true)), m);
+}
+
+/** Variance over axes, divided by n - 1 when unbiased. */
+function varianceOf(ctx: LowerContext, x: T, axes: number[]): T {
+  const { b } = ctx;
+  const n = axes.reduce((p, a) => p * b.shape(x)[a]!, 1);
+  const d = b.minus(x, b.mean(x, axes, true));
+  return b.scale(b.sum(b.times(d, d), axes, true), 1 / (n - (flag(ctx, "unbiased") ? 1 : 0)));
+}
+
+/** torch.norm's p-norms: p = inf / -inf the max / min of |x|, 0 the count of nonzeros, else (sum |x|^p)^(1/p). */
+function pNorm(ctx: LowerContext, x: T, axes: number[]): T {
+  const { b } = ctx;
+  const p = num(ctx, "p");
+  const a = b.unary("abs", x);
+  if (p === Infinity) return b.max(a, axes, true);
+  if (p === -Infinity) return b.min(a, axes, true);
+  if (p === 0) return b.sum(b.cast(b.binary("ne", x, b.scalar(0)), "f32"), axes, true);
+  if (p === 1) return b.sum(a, axes, true);
+  if (p === 2) return b.sqrt(b.sum(b.times(x, x), axes, true));
+  return b.binary("pow", b.sum(b.binary("pow", a, b.scalar(p)), axes, true), b.scalar(1 / p));
+}
+
+function position(smallest: boolean) {
+  return (ctx: LowerContext, x: T, axes: number[]): T => ctx.b.argmax(x, axes[0]!, true, smallest);
 }
 
 const UNBIASED: AttrSpec = {
@@ -131,36 +226,42 @@ export const ops: OpDef[] = [
     doc: "sum over axes (none: all)",
     dtype: "count",
     flopsPerElement: 1,
+    lower: (ctx, x, axes) => ctx.b.sum(counted(ctx, x), axes, true),
   }),
   reduceOp({
     name: "mean",
     doc: "mean over axes (none: all)",
     dtype: "float",
     flopsPerElement: 1,
+    lower: (ctx, x, axes) => ctx.b.mean(x, axes, true),
   }),
   reduceOp({
     name: "max",
     doc: "maximum over axes (none: all)",
     dtype: "keep",
     flopsPerElement: 1,
+    lower: extreme("max"),
   }),
   reduceOp({
     name: "min",
     doc: "minimum over axes (none: all)",
     dtype: "keep",
     flopsPerElement: 1,
+    lower: extreme("min"),
   }),
   reduceOp({
     name: "prod",
     doc: "product over axes (none: all)",
     dtype: "count",
     flopsPerElement: 1,
+    lower: (ctx, x, axes) => axes.reduce((y, a) => prodAxis(ctx, y, a), counted(ctx, x)),
   }),
   reduceOp({
     name: "logsumexp",
     doc: "log(sum(exp(x))) over axes, computed stably (none: all)",
     dtype: "float",
     flopsPerElement: 4,
+    lower: logsumexpOf,
   }),
   reduceOp({
     name: "var",
@@ -168,6 +269,7 @@ export const ops: OpDef[] = [
     dtype: "float",
     flopsPerElement: 3,
     extraAttrs: [UNBIASED],
+    lower: varianceOf,
   }),
   reduceOp({
     name: "std",
@@ -175,6 +277,7 @@ export const ops: OpDef[] = [
     dtype: "float",
     flopsPerElement: 3,
     extraAttrs: [UNBIASED],
+    lower: (ctx, x, axes) => ctx.b.sqrt(varianceOf(ctx, x, axes)),
   }),
   reduceOp({
     name: "norm",
@@ -182,6 +285,7 @@ export const ops: OpDef[] = [
     dtype: "float",
     flopsPerElement: 2,
     extraAttrs: [{ name: "p", type: "float", default: 2.0, doc: "order of the norm" }],
+    lower: pNorm,
   }),
   reduceOp({
     name: "argmax",
@@ -189,6 +293,7 @@ export const ops: OpDef[] = [
     dtype: "index",
     flopsPerElement: 1,
     positional: true,
+    lower: position(false),
   }),
   reduceOp({
     name: "argmin",
@@ -196,5 +301,6 @@ export const ops: OpDef[] = [
     dtype: "index",
     flopsPerElement: 1,
     positional: true,
+    lower: position(true),
   }),
 ];

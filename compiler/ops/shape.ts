@@ -35,6 +35,9 @@ import {
   requireRank,
   typeToString,
 } from "./types.js";
+import type { T } from "../prim/builder.js";
+import { type Lower, ints, map1, need, normAxis, num, outShape, padAxis, str, unsqueeze as insertAxis } from "./lowering.js";
+import type { LowerContext } from "./types.js";
 
 // ---------------------------------------------------------------------------
 // Shared pieces
@@ -177,6 +180,37 @@ function splitOutputs(x: TensorType, axis: number, sizes: readonly Dim[]): Infer
 }
 
 // ---------------------------------------------------------------------------
+// Lowering helpers
+
+/** Same elements, the shape the rule promised (reshape, flatten, squeeze, ...). */
+const toOutShape: Lower = map1((x, ctx) => ctx.b.reshape(x, outShape(ctx)));
+
+/** Consecutive slices of x along `axis`, one per output, sized as the outputs. */
+const splitLower: Lower = (ctx) => {
+  const x = need(ctx, 0);
+  const axis = normAxis(num(ctx, "axis"), ctx.b.rank(x));
+  let at = 0;
+  return ctx.outputs.map((o) => ctx.b.sliceAxis(x, axis, at, (at += o.shape[axis]!)));
+};
+
+/** x's axis `axis` of size d becomes [d, k] via broadcasting, then is merged: each entry k times in place. */
+function repeatEach(ctx: LowerContext, x: T, axis: number, k: number): T {
+  const { b } = ctx;
+  const s = b.shape(x);
+  const u = insertAxis(ctx, x, axis + 1);
+  const big = b.broadcastTo(u, [...s.slice(0, axis + 1), k, ...s.slice(axis + 1)]);
+  return b.reshape(
+    big,
+    s.map((d, i) => (i === axis ? d * k : d)),
+  );
+}
+
+/** Python index / slice bound: negatives count from the end, clamped to [0, size]. */
+function bound(v: number, size: number): number {
+  return Math.min(Math.max(v < 0 ? v + size : v, 0), size);
+}
+
+// ---------------------------------------------------------------------------
 // Reshaping
 
 const reshape = shapeOp({
@@ -194,6 +228,7 @@ const reshape = shapeOp({
     const x = input(ctx, 0);
     return same(x, resolveSizes(intsAttr(ctx, "shape"), numel(x.shape), "shape", `x ${typeToString(x)}`));
   },
+  lower: toOutShape,
 });
 
 const flatten = shapeOp({
@@ -212,6 +247,7 @@ const flatten = shapeOp({
     if (s > e) throw new OpError(`start axis ${s} comes after end axis ${e} for x ${typeToString(x)}`, { at: "start" });
     return same(x, [...x.shape.slice(0, s), prodRange(x.shape, s, e + 1), ...x.shape.slice(e + 1)]);
   },
+  lower: toOutShape,
 });
 
 const unflatten = shapeOp({
@@ -229,6 +265,7 @@ const unflatten = shapeOp({
     const sizes = resolveSizes(intsAttr(ctx, "sizes"), d, "sizes", `axis ${axis} of x ${typeToString(x)}`);
     return same(x, [...x.shape.slice(0, axis), ...sizes, ...x.shape.slice(axis + 1)]);
   },
+  lower: toOutShape,
 });
 
 const transpose = shapeOp({
@@ -250,6 +287,7 @@ const transpose = shapeOp({
     shape[b] = x.shape[a]!;
     return same(x, shape);
   },
+  lower: map1((x, ctx) => (ctx.b.rank(x) < 2 ? x : ctx.b.swapAxes(x, num(ctx, "dim0"), num(ctx, "dim1")))),
 });
 
 const permute = shapeOp({
@@ -286,6 +324,12 @@ const permute = shapeOp({
     });
     return same(x, shape);
   },
+  lower: map1((x, ctx) =>
+    ctx.b.transpose(
+      x,
+      ints(ctx, "dims").map((d) => normAxis(d, ctx.b.rank(x))),
+    ),
+  ),
 });
 
 const squeeze = shapeOp({
@@ -312,6 +356,7 @@ const squeeze = shapeOp({
       x.shape.filter((_, i) => !axes.includes(i)),
     );
   },
+  lower: toOutShape,
 });
 
 const unsqueeze = shapeOp({
@@ -324,6 +369,7 @@ const unsqueeze = shapeOp({
     const a = axisIn(ctx, "axis", x, x.shape.length + 1);
     return same(x, [...x.shape.slice(0, a), ONE, ...x.shape.slice(a)]);
   },
+  lower: toOutShape,
 });
 
 // ---------------------------------------------------------------------------
@@ -352,6 +398,12 @@ const concat = shapeOp({
       ),
     );
   },
+  lower: (ctx) => [
+    ctx.b.concat(
+      ctx.inputs.map((_, i) => need(ctx, i)),
+      num(ctx, "axis"),
+    ),
+  ],
 });
 
 const stack = shapeOp({
@@ -364,6 +416,16 @@ const stack = shapeOp({
     const first = xs[0]!;
     const a = axisIn(ctx, "axis", first, first.shape.length + 1);
     return same(first, [...first.shape.slice(0, a), Dim.const(xs.length), ...first.shape.slice(a)]);
+  },
+  lower: (ctx) => {
+    const xs = ctx.inputs.map((_, i) => need(ctx, i));
+    const axis = normAxis(num(ctx, "axis"), ctx.b.rank(xs[0]!) + 1);
+    return [
+      ctx.b.concat(
+        xs.map((x) => insertAxis(ctx, x, axis)),
+        axis,
+      ),
+    ];
   },
 });
 
@@ -406,6 +468,7 @@ const split = shapeOp({
       Array.from({ length: n }, () => size),
     );
   },
+  lower: splitLower,
 });
 
 const chunk = shapeOp({
@@ -439,6 +502,7 @@ const chunk = shapeOp({
     const sizes = Array.from({ length: count }, (_, i) => Dim.const(i < count - 1 ? size : len - size * (count - 1)));
     return splitOutputs(x, axis, sizes);
   },
+  lower: splitLower,
 });
 
 // ---------------------------------------------------------------------------
@@ -482,6 +546,13 @@ const slice = shapeOp({
     const len = c !== undefined ? Dim.const(Math.max(0, Math.ceil(c / step))) : span.ceildiv(step);
     return same(x, withAxis(x.shape, axis, len));
   },
+  lower: map1((x, ctx) => {
+    const axis = normAxis(num(ctx, "axis"), ctx.b.rank(x));
+    const size = ctx.b.shape(x)[axis]!;
+    const start = bound(num(ctx, "start"), size);
+    const end = Math.max(start, ctx.attrs.end == null ? size : bound(num(ctx, "end"), size));
+    return ctx.b.sliceAxis(x, axis, start, end, num(ctx, "step"));
+  }),
 });
 
 const index = shapeOp({
@@ -511,6 +582,11 @@ const index = shapeOp({
       x.shape.filter((_, k) => k !== axis),
     );
   },
+  lower: map1((x, ctx) => {
+    const axis = normAxis(num(ctx, "axis"), ctx.b.rank(x));
+    const i = normAxis(num(ctx, "index"), ctx.b.shape(x)[axis]!);
+    return ctx.b.reshape(ctx.b.sliceAxis(x, axis, i, i + 1), outShape(ctx));
+  }),
 });
 
 const take = shapeOp({
@@ -552,6 +628,15 @@ const take = shapeOp({
     }
     return same(x, [...x.shape.slice(0, axis), ...mid, ...x.shape.slice(axis + 1)]);
   },
+  lower: (ctx) => {
+    const { b } = ctx;
+    const x = need(ctx, 0);
+    const axis = normAxis(num(ctx, "axis"), b.rank(x));
+    const size = b.shape(x)[axis]!;
+    const list = ctx.inputs[1] === undefined ? ints(ctx, "indices").map((i) => normAxis(i, size)) : undefined;
+    const idx = list ? b.tensor(list, [list.length], "i32") : need(ctx, 1);
+    return [b.gather(x, idx, axis)];
+  },
 });
 
 const gather = shapeOp({
@@ -578,6 +663,23 @@ const gather = shapeOp({
         });
     });
     return same(x, idx.shape);
+  },
+  lower: (ctx) => {
+    // flat positions into x: index's own coordinates, with `index` itself on the gather axis
+    const { b } = ctx;
+    const x = need(ctx, 0);
+    const idx = need(ctx, 1);
+    const s = b.shape(x);
+    const axis = normAxis(num(ctx, "axis"), s.length);
+    const at = b.shape(idx);
+    let flat: T = b.scalar(0, "i32");
+    let stride = 1;
+    for (let k = s.length - 1; k >= 0; k--) {
+      const coord = k === axis ? idx : b.iota(at, k);
+      flat = b.plus(flat, b.binary("mul", coord, b.scalar(stride, "i32")));
+      stride *= s[k]!;
+    }
+    return [b.gather(b.reshape(x, [stride]), b.broadcastTo(flat, at), 0)];
   },
 });
 
@@ -632,6 +734,14 @@ const pad = shapeOp({
     }
     return same(x, shape);
   },
+  lower: map1((x, ctx) => {
+    // torch order: (left, right) of the last axis first
+    const pads = ints(ctx, "pads");
+    const r = ctx.b.rank(x);
+    for (let k = 0; k < pads.length / 2; k++)
+      x = padAxis(ctx, x, r - 1 - k, pads[2 * k]!, pads[2 * k + 1]!, str(ctx, "mode"), num(ctx, "value"));
+    return x;
+  }),
 });
 
 const tile = shapeOp({
@@ -651,6 +761,26 @@ const tile = shapeOp({
     }
     return same(x, shape);
   },
+  lower: map1((x, ctx) => {
+    // [.., d, ..] viewed as [.., 1, d, ..], broadcast to [.., k, d, ..], merged
+    const { b } = ctx;
+    const out = outShape(ctx);
+    const reps = ints(ctx, "reps");
+    const n = out.length;
+    const s = [...Array<number>(n - b.rank(x)).fill(1), ...b.shape(x)];
+    const k = [...Array<number>(n - reps.length).fill(1), ...reps];
+    const spread = b.reshape(
+      x,
+      s.flatMap((d) => [1, d]),
+    );
+    return b.reshape(
+      b.broadcastTo(
+        spread,
+        s.flatMap((d, i) => [k[i]!, d]),
+      ),
+      out,
+    );
+  }),
 });
 
 /** expand / broadcast_to: size-1 dims grow to the target, new dims are added in front, -1 keeps. */
@@ -683,6 +813,7 @@ function expandOp(name: string, doc: string): OpDef {
       });
       return same(x, shape);
     },
+    lower: map1((x, ctx) => ctx.b.broadcastTo(x, outShape(ctx))),
   });
 }
 
@@ -710,6 +841,14 @@ const patchify = shapeOp({
     const n = rows(h, ph, "height").mul(rows(w, pw, "width"));
     return same(x, [b, n, c.mul(ph).mul(pw)]);
   },
+  lower: map1((x, ctx) => {
+    // [B, C, H/p, p, W/q, q] → [B, H/p, W/q, C, p, q]: patches row-major, features (c, i, j) as a conv's
+    const { b } = ctx;
+    const [bs, c, h, w] = b.shape(x) as [number, number, number, number];
+    const [p, q] = ints(ctx, "patch", 2) as [number, number];
+    const t = b.transpose(b.reshape(x, [bs, c, h / p, p, w / q, q]), [0, 2, 4, 1, 3, 5]);
+    return b.reshape(t, outShape(ctx));
+  }),
 });
 
 const pixelShuffle = shapeOp({
@@ -732,6 +871,18 @@ const pixelShuffle = shapeOp({
     );
     return same(x, [...x.shape.slice(0, r - 3), out, h.mul(f), w.mul(f)]);
   },
+  lower: map1((x, ctx) => {
+    // out[c, h·r + i, w·r + j] = x[c·r² + i·r + j, h, w]
+    const { b } = ctx;
+    const s = b.shape(x);
+    const n = s.length - 3;
+    const r = num(ctx, "factor");
+    const [c, h, w] = s.slice(n) as [number, number, number];
+    const lead = s.slice(0, n);
+    const t = b.reshape(x, [...lead, c / (r * r), r, r, h, w]);
+    const perm = [...lead.keys(), n, n + 3, n + 1, n + 4, n + 2];
+    return b.reshape(b.transpose(t, perm), outShape(ctx));
+  }),
 });
 
 const oneHot = shapeOp({
@@ -745,6 +896,7 @@ const oneHot = shapeOp({
     const classes = requirePositiveDim(intAttr(ctx, "classes"), "classes");
     return { outputs: [{ dtype: "f32", shape: [...x.shape, classes] }] };
   },
+  lower: map1((x, ctx) => ctx.b.oneHot(x, num(ctx, "classes"), "f32")),
 });
 
 const repeatInterleave = shapeOp({
@@ -761,6 +913,7 @@ const repeatInterleave = shapeOp({
     const k = nonNegative(intAttr(ctx, "repeats"), "repeats");
     return same(x, withAxis(x.shape, axis, x.shape[axis]!.mul(k)));
   },
+  lower: map1((x, ctx) => repeatEach(ctx, x, normAxis(num(ctx, "axis"), ctx.b.rank(x)), num(ctx, "repeats"))),
 });
 
 export const ops: OpDef[] = [

@@ -3,6 +3,8 @@
 // here, next to the rules they depend on, so adding an op touches one place.
 
 import { Dim, type Shape, numel, shapeToString, toDim } from "../dim.js";
+import type { PrimBuilder } from "../prim/builder.js";
+import type { PDType } from "../prim/ir.js";
 
 export const DTYPES = ["f16", "bf16", "f32", "f64", "i8", "u8", "i32", "i64", "bool"] as const;
 export type DType = (typeof DTYPES)[number];
@@ -86,6 +88,12 @@ export type InitName =
   | "lecun_normal"
   | "constant";
 
+/**
+ * Numbers for an initialiser (std, bound, gain, value). A Dim is evaluated once shapes are
+ * concrete; `fan_in` with "uniform" means the bound 1/sqrt(fan_in) (PyTorch's bias init).
+ */
+export type InitArgs = Readonly<Record<string, number | Dim>>;
+
 export interface ParamSpec {
   /** local name, e.g. "weight"; the elaborator prefixes the instance path */
   readonly name: string;
@@ -93,7 +101,7 @@ export interface ParamSpec {
   readonly dtype?: DType;
   readonly init: InitName;
   /** extra numbers for the initialiser (std, bound, gain, value) */
-  readonly initArgs?: Readonly<Record<string, number>>;
+  readonly initArgs?: InitArgs;
   /** buffers are state, not trained (batch-norm running statistics) */
   readonly buffer?: boolean;
   /** excluded from weight decay by default (biases, norm scales) */
@@ -159,6 +167,11 @@ export interface OpDef {
    * cost one forward's MACs (2x in total), elementwise work the same as forward.
    */
   backwardCost?(ctx: CostContext & { needsInputGrad: boolean; needsParamGrad: boolean }): Cost;
+  /**
+   * Lowering to primitives at concrete shapes (compiler/prim/builder.ts): what autodiff
+   * and the backends run. Gradients come from the primitives' vector-Jacobian products.
+   */
+  lower?(ctx: LowerContext): readonly PrimRef[];
   /** the op draws random numbers (dropout, noise): not folded, not CSE'd */
   readonly stochastic?: boolean;
   /** differs between train and eval mode (dropout, batch norm) */
@@ -314,3 +327,28 @@ export function requireRank(op: string, t: TensorType, ranks: readonly number[],
 }
 
 export { Dim, numel };
+
+// ---------------------------------------------------------------------------
+// Lowering
+
+/** A primitive node id (compiler/prim/builder.ts). */
+export type PrimRef = number;
+
+/** An attribute with every Dim evaluated to a number. */
+export type ConcreteAttr = number | boolean | string | null | readonly ConcreteAttr[];
+
+export interface LowerContext {
+  readonly b: PrimBuilder;
+  /** tensor inputs in the op's input order (a variadic input flattened); undefined when absent */
+  readonly inputs: readonly (PrimRef | undefined)[];
+  /** attributes, defaults filled, dims evaluated */
+  readonly attrs: Readonly<Record<string, ConcreteAttr>>;
+  /** the op's parameters and buffers, in the order its `infer` listed them */
+  readonly params: readonly PrimRef[];
+  /** the concrete output types `infer` promised (the lowering must produce exactly these) */
+  readonly outputs: readonly { readonly shape: readonly number[]; readonly dtype: PDType }[];
+  /** training mode (dropout active, batch norm on batch statistics) or evaluation */
+  readonly training: boolean;
+  /** set the value a buffer (batch-norm running statistics) holds after this step */
+  updateBuffer(paramIndex: number, value: PrimRef): void;
+}

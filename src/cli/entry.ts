@@ -1,4 +1,4 @@
 // The process entry of the `dlm` command: runs the CLI and sets the exit code.
 import { main } from "./main.js";
 
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));

@@ -6,6 +6,10 @@ import { diagnosticToJson, hasErrors, renderDiagnostic, type Diagnostic } from "
 import { checkFile, summarizeFile } from "../../compiler/pipeline.js";
 import { createFileSystemHost } from "../host.js";
 import { formatSummary } from "./format.js";
+import { runTraining, TrainUsageError } from "./train.js";
+import { LowerError } from "../../compiler/lower.js";
+import type { ModelGraph } from "../../compiler/ir/graph.js";
+import type { TrainSetup } from "../../compiler/train.js";
 import type { Value } from "../../compiler/values.js";
 import { Dim } from "../../compiler/dim.js";
 
@@ -15,6 +19,10 @@ usage:
   dlm check FILE... [--json]                       check files; diagnostics on stderr
   dlm summary FILE [--model NAME] [--dim B=32]... [--param name=value]... [--json]
                                                    layer table, parameters, MACs/FLOPs, memory
+  dlm train FILE [--model NAME] [--data mnist|synthetic|FILE.csv] [--epochs N] [--batch B]
+           [--lr X] [--seed S] [--dim T=64]... [--save CKPT] [--resume CKPT]
+           [--report FILE.json] [--curve FILE.svg] [--steps-per-epoch N] [--quiet]
+                                                   train on the CPU; per-epoch loss and accuracy
   dlm help                                         this text
 
 exit codes: 0 clean, 1 errors in the input, 2 bad command line`;
@@ -26,7 +34,7 @@ interface Parsed {
   readonly flags: Map<string, string[]>;
 }
 
-const BOOLEAN_FLAGS = new Set(["json", "no-color", "color", "help"]);
+const BOOLEAN_FLAGS = new Set(["json", "no-color", "color", "help", "quiet"]);
 
 function parseArgs(argv: readonly string[], allowed: readonly string[]): Parsed {
   const positional: string[] = [];
@@ -156,7 +164,95 @@ function cmdSummary(argv: readonly string[]): number {
   return 0;
 }
 
-export function main(argv: readonly string[]): number {
+/** Check a file and elaborate one model with its train section; diagnostics are printed on failure. */
+function loadForTraining(path: string, model: string | undefined, color: boolean): { graph: ModelGraph; train: TrainSetup } | number {
+  const r = checkFile(path, createFileSystemHost(path), model ? { model } : {});
+  const errors = r.diagnostics.filter((d) => d.severity === "error");
+  if (errors.length > 0) {
+    printDiagnostics(r.diagnostics, new Map([...r.program.files].map(([p, f]) => [p, f.text])), color);
+    return 1;
+  }
+  const names = [...r.models.keys()];
+  const chosen = r.models.get(model ?? names[names.length - 1]!);
+  if (!chosen?.graph) return 1;
+  if (!chosen.train) {
+    process.stderr.write(
+      `dlm train: model '${chosen.graph.name}' has no train section (add \`train ${chosen.graph.name} { loss = ...; optimizer = ... }\`)\n`,
+    );
+    return 1;
+  }
+  return { graph: chosen.graph, train: chosen.train };
+}
+
+function positiveInt(flags: Map<string, string[]>, name: string): number | undefined {
+  const v = flags.get(name)?.at(-1);
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`--${name} expects a positive integer, got '${v}'`);
+  return Number(v);
+}
+
+async function cmdTrain(argv: readonly string[]): Promise<number> {
+  const { positional, flags } = parseArgs(argv, [
+    "model",
+    "data",
+    "epochs",
+    "batch",
+    "lr",
+    "seed",
+    "dim",
+    "save",
+    "resume",
+    "report",
+    "curve",
+    "steps-per-epoch",
+    "quiet",
+    "no-color",
+    "color",
+  ]);
+  if (positional.length !== 1) throw new UsageError("dlm train needs exactly one FILE");
+  const path = resolve(positional[0]!);
+  const lrText = flags.get("lr")?.at(-1);
+  const lr = lrText === undefined ? undefined : Number(lrText);
+  if (lr !== undefined && !(lr > 0 && Number.isFinite(lr))) throw new UsageError(`--lr expects a positive number, got '${lrText}'`);
+  const seedText = flags.get("seed")?.at(-1);
+  if (seedText !== undefined && !/^\d+$/.test(seedText)) throw new UsageError(`--seed expects a non-negative integer, got '${seedText}'`);
+  const loaded = loadForTraining(path, flags.get("model")?.[0], useColor(flags));
+  if (typeof loaded === "number") return loaded;
+  const opt = (k: string): string | undefined => flags.get(k)?.at(-1);
+  try {
+    return await runTraining({
+      file: positional[0]!,
+      ...loaded,
+      data: opt("data") ?? "synthetic",
+      ...(positiveInt(flags, "epochs") !== undefined ? { epochs: positiveInt(flags, "epochs")! } : {}),
+      ...(positiveInt(flags, "batch") !== undefined ? { batch: positiveInt(flags, "batch")! } : {}),
+      ...(positiveInt(flags, "steps-per-epoch") !== undefined ? { stepsPerEpoch: positiveInt(flags, "steps-per-epoch")! } : {}),
+      ...(lr !== undefined ? { lr } : {}),
+      ...(seedText !== undefined ? { seed: Number(seedText) } : {}),
+      dims: parseDims(flags.get("dim") ?? []),
+      ...(opt("save") ? { save: opt("save")! } : {}),
+      ...(opt("resume") ? { resume: opt("resume")! } : {}),
+      ...(opt("report") ? { report: opt("report")! } : {}),
+      ...(opt("curve") ? { curve: opt("curve")! } : {}),
+      quiet: flags.has("quiet"),
+    });
+  } catch (e) {
+    if (e instanceof TrainUsageError) throw new UsageError(e.message);
+    if (e instanceof LowerError) {
+      const where = e.site ? `${displayPath(e.site.file)}:${e.site.range.start.line}:${e.site.range.start.column}: ` : "";
+      process.stderr.write(`${where}dlm train: ${e.message}\n`);
+      return 1;
+    }
+    // data and checkpoint problems (a missing file, a corrupt checkpoint) are the input's fault
+    if (e instanceof Error && !(e instanceof TypeError) && !(e instanceof RangeError)) {
+      process.stderr.write(`dlm train: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+export function main(argv: readonly string[]): number | Promise<number> {
   const [cmd, ...rest] = argv;
   try {
     switch (cmd) {
@@ -164,6 +260,8 @@ export function main(argv: readonly string[]): number {
         return cmdCheck(rest);
       case "summary":
         return cmdSummary(rest);
+      case "train":
+        return cmdTrain(rest).catch(handleError);
       case undefined:
       case "help":
       case "--help":
@@ -174,11 +272,15 @@ export function main(argv: readonly string[]): number {
         throw new UsageError(`unknown command '${cmd}'`);
     }
   } catch (e) {
-    if (e instanceof UsageError) {
-      process.stderr.write(`dlm: ${e.message}\n\n${USAGE}\n`);
-      return 2;
-    }
-    process.stderr.write(`dlm: internal error: ${(e as Error).stack ?? String(e)}\nplease report this with the input that caused it\n`);
-    return 70;
+    return handleError(e);
   }
+}
+
+function handleError(e: unknown): number {
+  if (e instanceof UsageError) {
+    process.stderr.write(`dlm: ${e.message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  process.stderr.write(`dlm: internal error: ${(e as Error).stack ?? String(e)}\nplease report this with the input that caused it\n`);
+  return 70;
 }

@@ -24,6 +24,7 @@ function run(...argv: string[]): Run {
   vi.spyOn(process.stderr, "write").mockImplementation((s: string | Uint8Array) => ((stderr += String(s)), true));
   try {
     const code = main(argv);
+    if (typeof code !== "number") throw new Error("use runAsync for commands that return a promise");
     return { code, stdout, stderr };
   } finally {
     vi.restoreAllMocks();

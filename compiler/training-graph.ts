@@ -1,0 +1,51 @@
+// The graphs a training run executes: the model lowered in training mode with its loss and
+// the loss's gradients with respect to every trainable parameter (one program per step),
+// and the model lowered in evaluation mode (for held-out metrics and inference).
+
+import { gradients } from "./autodiff.js";
+import type { ModelGraph, TensorRef } from "./ir/graph.js";
+import { LowerError, lowerModel, type LoweredModel } from "./lower.js";
+import type { T } from "./prim/builder.js";
+import type { TrainSetup } from "./train.js";
+
+export interface TrainingGraph {
+  readonly model: LoweredModel;
+  readonly loss: T;
+  /** gradient node of each trainable parameter that the loss depends on, by parameter name */
+  readonly grads: ReadonlyMap<string, T>;
+}
+
+/**
+ * Lower `g` for a training step at the given dims and differentiate `loss` with respect to
+ * the trainable parameters `updates` selects (default: all of them).
+ */
+export function buildTrainingGraph(
+  g: ModelGraph,
+  loss: TensorRef,
+  dims: ReadonlyMap<string, number>,
+  updates: (paramName: string) => boolean = () => true,
+): TrainingGraph {
+  const model = lowerModel(g, { training: true, dims, extraOutputs: [{ name: "loss", ref: loss }] });
+  const b = model.builder;
+  const lossNode = model.outputs.find((o) => o.name === "loss")!.node;
+  if (b.shape(lossNode).length !== 0) throw new LowerError("the loss must be a scalar");
+  const trainable = model.params.filter((p) => p.trainable && updates(p.name));
+  const gs = gradients(
+    b,
+    lossNode,
+    trainable.map((p) => p.node),
+  );
+  const grads = new Map<string, T>();
+  trainable.forEach((p, i) => {
+    const gNode = gs[i];
+    if (gNode === undefined) return; // the loss does not depend on it (a frozen branch, an unused layer)
+    grads.set(p.name, gNode);
+    b.output(`grad:${p.name}`, gNode);
+  });
+  return { model, loss: lossNode, grads };
+}
+
+/** Lower `g` for inference / evaluation (dropout off, batch norm on running statistics). */
+export function buildEvalGraph(g: ModelGraph, dims: ReadonlyMap<string, number>, train?: TrainSetup): LoweredModel {
+  return lowerModel(g, { training: false, dims, ...(train?.loss ? { extraOutputs: [{ name: "loss", ref: train.loss }] } : {}) });
+}

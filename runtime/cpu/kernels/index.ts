@@ -1,0 +1,28 @@
+// Hot kernels of the CPU backend: plain functions over flat typed arrays (see each file for the
+// layouts). No allocation per call; scratch comes from a grow-only module pool.
+export { matmul, matmulBackend, setMatmulWasmTile, type FloatArray, type MatmulBackend, type MatmulOptions } from "./matmul.js";
+export {
+  convForward,
+  convBackwardInput,
+  convBackwardWeight,
+  convBackwardBias,
+  convGeometry,
+  convOutSize,
+  im2col,
+  col2im,
+  type ConvGeometry,
+  type ConvOptions,
+} from "./conv.js";
+export {
+  maxPoolForward,
+  maxPoolBackward,
+  avgPoolForward,
+  avgPoolBackward,
+  poolGeometry,
+  poolOutSize,
+  type PoolGeometry,
+  type AvgPoolOptions,
+} from "./pool.js";
+export { window3, windowOutSize, type Window3, type WindowSpec } from "./geometry.js";
+export { scratchF32, scratchF64, releaseScratch } from "./scratch.js";
+export { wasmSimdSupport, emitGemmModule, type GemmKernelShape } from "./wasm-gemm.js";

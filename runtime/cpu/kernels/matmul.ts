@@ -1,0 +1,476 @@
+// Dense matrix multiply for the CPU backend: C[M,N] = op(A)·op(B) (+ C when accumulating), over
+// flat typed arrays, optionally batched.
+//
+// Layouts (all row-major; lda/ldb/ldc are row strides in elements):
+//   A: [M, K] with row stride lda (default K), or, with transA, stored as [K, M] (default lda M);
+//   B: [K, N] with row stride ldb (default N), or, with transB, stored as [N, K] (default ldb K);
+//   C: [M, N] with row stride ldc (default N).
+//   Batch item t uses A at offsetA + t*strideA, B at offsetB + t*strideB, C at offsetC +
+//   t*strideC; the default strides are the dense matrix sizes. A stride of 0 broadcasts.
+//   C must not overlap A or B.
+//
+// Float32Array paths (GotoBLAS structure: B packed into kc×nc panels of NR-column strips, A
+// into mc×kc panels of MR-row strips, a register-tiled micro-kernel over them):
+//   - "wasm": a WebAssembly SIMD128 macro-kernel (see wasm-gemm.ts) with a 4x8 register tile (8 f32x4 accumulators);
+//     used by "auto" when the host validates SIMD modules;
+//   - "js": the same blocking with a 4x4 scalar micro-kernel in plain JS;
+//   - "naive": a simple i-k-j loop, used by "auto" for small products.
+// Float64Array (gradient checks): the simple loop, accumulating in float64.
+// No allocation per call: packing buffers come from the grow-only scratch pool and the wasm
+// memory only grows.
+
+import { scratchF32 } from "./scratch.js";
+import { wasmGemm, type GemmKernelShape, type WasmGemm } from "./wasm-gemm.js";
+
+export type FloatArray = Float32Array | Float64Array;
+export type MatmulBackend = "auto" | "wasm" | "js" | "naive";
+
+export interface MatmulOptions {
+  transA?: boolean;
+  transB?: boolean;
+  /** C += op(A)·op(B) instead of C = op(A)·op(B). */
+  accumulate?: boolean;
+  batch?: number;
+  strideA?: number;
+  strideB?: number;
+  strideC?: number;
+  offsetA?: number;
+  offsetB?: number;
+  offsetC?: number;
+  lda?: number;
+  ldb?: number;
+  ldc?: number;
+  /** Float32 implementation; default "auto". */
+  backend?: MatmulBackend;
+}
+
+/** Products with M·N·K below this use the simple loop under "auto". */
+const SMALL = 24 * 24 * 24;
+
+export function matmul(a: FloatArray, b: FloatArray, c: FloatArray, M: number, K: number, N: number, opts: MatmulOptions = {}): void {
+  const transA = opts.transA ?? false;
+  const transB = opts.transB ?? false;
+  const accumulate = opts.accumulate ?? false;
+  const batch = opts.batch ?? 1;
+  const lda = opts.lda ?? (transA ? M : K);
+  const ldb = opts.ldb ?? (transB ? K : N);
+  const ldc = opts.ldc ?? N;
+  const strideA = opts.strideA ?? (transA ? K : M) * lda;
+  const strideB = opts.strideB ?? (transB ? N : K) * ldb;
+  const strideC = opts.strideC ?? M * ldc;
+  const offA = opts.offsetA ?? 0;
+  const offB = opts.offsetB ?? 0;
+  const offC = opts.offsetC ?? 0;
+  // element (i,k) of op(A) is a[offA + i*rsA + k*csA]; (k,j) of op(B) is b[offB + k*rsB + j*csB]
+  const rsA = transA ? 1 : lda;
+  const csA = transA ? lda : 1;
+  const rsB = transB ? 1 : ldb;
+  const csB = transB ? ldb : 1;
+  if (M === 0 || N === 0 || batch === 0) return;
+  const f64 = c instanceof Float64Array;
+  if (a instanceof Float64Array !== f64 || b instanceof Float64Array !== f64) {
+    throw new TypeError("matmul: a, b and c must share an element type");
+  }
+  let backend = opts.backend ?? "auto";
+  if (f64 || K === 0) backend = "naive";
+  else if (backend === "auto") backend = M * N * K < SMALL ? "naive" : wasmKernel() ? "wasm" : "js";
+  else if (backend === "wasm" && !wasmKernel()) backend = "js";
+
+  for (let t = 0; t < batch; t++) {
+    const oa = offA + t * strideA;
+    const ob = offB + t * strideB;
+    const oc = offC + t * strideC;
+    if (backend === "naive") gemmSimple(a, oa, rsA, csA, b, ob, rsB, csB, c, oc, ldc, M, K, N, accumulate);
+    else if (backend === "wasm")
+      gemmWasm(
+        wasmKernel()!,
+        a as Float32Array,
+        oa,
+        rsA,
+        csA,
+        b as Float32Array,
+        ob,
+        rsB,
+        csB,
+        c as Float32Array,
+        oc,
+        ldc,
+        M,
+        K,
+        N,
+        accumulate,
+      );
+    else gemmJs(a as Float32Array, oa, rsA, csA, b as Float32Array, ob, rsB, csB, c as Float32Array, oc, ldc, M, K, N, accumulate);
+  }
+}
+
+/** Which Float32 path "auto" takes for large products on this host. */
+export function matmulBackend(): "wasm" | "js" {
+  return wasmKernel() ? "wasm" : "js";
+}
+
+// ---------------------------------------------------------------------------------------------
+// simple loop (small products, Float64)
+
+function gemmSimple(
+  a: FloatArray,
+  oa: number,
+  rsA: number,
+  csA: number,
+  b: FloatArray,
+  ob: number,
+  rsB: number,
+  csB: number,
+  c: FloatArray,
+  oc: number,
+  ldc: number,
+  M: number,
+  K: number,
+  N: number,
+  accumulate: boolean,
+): void {
+  if (csB === 1) {
+    for (let i = 0; i < M; i++) {
+      const cr = oc + i * ldc;
+      if (!accumulate) c.fill(0, cr, cr + N);
+      const ar = oa + i * rsA;
+      for (let k = 0; k < K; k++) {
+        const aik = a[ar + k * csA]!;
+        const br = ob + k * rsB;
+        for (let j = 0; j < N; j++) c[cr + j] += aik * b[br + j]!;
+      }
+    }
+  } else {
+    for (let i = 0; i < M; i++) {
+      const cr = oc + i * ldc;
+      const ar = oa + i * rsA;
+      for (let j = 0; j < N; j++) {
+        const bc = ob + j * csB;
+        let s = 0;
+        for (let k = 0; k < K; k++) s += a[ar + k * csA]! * b[bc + k * rsB]!;
+        c[cr + j] = accumulate ? c[cr + j]! + s : s;
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// packing (shared by the JS and wasm paths)
+
+/** Packs op(A)[i0.., k0..] (mc×kc) as MR-row strips, each kcp steps of MR values, zero-padded. */
+function packA(
+  dst: Float32Array,
+  d: number,
+  a: Float32Array,
+  base: number,
+  rsA: number,
+  csA: number,
+  mc: number,
+  kc: number,
+  kcp: number,
+  mr: number,
+): void {
+  for (let ip = 0; ip < mc; ip += mr) {
+    const rows = Math.min(mr, mc - ip);
+    const strip = base + ip * rsA;
+    if (rows === 4 && mr === 4) {
+      const r1 = rsA,
+        r2 = 2 * rsA,
+        r3 = 3 * rsA;
+      for (let k = 0, s = strip; k < kc; k++, s += csA) {
+        dst[d] = a[s]!;
+        dst[d + 1] = a[s + r1]!;
+        dst[d + 2] = a[s + r2]!;
+        dst[d + 3] = a[s + r3]!;
+        d += 4;
+      }
+    } else {
+      for (let k = 0; k < kc; k++) {
+        const s = strip + k * csA;
+        let r = 0;
+        for (; r < rows; r++) dst[d++] = a[s + r * rsA]!;
+        for (; r < mr; r++) dst[d++] = 0;
+      }
+    }
+    const pad = (kcp - kc) * mr;
+    if (pad > 0) {
+      dst.fill(0, d, d + pad);
+      d += pad;
+    }
+  }
+}
+
+/** Packs op(B)[k0.., j0..] (kc×nc) as NR-column strips, each kcp steps of NR values, zero-padded. */
+function packB(
+  dst: Float32Array,
+  d: number,
+  b: Float32Array,
+  base: number,
+  rsB: number,
+  csB: number,
+  kc: number,
+  kcp: number,
+  nc: number,
+  nr: number,
+): void {
+  for (let jp = 0; jp < nc; jp += nr) {
+    const cols = Math.min(nr, nc - jp);
+    const strip = base + jp * csB;
+    if (cols === nr && csB === 1) {
+      for (let k = 0; k < kc; k++) {
+        const s = strip + k * rsB;
+        for (let j = 0; j < nr; j++) dst[d + j] = b[s + j]!;
+        d += nr;
+      }
+    } else {
+      for (let k = 0; k < kc; k++) {
+        const s = strip + k * rsB;
+        let j = 0;
+        for (; j < cols; j++) dst[d++] = b[s + j * csB]!;
+        for (; j < nr; j++) dst[d++] = 0;
+      }
+    }
+    const pad = (kcp - kc) * nr;
+    if (pad > 0) {
+      dst.fill(0, d, d + pad);
+      d += pad;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// plain JS blocked path: 4x4 register tile
+
+const JS_MC = 64;
+const JS_KC = 256;
+const JS_NC = 2048;
+const JS_MR = 4;
+const JS_NR = 4;
+
+function gemmJs(
+  a: Float32Array,
+  oa: number,
+  rsA: number,
+  csA: number,
+  b: Float32Array,
+  ob: number,
+  rsB: number,
+  csB: number,
+  c: Float32Array,
+  oc: number,
+  ldc: number,
+  M: number,
+  K: number,
+  N: number,
+  accumulate: boolean,
+): void {
+  if (!accumulate) for (let i = 0; i < M; i++) c.fill(0, oc + i * ldc, oc + i * ldc + N);
+  const pa = scratchF32("matmul.js.A", JS_MC * JS_KC);
+  const pb = scratchF32("matmul.js.B", JS_KC * JS_NC);
+  for (let jc = 0; jc < N; jc += JS_NC) {
+    const nc = Math.min(JS_NC, N - jc);
+    for (let pc = 0; pc < K; pc += JS_KC) {
+      const kc = Math.min(JS_KC, K - pc);
+      packB(pb, 0, b, ob + pc * rsB + jc * csB, rsB, csB, kc, kc, nc, JS_NR);
+      for (let ic = 0; ic < M; ic += JS_MC) {
+        const mc = Math.min(JS_MC, M - ic);
+        packA(pa, 0, a, oa + ic * rsA + pc * csA, rsA, csA, mc, kc, kc, JS_MR);
+        macroJs(pa, pb, c, oc + ic * ldc + jc, ldc, mc, nc, kc);
+      }
+    }
+  }
+}
+
+function macroJs(pa: Float32Array, pb: Float32Array, c: Float32Array, oc: number, ldc: number, mc: number, nc: number, kc: number): void {
+  for (let jr = 0; jr < nc; jr += 4) {
+    const nr = Math.min(4, nc - jr);
+    const bBase = jr * kc;
+    for (let ir = 0; ir < mc; ir += 4) {
+      const mr = Math.min(4, mc - ir);
+      let ai = ir * kc;
+      let bi = bBase;
+      let c00 = 0,
+        c01 = 0,
+        c02 = 0,
+        c03 = 0,
+        c10 = 0,
+        c11 = 0,
+        c12 = 0,
+        c13 = 0,
+        c20 = 0,
+        c21 = 0,
+        c22 = 0,
+        c23 = 0,
+        c30 = 0,
+        c31 = 0,
+        c32 = 0,
+        c33 = 0;
+      for (let k = 0; k < kc; k++) {
+        const a0 = pa[ai]!,
+          a1 = pa[ai + 1]!,
+          a2 = pa[ai + 2]!,
+          a3 = pa[ai + 3]!;
+        const b0 = pb[bi]!,
+          b1 = pb[bi + 1]!,
+          b2 = pb[bi + 2]!,
+          b3 = pb[bi + 3]!;
+        c00 += a0 * b0;
+        c01 += a0 * b1;
+        c02 += a0 * b2;
+        c03 += a0 * b3;
+        c10 += a1 * b0;
+        c11 += a1 * b1;
+        c12 += a1 * b2;
+        c13 += a1 * b3;
+        c20 += a2 * b0;
+        c21 += a2 * b1;
+        c22 += a2 * b2;
+        c23 += a2 * b3;
+        c30 += a3 * b0;
+        c31 += a3 * b1;
+        c32 += a3 * b2;
+        c33 += a3 * b3;
+        ai += 4;
+        bi += 4;
+      }
+      const r0 = oc + ir * ldc + jr;
+      if (mr === 4 && nr === 4) {
+        const r1 = r0 + ldc,
+          r2 = r1 + ldc,
+          r3 = r2 + ldc;
+        c[r0] += c00;
+        c[r0 + 1] += c01;
+        c[r0 + 2] += c02;
+        c[r0 + 3] += c03;
+        c[r1] += c10;
+        c[r1 + 1] += c11;
+        c[r1 + 2] += c12;
+        c[r1 + 3] += c13;
+        c[r2] += c20;
+        c[r2 + 1] += c21;
+        c[r2 + 2] += c22;
+        c[r2 + 3] += c23;
+        c[r3] += c30;
+        c[r3 + 1] += c31;
+        c[r3 + 2] += c32;
+        c[r3 + 3] += c33;
+      } else {
+        const t = EDGE;
+        t[0] = c00;
+        t[1] = c01;
+        t[2] = c02;
+        t[3] = c03;
+        t[4] = c10;
+        t[5] = c11;
+        t[6] = c12;
+        t[7] = c13;
+        t[8] = c20;
+        t[9] = c21;
+        t[10] = c22;
+        t[11] = c23;
+        t[12] = c30;
+        t[13] = c31;
+        t[14] = c32;
+        t[15] = c33;
+        for (let i = 0; i < mr; i++) for (let j = 0; j < nr; j++) c[r0 + i * ldc + j] += t[i * 4 + j]!;
+      }
+    }
+  }
+}
+
+const EDGE = new Float64Array(16);
+
+// ---------------------------------------------------------------------------------------------
+// WebAssembly SIMD path
+
+let WASM_SHAPE: GemmKernelShape = { mr: 4, nr: 8, unroll: 1, fma: false };
+const W_MC = 128; // rows of A per packed block (multiple of MR)
+const W_KC = 256; // depth per packed block (multiple of the unroll)
+const W_NC = 2048; // columns of B per packed block (multiple of NR)
+const W_MCHUNK = 1024; // rows of C held in wasm memory at once (multiple of W_MC)
+
+let wasmState: WasmGemm | null | undefined;
+let wasmView: Float32Array | null = null;
+
+/** Benchmarks/tuning: picks the wasm register tile (relaxed-SIMD FMA is used when it validates). */
+export function setMatmulWasmTile(tile: { mr: number; nr: number; unroll: number }): boolean {
+  WASM_SHAPE = { ...tile, fma: false };
+  wasmState = undefined;
+  return wasmKernel() !== null;
+}
+
+function wasmKernel(): WasmGemm | null {
+  if (wasmState === undefined) {
+    const relaxed = wasmGemm({ ...WASM_SHAPE, fma: true });
+    wasmState = relaxed ?? wasmGemm(WASM_SHAPE);
+  }
+  return wasmState;
+}
+
+function wasmHeap(k: WasmGemm, bytes: number): Float32Array {
+  const mem = k.memory;
+  if (mem.buffer.byteLength < bytes) mem.grow(Math.ceil((bytes - mem.buffer.byteLength) / 65536));
+  if (wasmView === null || wasmView.buffer !== mem.buffer) wasmView = new Float32Array(mem.buffer);
+  return wasmView;
+}
+
+const roundUp = (n: number, m: number) => Math.ceil(n / m) * m;
+
+function gemmWasm(
+  kern: WasmGemm,
+  a: Float32Array,
+  oa: number,
+  rsA: number,
+  csA: number,
+  b: Float32Array,
+  ob: number,
+  rsB: number,
+  csB: number,
+  c: Float32Array,
+  oc: number,
+  ldc: number,
+  M: number,
+  K: number,
+  N: number,
+  accumulate: boolean,
+): void {
+  const { mr, nr, unroll } = kern.shape;
+  const kcMax = roundUp(Math.min(W_KC, K), unroll);
+  const ncMax = roundUp(Math.min(W_NC, N), nr);
+  const chunkMax = roundUp(Math.min(W_MCHUNK, M), mr);
+  const aOff = 0; // floats
+  const bOff = aOff + Math.min(W_MC, chunkMax) * kcMax;
+  const cOff = roundUp(bOff + kcMax * ncMax, 4);
+  const heap = wasmHeap(kern, (cOff + chunkMax * ncMax) * 4);
+  for (let m0 = 0; m0 < M; m0 += W_MCHUNK) {
+    const rows = Math.min(W_MCHUNK, M - m0);
+    for (let jc = 0; jc < N; jc += W_NC) {
+      const nc = Math.min(W_NC, N - jc);
+      const ncp = roundUp(nc, nr);
+      const ldcBytes = ncp * 4;
+      // C block in wasm memory: rows × ncp, initialised to 0 or to the caller's C
+      if (accumulate) {
+        for (let i = 0; i < rows; i++) {
+          const src = oc + (m0 + i) * ldc + jc;
+          heap.set(c.subarray(src, src + nc), cOff + i * ncp);
+          if (ncp > nc) heap.fill(0, cOff + i * ncp + nc, cOff + (i + 1) * ncp);
+        }
+        heap.fill(0, cOff + rows * ncp, cOff + roundUp(rows, mr) * ncp);
+      } else heap.fill(0, cOff, cOff + roundUp(rows, mr) * ncp);
+      for (let pc = 0; pc < K; pc += W_KC) {
+        const kc = Math.min(W_KC, K - pc);
+        const kcp = roundUp(kc, unroll);
+        packB(heap, bOff, b, ob + pc * rsB + jc * csB, rsB, csB, kc, kcp, nc, nr);
+        for (let ic = 0; ic < rows; ic += W_MC) {
+          const mc = Math.min(W_MC, rows - ic);
+          packA(heap, aOff, a, oa + (m0 + ic) * rsA + pc * csA, rsA, csA, mc, kc, kcp, mr);
+          kern.macro(aOff * 4, bOff * 4, (cOff + ic * ncp) * 4, Math.ceil(mc / mr), ncp / nr, kcp, ldcBytes);
+        }
+      }
+      for (let i = 0; i < rows; i++) {
+        const src = cOff + i * ncp;
+        c.set(heap.subarray(src, src + nc), oc + (m0 + i) * ldc + jc);
+      }
+    }
+  }
+}

@@ -1,0 +1,297 @@
+// A WebAssembly SIMD128 GEMM macro-kernel, emitted as bytes from TypeScript (no external
+// toolchain: the module is a few hundred bytes, built at first use and validated with
+// `WebAssembly.validate`, so hosts without SIMD128 keep the JS path).
+//
+// Exports (all pointers are byte offsets into the exported memory `mem`):
+//   macro(ap, bp, cp, mTiles, nTiles, kc, ldc)
+//     for jr in [0, nTiles), ir in [0, mTiles):
+//       C[ir*MR .. +MR, jr*NR .. +NR] += Apanel(ir) · Bpanel(jr)
+//   where
+//     Apanel(ir) at ap + ir*MR*kc*4 holds kc steps of MR consecutive f32 (column k of the
+//                MR-row strip of op(A));
+//     Bpanel(jr) at bp + jr*NR*kc*4 holds kc steps of NR consecutive f32 (row k of the
+//                NR-column strip of op(B));
+//     C is row-major f32 with a row stride of ldc BYTES (a multiple of 16 keeps loads aligned);
+//     kc must be a positive multiple of the unroll factor U (the packer zero-pads to it).
+// The micro-kernel keeps MR*NR/4 f32x4 accumulators in locals; with the default 4x8 tile that is
+// 8 accumulators + 2 B vectors + 1 broadcast A, which fits x64's 16 vector registers.
+// With `fma` the multiply-add is `f32x4.relaxed_madd` (relaxed SIMD; opt-in in Node 20).
+
+const I32 = 0x7f;
+const V128 = 0x7b;
+
+function uleb(n: number, out: number[]): void {
+  do {
+    let byte = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (n !== 0);
+}
+
+function sleb(n: number, out: number[]): void {
+  for (;;) {
+    const byte = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0)) {
+      out.push(byte);
+      return;
+    }
+    out.push(byte | 0x80);
+  }
+}
+
+/** A tiny instruction emitter for the handful of opcodes the kernel needs. */
+class Code {
+  readonly b: number[] = [];
+  get(i: number): this {
+    this.b.push(0x20);
+    uleb(i, this.b);
+    return this;
+  }
+  set(i: number): this {
+    this.b.push(0x21);
+    uleb(i, this.b);
+    return this;
+  }
+  i32(v: number): this {
+    this.b.push(0x41);
+    sleb(v, this.b);
+    return this;
+  }
+  op(...bytes: number[]): this {
+    this.b.push(...bytes);
+    return this;
+  }
+  simd(opcode: number): this {
+    this.b.push(0xfd);
+    uleb(opcode, this.b);
+    return this;
+  }
+  /** SIMD memory op with memarg (align log2, offset). */
+  simdMem(opcode: number, align: number, offset: number): this {
+    this.simd(opcode);
+    uleb(align, this.b);
+    uleb(offset, this.b);
+    return this;
+  }
+  v128zero(): this {
+    this.simd(0x0c);
+    for (let i = 0; i < 16; i++) this.b.push(0);
+    return this;
+  }
+  /** local[i] += k (i32). */
+  addTo(i: number, k: number): this {
+    return this.get(i).i32(k).op(0x6a).set(i);
+  }
+}
+
+const OP = {
+  block: 0x02,
+  loop: 0x03,
+  end: 0x0b,
+  br: 0x0c,
+  brIf: 0x0d,
+  void: 0x40,
+  i32add: 0x6a,
+  i32sub: 0x6b,
+  i32mul: 0x6c,
+  i32ne: 0x47,
+  i32ltU: 0x49,
+} as const;
+
+const SIMD = {
+  load: 0x00,
+  load32Splat: 0x09,
+  store: 0x0b,
+  f32x4add: 0xe4,
+  f32x4mul: 0xe6,
+  relaxedMadd: 0x105,
+} as const;
+
+export interface GemmKernelShape {
+  /** Rows of the register tile. */
+  mr: number;
+  /** Columns of the register tile (multiple of 4). */
+  nr: number;
+  /** Unroll of the k loop; packed panels are zero-padded so kc % unroll == 0. */
+  unroll: number;
+  /** Use f32x4.relaxed_madd (relaxed SIMD). */
+  fma: boolean;
+}
+
+export function emitGemmModule(shape: GemmKernelShape): Uint8Array<ArrayBuffer> {
+  const { mr, nr, unroll, fma } = shape;
+  if (nr % 4 !== 0) throw new Error("nr must be a multiple of 4");
+  const nv = nr / 4;
+  // params
+  const AP = 0,
+    BP = 1,
+    CP = 2,
+    MT = 3,
+    NT = 4,
+    KC = 5,
+    LDC = 6;
+  // i32 locals
+  const JR = 7,
+    IR = 8,
+    A = 9,
+    B = 10,
+    C = 11,
+    K = 12,
+    BCOL = 13,
+    CCOL = 14;
+  const nI32 = 8;
+  // v128 locals
+  const V0 = 7 + nI32;
+  const acc = (r: number, j: number) => V0 + r * nv + j;
+  const bv = (j: number) => V0 + mr * nv + j;
+  const AV = V0 + mr * nv + nv;
+  const nV = mr * nv + nv + 1;
+
+  const c = new Code();
+  const panelA = mr * 4; // bytes per k step of an A panel
+  const panelB = nr * 4;
+  // bcol = bp; ccol = cp; jr = nTiles
+  c.get(BP).set(BCOL).get(CP).set(CCOL).get(NT).set(JR);
+  c.op(OP.block, OP.void, OP.loop, OP.void); // jr loop
+  {
+    c.get(JR).op(0x45).op(OP.brIf, 1); // if jr == 0 break
+    // a = ap; c = ccol; ir = mTiles
+    c.get(AP).set(A).get(CCOL).set(C).get(MT).set(IR);
+    c.op(OP.block, OP.void, OP.loop, OP.void); // ir loop
+    {
+      c.get(IR).op(0x45).op(OP.brIf, 1);
+      for (let r = 0; r < mr; r++) for (let j = 0; j < nv; j++) c.v128zero().set(acc(r, j));
+      c.get(BCOL).set(B).get(KC).set(K);
+      c.op(OP.loop, OP.void); // k loop (kc >= unroll > 0)
+      {
+        for (let u = 0; u < unroll; u++) {
+          for (let j = 0; j < nv; j++)
+            c.get(B)
+              .simdMem(SIMD.load, 4, u * panelB + j * 16)
+              .set(bv(j));
+          for (let r = 0; r < mr; r++) {
+            c.get(A)
+              .simdMem(SIMD.load32Splat, 2, u * panelA + r * 4)
+              .set(AV);
+            for (let j = 0; j < nv; j++) {
+              if (fma) {
+                c.get(AV).get(bv(j)).get(acc(r, j)).simd(SIMD.relaxedMadd).set(acc(r, j));
+              } else {
+                c.get(acc(r, j)).get(AV).get(bv(j)).simd(SIMD.f32x4mul).simd(SIMD.f32x4add).set(acc(r, j));
+              }
+            }
+          }
+        }
+        c.addTo(A, panelA * unroll).addTo(B, panelB * unroll);
+        c.get(K).i32(unroll).op(OP.i32sub).set(K);
+        c.get(K).op(OP.brIf, 0);
+      }
+      c.op(OP.end);
+      // C tile += acc; row pointer walks by ldc
+      c.get(C).set(K); // reuse K as the row pointer
+      for (let r = 0; r < mr; r++) {
+        for (let j = 0; j < nv; j++) {
+          c.get(K);
+          c.get(K).simdMem(SIMD.load, 0, j * 16);
+          c.get(acc(r, j)).simd(SIMD.f32x4add);
+          c.simdMem(SIMD.store, 0, j * 16);
+        }
+        if (r < mr - 1) c.get(K).get(LDC).op(OP.i32add).set(K);
+      }
+      // next A panel already reached by a (it walked kc steps); c += mr * ldc
+      c.get(C).get(LDC).i32(mr).op(OP.i32mul).op(OP.i32add).set(C);
+      c.get(IR).i32(1).op(OP.i32sub).set(IR);
+      c.op(OP.br, 0);
+    }
+    c.op(OP.end, OP.end);
+    // bcol += nr*kc*4 ; ccol += nr*4
+    c.get(BCOL).get(KC).i32(panelB).op(OP.i32mul).op(OP.i32add).set(BCOL);
+    c.addTo(CCOL, panelB);
+    c.get(JR).i32(1).op(OP.i32sub).set(JR);
+    c.op(OP.br, 0);
+  }
+  c.op(OP.end, OP.end);
+  c.op(OP.end); // function end
+
+  const body: number[] = [];
+  uleb(2, body); // two local groups
+  uleb(nI32, body);
+  body.push(I32);
+  uleb(nV, body);
+  body.push(V128);
+  body.push(...c.b);
+
+  const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+  const section = (id: number, content: number[]) => {
+    out.push(id);
+    uleb(content.length, out);
+    out.push(...content);
+  };
+  // type section: (i32 x7) -> ()
+  section(1, [1, 0x60, 7, I32, I32, I32, I32, I32, I32, I32, 0]);
+  // function section
+  section(3, [1, 0]);
+  // memory section: one memory, min 1 page, no max
+  section(5, [1, 0x00, 1]);
+  // export section: "macro" func 0, "mem" memory 0
+  const exp: number[] = [2];
+  const name = (s: string) => {
+    uleb(s.length, exp);
+    for (const ch of s) exp.push(ch.charCodeAt(0));
+  };
+  name("macro");
+  exp.push(0x00, 0);
+  name("mem");
+  exp.push(0x02, 0);
+  section(7, exp);
+  // code section
+  const code: number[] = [1];
+  uleb(body.length, code);
+  code.push(...body);
+  section(10, code);
+  return new Uint8Array(out);
+}
+
+export interface WasmGemm {
+  readonly shape: GemmKernelShape;
+  readonly macro: (ap: number, bp: number, cp: number, mTiles: number, nTiles: number, kc: number, ldcBytes: number) => void;
+  readonly memory: WebAssembly.Memory;
+}
+
+const instances = new Map<string, WasmGemm | null>();
+
+/** Instantiates (once) the kernel for a tile shape; null when the host lacks the features. */
+export function wasmGemm(shape: GemmKernelShape): WasmGemm | null {
+  const key = `${shape.mr}x${shape.nr}u${shape.unroll}${shape.fma ? "f" : ""}`;
+  const hit = instances.get(key);
+  if (hit !== undefined) return hit;
+  let result: WasmGemm | null = null;
+  try {
+    if (typeof WebAssembly === "object") {
+      const bytes = emitGemmModule(shape);
+      if (WebAssembly.validate(bytes)) {
+        const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
+        const ex = inst.exports as { macro: WasmGemm["macro"]; mem: WebAssembly.Memory };
+        result = { shape, macro: ex.macro, memory: ex.mem };
+      }
+    }
+  } catch {
+    result = null;
+  }
+  instances.set(key, result);
+  return result;
+}
+
+/** Whether SIMD128 (and, separately, relaxed-SIMD FMA) modules validate on this host. */
+export function wasmSimdSupport(): { simd: boolean; relaxed: boolean } {
+  const ok = (fma: boolean) => {
+    try {
+      return typeof WebAssembly === "object" && WebAssembly.validate(emitGemmModule({ mr: 1, nr: 4, unroll: 1, fma }));
+    } catch {
+      return false;
+    }
+  };
+  return { simd: ok(false), relaxed: ok(true) };
+}

@@ -1,0 +1,166 @@
+// Elementwise loops for the float32 executor. The hot arithmetic ops get their own loops (a
+// contiguous one and a strided one for broadcasting rows); everything else goes through a
+// scalar function with the meaning the reference gives it (reference.ts, ops-math.ts).
+
+import { erf, roundHalfEven, sigmoid } from "./ops-math.js";
+
+export type Buf = Float32Array | Int32Array | Uint8Array;
+
+export const UNARY_F: Readonly<Record<string, (x: number) => number>> = {
+  neg: (x) => -x,
+  exp: Math.exp,
+  log: Math.log,
+  sqrt: Math.sqrt,
+  rsqrt: (x) => 1 / Math.sqrt(x),
+  abs: Math.abs,
+  sign: Math.sign,
+  tanh: Math.tanh,
+  sigmoid,
+  relu: (x) => (x < 0 ? 0 : x),
+  sin: Math.sin,
+  cos: Math.cos,
+  erf,
+  floor: Math.floor,
+  ceil: Math.ceil,
+  round: roundHalfEven,
+  square: (x) => x * x,
+  reciprocal: (x) => 1 / x,
+  log1p: Math.log1p,
+  not: (x) => (x !== 0 ? 0 : 1),
+};
+
+export const BINARY_F: Readonly<Record<string, (a: number, b: number) => number>> = {
+  add: (a, b) => a + b,
+  sub: (a, b) => a - b,
+  mul: (a, b) => a * b,
+  div: (a, b) => a / b,
+  pow: Math.pow,
+  maximum: Math.max,
+  minimum: Math.min,
+  eq: (a, b) => (a === b ? 1 : 0),
+  ne: (a, b) => (a !== b ? 1 : 0),
+  lt: (a, b) => (a < b ? 1 : 0),
+  le: (a, b) => (a <= b ? 1 : 0),
+  gt: (a, b) => (a > b ? 1 : 0),
+  ge: (a, b) => (a >= b ? 1 : 0),
+  and: (a, b) => (a !== 0 && b !== 0 ? 1 : 0),
+  or: (a, b) => (a !== 0 || b !== 0 ? 1 : 0),
+};
+
+/** A unary kernel over n elements; the common float ops have dedicated loops. */
+export function unaryLoop(op: string, i32: boolean, o: Buf, x: Buf, n: number): () => void {
+  if (!i32)
+    switch (op) {
+      case "neg":
+        return () => {
+          for (let i = 0; i < n; i++) o[i] = -x[i]!;
+        };
+      case "exp":
+        return () => {
+          for (let i = 0; i < n; i++) o[i] = Math.exp(x[i]!);
+        };
+      case "log":
+        return () => {
+          for (let i = 0; i < n; i++) o[i] = Math.log(x[i]!);
+        };
+      case "sqrt":
+        return () => {
+          for (let i = 0; i < n; i++) o[i] = Math.sqrt(x[i]!);
+        };
+      case "rsqrt":
+        return () => {
+          for (let i = 0; i < n; i++) o[i] = 1 / Math.sqrt(x[i]!);
+        };
+      case "tanh":
+        return () => {
+          for (let i = 0; i < n; i++) o[i] = Math.tanh(x[i]!);
+        };
+      case "sigmoid":
+        return () => {
+          for (let i = 0; i < n; i++) o[i] = 1 / (1 + Math.exp(-x[i]!));
+        };
+      case "relu":
+        return () => {
+          for (let i = 0; i < n; i++) {
+            const v = x[i]!;
+            o[i] = v < 0 ? 0 : v;
+          }
+        };
+      case "square":
+        return () => {
+          for (let i = 0; i < n; i++) {
+            const v = x[i]!;
+            o[i] = v * v;
+          }
+        };
+      case "reciprocal":
+        return () => {
+          for (let i = 0; i < n; i++) o[i] = 1 / x[i]!;
+        };
+    }
+  const f = i32 && op === "square" ? (v: number) => Math.imul(v, v) : UNARY_F[op]!;
+  return () => {
+    for (let i = 0; i < n; i++) o[i] = f(x[i]!);
+  };
+}
+
+export const FAST_BINARY: Readonly<Record<string, number>> = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5 };
+
+/** o[i] = a[i] op b[i] for i < n (same shapes). */
+export function binarySame(code: number, o: Buf, a: Buf, b: Buf, n: number): void {
+  switch (code) {
+    case 0:
+      for (let i = 0; i < n; i++) o[i] = a[i]! + b[i]!;
+      return;
+    case 1:
+      for (let i = 0; i < n; i++) o[i] = a[i]! - b[i]!;
+      return;
+    case 2:
+      for (let i = 0; i < n; i++) o[i] = a[i]! * b[i]!;
+      return;
+    case 3:
+      for (let i = 0; i < n; i++) o[i] = a[i]! / b[i]!;
+      return;
+    case 4:
+      for (let i = 0; i < n; i++) o[i] = Math.max(a[i]!, b[i]!);
+      return;
+    case 5:
+      for (let i = 0; i < n; i++) o[i] = Math.min(a[i]!, b[i]!);
+      return;
+  }
+}
+
+/** o[oo + j] = a[ao + j·sa] op b[bo + j·sb] for j < n (one row of a broadcast). */
+export function binaryRow(
+  code: number,
+  o: Buf,
+  oo: number,
+  a: Buf,
+  ao: number,
+  sa: number,
+  b: Buf,
+  bo: number,
+  sb: number,
+  n: number,
+): void {
+  switch (code) {
+    case 0:
+      for (let j = 0; j < n; j++) o[oo + j] = a[ao + j * sa]! + b[bo + j * sb]!;
+      return;
+    case 1:
+      for (let j = 0; j < n; j++) o[oo + j] = a[ao + j * sa]! - b[bo + j * sb]!;
+      return;
+    case 2:
+      for (let j = 0; j < n; j++) o[oo + j] = a[ao + j * sa]! * b[bo + j * sb]!;
+      return;
+    case 3:
+      for (let j = 0; j < n; j++) o[oo + j] = a[ao + j * sa]! / b[bo + j * sb]!;
+      return;
+    case 4:
+      for (let j = 0; j < n; j++) o[oo + j] = Math.max(a[ao + j * sa]!, b[bo + j * sb]!);
+      return;
+    case 5:
+      for (let j = 0; j < n; j++) o[oo + j] = Math.min(a[ao + j * sa]!, b[bo + j * sb]!);
+      return;
+  }
+}

@@ -1,0 +1,369 @@
+// Training and evaluation of a compiled model on the CPU: one compiled program per
+// training phase (forward + loss + gradients, buffers allocated once), evaluation programs
+// per batch size, the optimiser and schedule of the train section, gradient clipping,
+// non-finite detection that names the first bad tensor, and checkpoints that resume a run
+// exactly (parameters, optimiser state, step counters and the data order's RNG).
+
+import type { ModelGraph, SourceSite } from "../compiler/ir/graph.js";
+import type { LoweredModel, LoweredParam } from "../compiler/lower.js";
+import { buildEvalGraph, buildTrainingGraph } from "../compiler/training-graph.js";
+import type { TrainSetup } from "../compiler/train.js";
+import { compile, type Program } from "./cpu/executor.js";
+import type { BatchBuffer, Dataset } from "./data/dataset.js";
+import { allocBatch, Batcher } from "./data/dataset.js";
+import { initialize } from "./init.js";
+import {
+  clipGradNorm,
+  clipGradValue,
+  createOptimizer,
+  createSchedule,
+  gradNorm,
+  type Optimizer,
+  type ParamBuffer,
+  type Schedule,
+} from "./optim.js";
+import { Rng } from "./rng.js";
+import { readSafetensors, writeSafetensors, type SafeTensor } from "./safetensors.js";
+
+export interface TrainerOptions {
+  /** examples per optimiser step (default: the train section's batch, else 32) */
+  readonly batch?: number;
+  /** values of other symbolic dims (sequence lengths) */
+  readonly dims?: ReadonlyMap<string, number>;
+  /** seeds parameter initialisation, dropout and the data order (default: the train section's seed, else 0) */
+  readonly seed?: number;
+  /** overrides the optimiser's learning rate */
+  readonly lr?: number;
+}
+
+/** A NaN or infinity in training: which step, and the first tensor that went bad. */
+export class NonFiniteError extends Error {
+  constructor(
+    readonly step: number,
+    readonly tensor: string,
+    readonly site?: SourceSite,
+  ) {
+    super(`the loss became non-finite at step ${step}; the first bad tensor is ${tensor}`);
+  }
+}
+
+interface Phase {
+  readonly name: string;
+  readonly program: Program;
+  readonly lowered: LoweredModel;
+  readonly optimizer: Optimizer;
+  readonly schedule: Schedule;
+  readonly params: readonly ParamBuffer[];
+  readonly steps: number;
+}
+
+export interface EpochResult {
+  readonly epoch: number;
+  readonly loss: number;
+  readonly trainAccuracy?: number;
+  readonly steps: number;
+}
+
+export interface EvalResult {
+  readonly loss: number;
+  readonly accuracy?: number;
+}
+
+/** The output and integer train input that make a classification (for accuracy). */
+interface Classifier {
+  readonly output: string;
+  readonly labels: string;
+  readonly classes: number;
+}
+
+export class Trainer {
+  readonly batch: number;
+  readonly seed: number;
+  /** persistent parameter and buffer values, shared by every program */
+  readonly values = new Map<string, Float32Array>();
+  readonly params: readonly LoweredParam[];
+  readonly classifier?: Classifier;
+  /** optimiser steps taken (over all phases) */
+  step = 0;
+  epoch = 0;
+  private readonly phases: Phase[] = [];
+  private readonly evalPrograms = new Map<number, { program: Program; lowered: LoweredModel }>();
+  private readonly dims: Map<string, number>;
+  private dataRng: Rng;
+
+  constructor(
+    private readonly graph: ModelGraph,
+    private readonly setup: TrainSetup,
+    options: TrainerOptions = {},
+  ) {
+    this.batch = options.batch ?? setup.batch ?? 32;
+    this.seed = options.seed ?? setup.seed ?? 0;
+    this.dims = new Map(options.dims ?? []);
+    this.dims.set("B", this.batch);
+    this.dataRng = new Rng(this.seed).fork(1);
+
+    const phaseSetups = setup.phases.length > 0 ? setup.phases : [{ name: "main", params: [], steps: 1 }];
+    for (const ps of phaseSetups) {
+      const loss = ("loss" in ps ? ps.loss : undefined) ?? setup.loss;
+      if (!loss) throw new Error(`phase '${ps.name}' has no loss`);
+      const prefixes = ps.params;
+      const tg = buildTrainingGraph(
+        graph,
+        loss,
+        this.dims,
+        (name) => prefixes.length === 0 || prefixes.some((p) => name === p || name.startsWith(`${p}.`)),
+      );
+      const program = compile(tg.model.builder.graph());
+      if (this.phases.length === 0) this.initValues(tg.model.params);
+      for (const p of tg.model.params) program.setParam(p.name, this.values.get(p.name)!);
+      const params: ParamBuffer[] = [...tg.grads].map(([name, node]) => {
+        const p = tg.model.params.find((q) => q.name === name)!;
+        return {
+          name,
+          value: program.param(name) as Float32Array,
+          grad: program.buffer(node) as Float32Array,
+          lrScale: p.lrScale,
+          decay: !p.noDecay,
+        };
+      });
+      const opt = ("optimizer" in ps && ps.optimizer) || setup.optimizer;
+      const args: Record<string, number | boolean> = { ...opt.args };
+      if (options.lr !== undefined) args.lr = options.lr;
+      if (setup.weightDecay !== undefined && args.weight_decay === undefined) args.weight_decay = setup.weightDecay;
+      const optimizer = createOptimizer(opt.name, params, args);
+      const schedule = setup.schedule ? createSchedule(setup.schedule.name, optimizer.lr, setup.schedule.args) : () => optimizer.lr;
+      this.phases.push({ name: ps.name, program, lowered: tg.model, optimizer, schedule, params, steps: ps.steps });
+    }
+    // Every phase program reads and updates the same parameter values.
+    this.params = this.phases[0]!.lowered.params;
+    for (const p of this.params) this.values.set(p.name, this.phases[0]!.program.param(p.name) as Float32Array);
+    const classifier = findClassifier(this.phases[0]!.lowered, graph);
+    if (classifier) this.classifier = classifier;
+  }
+
+  private initValues(params: readonly LoweredParam[]): void {
+    const rng = new Rng(this.seed).fork(0);
+    params.forEach((p, i) => {
+      const data = new Float32Array(p.shape.reduce((a, b) => a * b, 1));
+      initialize(p.init, p.shape, data, rng.fork(i), p.initArgs ?? {});
+      this.values.set(p.name, data);
+    });
+  }
+
+  /** Names and shapes of the inputs a training step needs (model inputs and train inputs). */
+  get inputs(): readonly { name: string; shape: readonly number[]; dtype: string }[] {
+    return this.phases[0]!.lowered.inputs;
+  }
+
+  /**
+   * The exclusive upper bound of an integer input's values, read off what consumes it (an
+   * embedding table's rows, a one-hot depth, the class count of a classification), for
+   * synthetic data; 2 when nothing says.
+   */
+  integerRange(input: string): number {
+    const m = this.phases[0]!.lowered;
+    const b = m.builder;
+    const node = m.inputs.find((i) => i.name === input)?.node;
+    if (node === undefined) return 2;
+    if (this.classifier?.labels === input) return this.classifier.classes;
+    const aliases = new Set([node]);
+    for (const n of b.nodes) {
+      if (!n.inputs.some((i) => aliases.has(i))) continue;
+      if (n.op === "reshape" || n.op === "cast" || n.op === "broadcast_to") aliases.add(n.id);
+      else if (n.op === "gather" && aliases.has(n.inputs[1]!)) return b.shape(n.inputs[0]!)[n.attrs.axis as number]!;
+      else if (n.op === "one_hot") return n.attrs.depth as number;
+    }
+    return 2;
+  }
+
+  /** One epoch over `data`: shuffled full batches; returns the mean loss and train accuracy. */
+  trainEpoch(data: Dataset, onStep?: (step: number, loss: number, of: number) => void): EpochResult {
+    const batcher = new Batcher(data.length, this.batch, this.dataRng, { dropLast: true });
+    if (batcher.batchesPerEpoch === 0) throw new Error(`the dataset has ${data.length} examples, fewer than one batch of ${this.batch}`);
+    const feeds = allocBatch(data, this.batch);
+    let lossSum = 0;
+    let steps = 0;
+    let correct = 0;
+    let seen = 0;
+    for (let idx = batcher.next(); idx; idx = batcher.next()) {
+      data.fillBatch(idx, feeds);
+      const loss = this.trainStep(feeds);
+      lossSum += loss;
+      steps++;
+      if (this.classifier) {
+        correct += countCorrect(
+          this.phases[0]!.program.output(this.classifier.output) as Float32Array,
+          feeds.get(this.classifier.labels) as Int32Array,
+          idx.length,
+          this.classifier.classes,
+        );
+        seen += idx.length;
+      }
+      onStep?.(steps, loss, batcher.batchesPerEpoch);
+    }
+    this.epoch++;
+    return { epoch: this.epoch, loss: lossSum / steps, steps, ...(this.classifier ? { trainAccuracy: correct / seen } : {}) };
+  }
+
+  /** One training iteration on one batch: each phase's steps in turn. Returns the first phase's loss. */
+  trainStep(feeds: ReadonlyMap<string, BatchBuffer>): number {
+    let first = NaN;
+    for (const [k, phase] of this.phases.entries()) {
+      for (let s = 0; s < phase.steps; s++) {
+        phase.program.run(feeds, { seed: this.seed * 1_000_003 + this.step });
+        const loss = (phase.program.output("loss") as Float32Array)[0]!;
+        if (!Number.isFinite(loss)) {
+          const bad = firstNonFinite(phase.program, phase.lowered);
+          throw new NonFiniteError(this.step + 1, bad.what, bad.site);
+        }
+        if (k === 0 && s === 0) first = loss;
+        if (this.setup.clipValue !== undefined) clipGradValue(phase.params, this.setup.clipValue);
+        if (this.setup.clipNorm !== undefined) clipGradNorm(phase.params, this.setup.clipNorm);
+        phase.optimizer.step(phase.schedule(phase.optimizer.stepCount));
+        for (const u of phase.lowered.bufferUpdates) this.values.get(u.name)!.set(phase.program.output(`update:${u.name}`));
+        this.syncFrom(phase);
+        this.step++;
+      }
+    }
+    return first;
+  }
+
+  /** Other phases' programs hold their own parameter buffers: copy the updated values over. */
+  private syncFrom(phase: Phase): void {
+    if (this.phases.length === 1) return;
+    for (const other of this.phases)
+      if (other !== phase) for (const p of this.params) other.program.param(p.name).set(phase.program.param(p.name));
+  }
+
+  /** The gradient norm of the last step of the first phase. */
+  gradNorm(): number {
+    return gradNorm(this.phases[0]!.params);
+  }
+
+  /** Loss and accuracy over every example of `data` in evaluation mode. */
+  evaluate(data: Dataset): EvalResult {
+    let lossSum = 0;
+    let correct = 0;
+    const order = new Int32Array(data.length).map((_, i) => i);
+    for (let start = 0; start < data.length; start += this.batch) {
+      const idx = order.subarray(start, Math.min(start + this.batch, data.length));
+      const { program } = this.evalProgram(idx.length);
+      const feeds = allocBatch(data, idx.length);
+      data.fillBatch(idx, feeds);
+      program.run(feeds, { seed: this.seed });
+      lossSum += (program.output("loss") as Float32Array)[0]! * idx.length;
+      if (this.classifier)
+        correct += countCorrect(
+          program.output(this.classifier.output) as Float32Array,
+          feeds.get(this.classifier.labels) as Int32Array,
+          idx.length,
+          this.classifier.classes,
+        );
+    }
+    return { loss: lossSum / data.length, ...(this.classifier ? { accuracy: correct / data.length } : {}) };
+  }
+
+  /** An evaluation program for batches of `n`, compiled once per size, fed the current values. */
+  private evalProgram(n: number): { program: Program; lowered: LoweredModel } {
+    let e = this.evalPrograms.get(n);
+    if (!e) {
+      const dims = new Map(this.dims);
+      dims.set("B", n);
+      const lowered = buildEvalGraph(this.graph, dims, this.setup);
+      e = { program: compile(lowered.builder.graph()), lowered };
+      this.evalPrograms.set(n, e);
+    }
+    for (const p of e.lowered.params) e.program.setParam(p.name, this.values.get(p.name)!);
+    return e;
+  }
+
+  // ---------------------------------------------------------------------------
+  // Checkpoints
+
+  /** Parameters, buffers, optimiser state and counters, in one safetensors file (written atomically). */
+  async save(path: string): Promise<void> {
+    const tensors = new Map<string, SafeTensor>();
+    for (const p of this.params) tensors.set(p.name, { dtype: "F32", shape: p.shape, data: this.values.get(p.name)! });
+    for (const phase of this.phases)
+      for (const [k, v] of phase.optimizer.stateTensors())
+        tensors.set(`optimizer.${phase.name}.${k}`, { dtype: "F32", shape: [v.length], data: v });
+    await writeSafetensors(path, tensors, {
+      format: "dlm-checkpoint-1",
+      model: this.graph.name,
+      step: String(this.step),
+      epoch: String(this.epoch),
+      seed: String(this.seed),
+      data_rng: JSON.stringify([...this.dataRng.state()]),
+    });
+  }
+
+  /** Restore a checkpoint written by save (or plain weights: parameters only). */
+  async load(path: string, options: { weightsOnly?: boolean } = {}): Promise<void> {
+    const file = await readSafetensors(path);
+    const problems: string[] = [];
+    for (const p of this.params) {
+      const t = file.tensors.get(p.name);
+      if (!t) problems.push(`missing '${p.name}'`);
+      else if (t.shape.length !== p.shape.length || t.shape.some((d, i) => d !== p.shape[i]))
+        problems.push(`'${p.name}' is [${t.shape.join(", ")}], the model needs [${p.shape.join(", ")}]`);
+      else if (!(t.data instanceof Float32Array)) problems.push(`'${p.name}' is ${t.dtype}, not F32`);
+    }
+    if (problems.length) throw new Error(`${path} does not fit ${this.graph.name}: ${problems.join("; ")}`);
+    for (const p of this.params) this.values.get(p.name)!.set(file.tensors.get(p.name)!.data as Float32Array);
+    for (const phase of this.phases) for (const p of this.params) phase.program.param(p.name).set(this.values.get(p.name)!);
+    if (options.weightsOnly) return;
+    if (file.metadata.format !== "dlm-checkpoint-1")
+      throw new Error(`${path} holds weights, not a training checkpoint (no optimiser state)`);
+    for (const phase of this.phases) {
+      const prefix = `optimizer.${phase.name}.`;
+      const state = new Map<string, Float32Array>();
+      for (const [k, t] of file.tensors) if (k.startsWith(prefix)) state.set(k.slice(prefix.length), t.data as Float32Array);
+      phase.optimizer.loadState(state);
+    }
+    this.step = Number(file.metadata.step);
+    this.epoch = Number(file.metadata.epoch);
+    this.dataRng = Rng.fromState(JSON.parse(file.metadata.data_rng ?? "[]") as number[]);
+  }
+}
+
+function countCorrect(logits: Float32Array, labels: Int32Array, n: number, classes: number): number {
+  let correct = 0;
+  for (let i = 0; i < n; i++) {
+    let best = 0;
+    for (let c = 1; c < classes; c++) if (logits[i * classes + c]! > logits[i * classes + best]!) best = c;
+    if (best === labels[i]) correct++;
+  }
+  return correct;
+}
+
+/** A model output [B, C] and an integer train input [B]: accuracy is argmax agreement. */
+function findClassifier(m: LoweredModel, g: ModelGraph): Classifier | undefined {
+  const b = m.builder;
+  const labels = m.inputs.find((i) => i.dtype === "i32" && i.shape.length === 1);
+  if (!labels) return undefined;
+  for (const o of g.outputs) {
+    const out = m.outputs.find((x) => x.name === o.name);
+    if (!out) continue;
+    const s = b.shape(out.node);
+    if (s.length === 2 && s[0] === labels.shape[0] && s[1]! > 1) return { output: o.name, labels: labels.name, classes: s[1]! };
+  }
+  return undefined;
+}
+
+/** The first tensor (in execution order) holding a NaN or an infinity. */
+function firstNonFinite(program: Program, m: LoweredModel): { what: string; site?: SourceSite } {
+  const paramNames = new Map(m.params.map((p) => [p.node, p.name]));
+  for (const n of program.graph.nodes) {
+    if (n.dtype !== "f32") continue;
+    const buf = program.buffer(n.id) as Float32Array;
+    for (let i = 0; i < buf.length; i++)
+      if (!Number.isFinite(buf[i]!)) {
+        const name = paramNames.get(n.id);
+        const what = name
+          ? `the parameter '${name}'`
+          : `the result of ${n.op}${n.instance ? ` in '${n.instance}'` : ""} (shape [${n.shape.join(", ")}])`;
+        return { what, ...(n.origin ? { site: n.origin } : {}) };
+      }
+  }
+  return { what: "the loss" };
+}
