@@ -14,9 +14,11 @@ model NeuralNetwork(classes: int = 10) {
 train NeuralNetwork {
   input labels: i64[B]
   loss = cross_entropy(logits, labels)    // nn.CrossEntropyLoss
-  // The tutorial's torch.optim.SGD(lr=1e-3) needs dozens of epochs; with momentum and a
-  // larger step the same network passes 95% held-out accuracy within 5 epochs.
-  optimizer = adam(lr: 1e-3)
+  // The tutorial's torch.optim.SGD(lr=1e-3) needs dozens of epochs. With momentum, weight
+  // decay and a cosine schedule the same network passes 95% held-out accuracy on the
+  // bundled digits (8,000 training images) within its 5 epochs.
+  optimizer = sgd(lr: 0.1, momentum: 0.9, weight_decay: 5e-4)
+  schedule = cosine(steps: 625)                 // 5 epochs x 125 steps
   batch = 64
   epochs = 5
   metrics = ["accuracy"]

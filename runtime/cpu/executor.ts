@@ -46,6 +46,8 @@ export type { Buf } from "./ops-elementwise.js";
 export interface CompileOptions {
   /** base seed of the rng nodes when run is given none (default 0) */
   seed?: number;
+  /** time every kernel, by primitive (see Program.profile) */
+  profile?: boolean;
 }
 
 export interface RunOptions {
@@ -64,6 +66,8 @@ export interface Program {
   param(name: string): Buf;
   /** Copy values into a parameter's buffer. */
   setParam(name: string, data: ArrayLike<number>): void;
+  /** With `profile`: milliseconds spent per primitive over all runs so far, largest first. */
+  profile(): { op: string; ms: number; calls: number }[];
 }
 
 type Kernel = () => void;
@@ -79,6 +83,7 @@ interface Ctx {
 export function compile(graph: PGraph, options: CompileOptions = {}): Program {
   const bufs: Buf[] = [];
   const kernels: Kernel[] = [];
+  const timings = new Map<string, { ms: number; calls: number }>();
   const rng = new SeededStream(0);
   for (const n of graph.nodes) {
     for (const i of n.inputs) if (!(i < n.id)) throw new Error(`executor: node ${n.id} (${n.op}) reads node ${i}, which comes later`);
@@ -86,7 +91,7 @@ export function compile(graph: PGraph, options: CompileOptions = {}): Program {
     const build = BUILDERS[n.op];
     if (!build) throw new Error(`executor: unknown primitive '${n.op}' (node ${n.id})`);
     const k = build({ n, out: bufs[n.id]!, ins: n.inputs.map((i) => bufs[i]!), shapes: n.inputs.map((i) => graph.nodes[i]!.shape), rng });
-    if (k) kernels.push(k);
+    if (k) kernels.push(options.profile ? timed(n.op, k, timings) : k);
   }
   const inputs = graph.inputs.map((i) => ({ name: i.name, buf: bufs[i.node]!, bool: graph.nodes[i.node]!.dtype === "bool" }));
   const params = new Map(graph.params.map((p) => [p.name, bufs[p.node]!]));
@@ -126,9 +131,21 @@ export function compile(graph: PGraph, options: CompileOptions = {}): Program {
     },
     output: (name) => lookup(outputs, "output", name),
     param: (name) => lookup(params, "parameter", name),
+    profile: () => [...timings].map(([op, t]) => ({ op, ...t })).sort((a, b) => b.ms - a.ms),
     setParam(name, data) {
       copyFeed(name, lookup(params, "parameter", name), data, false);
     },
+  };
+}
+
+function timed(op: string, k: Kernel, timings: Map<string, { ms: number; calls: number }>): Kernel {
+  const t = timings.get(op) ?? { ms: 0, calls: 0 };
+  timings.set(op, t);
+  return () => {
+    const t0 = performance.now();
+    k();
+    t.ms += performance.now() - t0;
+    t.calls++;
   };
 }
 
