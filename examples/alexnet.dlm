@@ -25,7 +25,7 @@ train AlexNet {
   input labels: i64[B]
   loss = cross_entropy(logits, labels)
   optimizer = sgd(lr: 0.01, momentum: 0.9, weight_decay: 5e-4)
-  schedule = step_lr(every: 30, gamma: 0.1)
+  schedule = step_lr(every: 300_270, gamma: 0.1)   // every 30 epochs (schedules count optimiser steps: 1,281,167 / 128 = 10,009 a epoch)
   batch = 128
   epochs = 90
   metrics = ["accuracy", "top5"]

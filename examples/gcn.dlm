@@ -12,9 +12,9 @@ block GCNLayer(out: int) {
 
 /// Two-layer GCN for semi-supervised node classification on one graph (Cora sizes: 2,708
 /// nodes, 1,433 features, 7 classes): ReLU and dropout between the layers. Unlabelled nodes
-/// carry the label −100 and are ignored by the loss.
+/// carry the label −100 and are ignored by the loss. N (the node count) defaults to Cora's.
 /// 1,433 · 16 + 16 + 16 · 7 + 7 = 23,063 parameters.
-model GCN(features: int = 1433, hidden: int = 16, classes: int = 7, drop: float = 0.5) {
+model GCN(features: int = 1433, hidden: int = 16, classes: int = 7, drop: float = 0.5, N: dim = 2708) {
   input x: f32[N, features], adj: f32[N, N]
   a_hat = gcn_norm(adj)                               // self-loops added, symmetric normalisation
   h1 = relu(GCNLayer(dropout(x, p: drop), a_hat, hidden) as conv1)

@@ -41,7 +41,7 @@ train VGG {
   input labels: i64[B]
   loss = cross_entropy(logits, labels)
   optimizer = sgd(lr: 0.01, momentum: 0.9, weight_decay: 5e-4)
-  schedule = step_lr(every: 30, gamma: 0.1)
+  schedule = step_lr(every: 150_120, gamma: 0.1)   // every 30 epochs (schedules count optimiser steps: 1,281,167 / 256 = 5,004 a epoch)
   batch = 256
   epochs = 74
   metrics = ["accuracy", "top5"]

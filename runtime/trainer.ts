@@ -34,6 +34,8 @@ export interface TrainerOptions {
   readonly seed?: number;
   /** overrides the optimiser's learning rate */
   readonly lr?: number;
+  /** ignore the train section's schedule: every step at the (base) lr (short checks that would sit in a warmup) */
+  readonly constantLr?: boolean;
 }
 
 /** A NaN or infinity in training: which step, and the first tensor that went bad. */
@@ -78,7 +80,8 @@ interface Classifier {
 
 export class Trainer {
   readonly batch: number;
-  readonly seed: number;
+  /** the run's seed; loading a checkpoint adopts the checkpoint's, so a resumed run draws what the original would have */
+  seed: number;
   /** persistent parameter and buffer values, shared by every program */
   readonly values = new Map<string, Float32Array>();
   readonly params: readonly LoweredParam[];
@@ -86,6 +89,8 @@ export class Trainer {
   /** optimiser steps taken (over all phases) */
   step = 0;
   epoch = 0;
+  /** each phase's loss at its first step of the last trainStep (a GAN's discriminator and generator losses) */
+  readonly phaseLosses = new Map<string, number>();
   private readonly phases: Phase[] = [];
   private readonly evalPrograms = new Map<number, { program: Program; lowered: LoweredModel }>();
   private readonly dims: Map<string, number>;
@@ -131,7 +136,8 @@ export class Trainer {
       if (options.lr !== undefined) args.lr = options.lr;
       if (setup.weightDecay !== undefined && args.weight_decay === undefined) args.weight_decay = setup.weightDecay;
       const optimizer = createOptimizer(opt.name, params, args);
-      const schedule = setup.schedule ? createSchedule(setup.schedule.name, optimizer.lr, setup.schedule.args) : () => optimizer.lr;
+      const schedule =
+        setup.schedule && !options.constantLr ? createSchedule(setup.schedule.name, optimizer.lr, setup.schedule.args) : () => optimizer.lr;
       this.phases.push({ name: ps.name, program, lowered: tg.model, optimizer, schedule, params, steps: ps.steps });
     }
     // Every phase program reads and updates the same parameter values.
@@ -157,7 +163,8 @@ export class Trainer {
 
   /**
    * The exclusive upper bound of an integer input's values, read off what consumes it (an
-   * embedding table's rows, a one-hot depth, the class count of a classification), for
+   * embedding table's rows, a one-hot depth, the class count of a classification, the
+   * segment count of a graph aggregation), for
    * synthetic data; 2 when nothing says.
    */
   integerRange(input: string): number {
@@ -172,6 +179,7 @@ export class Trainer {
       if (n.op === "reshape" || n.op === "cast" || n.op === "broadcast_to") aliases.add(n.id);
       else if (n.op === "gather" && aliases.has(n.inputs[1]!)) return b.shape(n.inputs[0]!)[n.attrs.axis as number]!;
       else if (n.op === "one_hot") return n.attrs.depth as number;
+      else if (n.op === "scatter_add" && aliases.has(n.inputs[1]!)) return n.attrs.size as number;
     }
     return 2;
   }
@@ -217,6 +225,7 @@ export class Trainer {
           throw new NonFiniteError(this.step + 1, bad.what, bad.site);
         }
         if (k === 0 && s === 0) first = loss;
+        if (s === 0) this.phaseLosses.set(phase.name, loss);
         if (this.setup.clipValue !== undefined) clipGradValue(phase.params, this.setup.clipValue);
         if (this.setup.clipNorm !== undefined) clipGradNorm(phase.params, this.setup.clipNorm);
         phase.optimizer.step(phase.schedule(phase.optimizer.stepCount));
@@ -226,6 +235,19 @@ export class Trainer {
       }
     }
     return first;
+  }
+
+  /**
+   * Each phase's loss on one batch at the current parameters, in training mode with the
+   * randomness the next step would draw, without updating anything.
+   */
+  losses(feeds: ReadonlyMap<string, BatchBuffer>): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const phase of this.phases) {
+      phase.program.run(feeds, { seed: this.seed * 1_000_003 + this.step });
+      out.set(phase.name, (phase.program.output("loss") as Float32Array)[0]!);
+    }
+    return out;
   }
 
   /** Other phases' programs hold their own parameter buffers: copy the updated values over. */
@@ -309,20 +331,41 @@ export class Trainer {
       else if (!(t.data instanceof Float32Array)) problems.push(`'${p.name}' is ${t.dtype}, not F32`);
     }
     if (problems.length) throw new Error(`${path} does not fit ${this.graph.name}: ${problems.join("; ")}`);
+    // Everything is checked before anything is changed: a failed load leaves the trainer as it was.
+    let counters: { step: number; epoch: number; seed: number; dataRng: Rng } | undefined;
+    if (!options.weightsOnly) {
+      if (file.metadata.format !== "dlm-checkpoint-1")
+        throw new Error(`${path} holds weights, not a training checkpoint (no optimiser state)`);
+      const m = file.metadata;
+      const int = (v: string | undefined): number => (v !== undefined && /^\d+$/.test(v) ? Number(v) : NaN);
+      const [step, epoch, seed] = [int(m.step), int(m.epoch), int(m.seed)];
+      let dataRng: Rng;
+      try {
+        if (Number.isNaN(step + epoch + seed)) throw new Error("step, epoch or seed is not a count");
+        dataRng = Rng.fromState(JSON.parse(m.data_rng ?? "null") as number[]);
+      } catch (e) {
+        throw new Error(`${path}: the checkpoint's counters are missing or corrupt (${(e as Error).message})`);
+      }
+      counters = { step, epoch, seed, dataRng };
+      for (const phase of this.phases) {
+        const prefix = `optimizer.${phase.name}.`;
+        const state = new Map<string, Float32Array>();
+        for (const [k, t] of file.tensors) if (k.startsWith(prefix)) state.set(k.slice(prefix.length), t.data as Float32Array);
+        try {
+          phase.optimizer.loadState(state);
+        } catch (e) {
+          throw new Error(`${path}: ${(e as Error).message}`);
+        }
+      }
+    }
     for (const p of this.params) this.values.get(p.name)!.set(file.tensors.get(p.name)!.data as Float32Array);
     for (const phase of this.phases) for (const p of this.params) phase.program.param(p.name).set(this.values.get(p.name)!);
-    if (options.weightsOnly) return;
-    if (file.metadata.format !== "dlm-checkpoint-1")
-      throw new Error(`${path} holds weights, not a training checkpoint (no optimiser state)`);
-    for (const phase of this.phases) {
-      const prefix = `optimizer.${phase.name}.`;
-      const state = new Map<string, Float32Array>();
-      for (const [k, t] of file.tensors) if (k.startsWith(prefix)) state.set(k.slice(prefix.length), t.data as Float32Array);
-      phase.optimizer.loadState(state);
-    }
-    this.step = Number(file.metadata.step);
-    this.epoch = Number(file.metadata.epoch);
-    this.dataRng = Rng.fromState(JSON.parse(file.metadata.data_rng ?? "[]") as number[]);
+    if (!counters) return;
+    this.step = counters.step;
+    this.epoch = counters.epoch;
+    // the run continues with the checkpoint's seed (dropout and other per-step randomness derive from it)
+    this.seed = counters.seed;
+    this.dataRng = counters.dataRng;
   }
 }
 
@@ -350,20 +393,32 @@ function findClassifier(m: LoweredModel, g: ModelGraph): Classifier | undefined 
   return undefined;
 }
 
-/** The first tensor (in execution order) holding a NaN or an infinity. */
+/**
+ * The first tensor (in execution order) that went bad: holding a NaN, or an infinity that none
+ * of its inputs holds. Infinities can be meant (a −∞ constant that masks attention scores, the
+ * masked scores), so constants and tensors that only pass an input's infinities on are skipped.
+ */
 function firstNonFinite(program: Program, m: LoweredModel): { what: string; site?: SourceSite } {
   const paramNames = new Map(m.params.map((p) => [p.node, p.name]));
+  const infinite = new Set<number>();
   for (const n of program.graph.nodes) {
     if (n.dtype !== "f32") continue;
     const buf = program.buffer(n.id) as Float32Array;
-    for (let i = 0; i < buf.length; i++)
-      if (!Number.isFinite(buf[i]!)) {
-        const name = paramNames.get(n.id);
-        const what = name
-          ? `the parameter '${name}'`
-          : `the result of ${n.op}${n.instance ? ` in '${n.instance}'` : ""} (shape [${n.shape.join(", ")}])`;
-        return { what, ...(n.origin ? { site: n.origin } : {}) };
-      }
+    let nan = false;
+    let inf = false;
+    for (let i = 0; i < buf.length && !nan; i++) {
+      const v = buf[i]!;
+      if (v !== v) nan = true;
+      else if (v === Infinity || v === -Infinity) inf = true;
+    }
+    if (inf) infinite.add(n.id);
+    if (nan || (inf && n.op !== "const" && !n.inputs.some((i) => infinite.has(i)))) {
+      const name = paramNames.get(n.id);
+      const what = name
+        ? `the parameter '${name}'`
+        : `the result of ${n.op}${n.instance ? ` in '${n.instance}'` : ""} (shape [${n.shape.join(", ")}])`;
+      return { what, ...(n.origin ? { site: n.origin } : {}) };
+    }
   }
   return { what: "the loss" };
 }

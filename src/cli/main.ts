@@ -7,6 +7,8 @@ import { checkFile, summarizeFile } from "../../compiler/pipeline.js";
 import { createFileSystemHost } from "../host.js";
 import { formatSummary } from "./format.js";
 import { runTraining, TrainUsageError } from "./train.js";
+import { CompileUsageError, runCompile } from "./compile.js";
+import { RunInputError, RunUsageError, runInference } from "./run.js";
 import { LowerError } from "../../compiler/lower.js";
 import type { ModelGraph } from "../../compiler/ir/graph.js";
 import type { TrainSetup } from "../../compiler/train.js";
@@ -23,6 +25,10 @@ usage:
            [--lr X] [--seed S] [--dim T=64]... [--save CKPT] [--resume CKPT]
            [--report FILE.json] [--curve FILE.svg] [--steps-per-epoch N] [--quiet]
                                                    train on the CPU; per-epoch loss and accuracy
+  dlm run FILE --weights W.safetensors --input NAME=FILE.json|JSON... [--model NAME] [--dim T=64]... [--json]
+                                                   inference in eval mode; prints each output's shape and values
+  dlm compile FILE [--model NAME] --target ts -o DIR [--bundle] [--batch B] [--dim T=64]...
+           [--seed S] [--runtime SPEC]          write DIR/<model>.ts (and with --bundle DIR/<model>.js)
   dlm help                                         this text
 
 exit codes: 0 clean, 1 errors in the input, 2 bad command line`;
@@ -237,6 +243,7 @@ async function cmdTrain(argv: readonly string[]): Promise<number> {
       quiet: flags.has("quiet"),
     });
   } catch (e) {
+    if (e instanceof UsageError) throw e; // a bad --epochs/--batch/--dim value: exit 2, not "the input's fault"
     if (e instanceof TrainUsageError) throw new UsageError(e.message);
     if (e instanceof LowerError) {
       const where = e.site ? `${displayPath(e.site.file)}:${e.site.range.start.line}:${e.site.range.start.column}: ` : "";
@@ -246,6 +253,108 @@ async function cmdTrain(argv: readonly string[]): Promise<number> {
     // data and checkpoint problems (a missing file, a corrupt checkpoint) are the input's fault
     if (e instanceof Error && !(e instanceof TypeError) && !(e instanceof RangeError)) {
       process.stderr.write(`dlm train: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+async function cmdRun(argv: readonly string[]): Promise<number> {
+  const { positional, flags } = parseArgs(argv, ["model", "weights", "input", "dim", "json", "no-color", "color"]);
+  if (positional.length !== 1) throw new UsageError("dlm run needs exactly one FILE");
+  const weights = flags.get("weights")?.at(-1);
+  if (!weights) throw new UsageError("dlm run needs --weights W.safetensors");
+  const inputs = flags.get("input") ?? [];
+  const dims = parseDims(flags.get("dim") ?? []);
+  const path = resolve(positional[0]!);
+  const model = flags.get("model")?.[0];
+  const r = checkFile(path, createFileSystemHost(path), model ? { model } : {});
+  if (hasErrors(r.diagnostics)) {
+    printDiagnostics(r.diagnostics, new Map([...r.program.files].map(([p, f]) => [p, f.text])), useColor(flags));
+    return 1;
+  }
+  const names = [...r.models.keys()];
+  const chosen = r.models.get(model ?? names[names.length - 1]!);
+  if (!chosen?.graph) {
+    process.stderr.write(`dlm run: no model${model ? ` named '${model}'` : ""} in ${positional[0]}\n`);
+    return 1;
+  }
+  try {
+    return await runInference({ graph: chosen.graph, weights, inputs, dims, json: flags.has("json") });
+  } catch (e) {
+    if (e instanceof RunUsageError) throw new UsageError(e.message);
+    if (e instanceof RunInputError) {
+      process.stderr.write(`dlm run: ${e.message}\n`);
+      return 1;
+    }
+    if (e instanceof LowerError) {
+      const where = e.site ? `${displayPath(e.site.file)}:${e.site.range.start.line}:${e.site.range.start.column}: ` : "";
+      process.stderr.write(`${where}dlm run: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+async function cmdCompile(argv: readonly string[]): Promise<number> {
+  // `-o DIR` and the value-less `--bundle` in the form parseArgs reads
+  const args = argv.map((a) => (a === "-o" ? "--out" : a === "--bundle" ? "--bundle=true" : a));
+  const { positional, flags } = parseArgs(args, [
+    "model",
+    "target",
+    "out",
+    "bundle",
+    "batch",
+    "dim",
+    "seed",
+    "runtime",
+    "quiet",
+    "no-color",
+    "color",
+  ]);
+  if (positional.length !== 1) throw new UsageError("dlm compile needs exactly one FILE");
+  const out = flags.get("out")?.at(-1);
+  if (!out) throw new UsageError("dlm compile needs -o DIR");
+  if (flags.get("bundle")?.some((v) => v !== "true")) throw new UsageError("--bundle takes no value");
+  const seedText = flags.get("seed")?.at(-1);
+  if (seedText !== undefined && !/^\d+$/.test(seedText)) throw new UsageError(`--seed expects a non-negative integer, got '${seedText}'`);
+  const batch = positiveInt(flags, "batch");
+  const dims = parseDims(flags.get("dim") ?? []);
+  const target = flags.get("target")?.at(-1) ?? "ts";
+  if (target !== "ts") throw new UsageError(`--target must be ts, got '${target}'`);
+  const path = resolve(positional[0]!);
+  const model = flags.get("model")?.[0];
+  const r = checkFile(path, createFileSystemHost(path), model ? { model } : {});
+  if (hasErrors(r.diagnostics)) {
+    printDiagnostics(r.diagnostics, new Map([...r.program.files].map(([p, f]) => [p, f.text])), useColor(flags));
+    return 1;
+  }
+  const names = [...r.models.keys()];
+  const chosen = r.models.get(model ?? names[names.length - 1]!);
+  if (!chosen?.graph) {
+    process.stderr.write(`dlm compile: no model${model ? ` named '${model}'` : ""} in ${positional[0]}\n`);
+    return 1;
+  }
+  try {
+    const res = await runCompile({
+      file: positional[0]!,
+      graph: chosen.graph,
+      ...(chosen.train ? { train: chosen.train } : {}),
+      target,
+      outDir: out,
+      bundle: flags.has("bundle"),
+      ...(batch !== undefined ? { batch } : {}),
+      dims,
+      ...(seedText !== undefined ? { seed: Number(seedText) } : {}),
+      ...(flags.get("runtime") ? { runtime: flags.get("runtime")!.at(-1)! } : {}),
+    });
+    if (!flags.has("quiet")) for (const f of res.files) process.stderr.write(`wrote ${displayPath(f)}\n`);
+    return 0;
+  } catch (e) {
+    if (e instanceof CompileUsageError) throw new UsageError(e.message);
+    if (e instanceof LowerError) {
+      const where = e.site ? `${displayPath(e.site.file)}:${e.site.range.start.line}:${e.site.range.start.column}: ` : "";
+      process.stderr.write(`${where}dlm compile: ${e.message}\n`);
       return 1;
     }
     throw e;
@@ -262,6 +371,10 @@ export function main(argv: readonly string[]): number | Promise<number> {
         return cmdSummary(rest);
       case "train":
         return cmdTrain(rest).catch(handleError);
+      case "run":
+        return cmdRun(rest).catch(handleError);
+      case "compile":
+        return cmdCompile(rest).catch(handleError);
       case undefined:
       case "help":
       case "--help":

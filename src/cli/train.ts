@@ -211,6 +211,8 @@ async function loadData(a: TrainArgs, trainer: Trainer): Promise<{ train: Datase
       inputName: image.name,
       labelName: label.name,
       inputShape: image.shape,
+      // a class id outside the model's classes is an error in the file (the loss would silently ignore it)
+      ...(trainer.classifier?.labels === label.name ? { classes: trainer.classifier.classes } : {}),
     });
     return { train: all };
   }

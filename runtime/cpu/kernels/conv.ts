@@ -9,14 +9,22 @@
 // y[n, o, p] = b[o] + Σ_{c in group(o), t} w[o, c, t] · x[n, c, p*stride - padLo + t*dilation]
 // (out-of-range input positions read as zero).
 //
-// Forward: per (batch item, group) im2col into a scratch `col` [Cg·prod(kernel), prod(outSize)]
-// then one matmul W_g[Coutg, Cg·taps] · col; 1x1/stride-1/unpadded convolutions skip im2col;
-// when each group has a single input channel (depthwise, any channel multiplier) a direct
-// tap-by-tap loop is used instead.
-// convBackwardInput: dcol = W_gᵀ · dY_g then col2im (scatter-add). This is also the transposed
-//   convolution ("deconvolution") of dy with w, w read in PyTorch's ConvTranspose layout
-//   [in, out/groups, ...kernel] where "in" = this geometry's outChannels.
-// convBackwardWeight: dW_g += dY_g · col_gᵀ summed over the batch.
+// Forward: the batch is cut into chunks of `nb` items (sized so the scratch stays within a few
+//   MB); per (chunk, group) one im2col writes a wide column matrix col [Cg·taps, nb·outPlane]
+//   (item j's columns at j·outPlane), one GEMM W_g[Coutg, Cg·taps] · col gives [Coutg,
+//   nb·outPlane], which is scattered into NCHW. A chunk of one item skips the scatter (the GEMM
+//   writes y directly) and 1x1/stride-1/unpadded convolutions then skip im2col too. When the
+//   window covers the whole (unpadded) input with one output position ("dense", e.g. LeNet's C5)
+//   the convolution is a plain matrix product over the batch: Y[n, o] = X[n, :] · W[o, :]ᵀ, no
+//   im2col at all. Depthwise convolutions (groups > 1 with one input channel per group, any
+//   channel multiplier) use a direct tap-by-tap loop instead.
+// convBackwardInput: per chunk dcol = W_gᵀ · dY_g (dY gathered to [Coutg, nb·outPlane]) then
+//   col2im (scatter-add). This is also the transposed convolution ("deconvolution") of dy with
+//   w, w read in PyTorch's ConvTranspose layout [in, out/groups, ...kernel] where "in" = this
+//   geometry's outChannels.
+// convBackwardWeight: per chunk dW_g += dY_g[Coutg, nb·outPlane] · colT (one GEMM, long K), with
+//   the columns written transposed ("im2row", colT [nb·outPlane, Cg·taps]) so the GEMM reads
+//   both operands row-contiguously.
 // Works on Float32Array (fast matmul) and Float64Array (gradient checks). Scratch comes from the
 // grow-only pool; nothing is allocated per call.
 
@@ -43,6 +51,8 @@ export interface ConvOptions {
   accumulate?: boolean;
   /** Float32 matmul implementation (see matmul.ts). */
   backend?: MatmulBackend;
+  /** Batch items per im2col chunk (tests, tuning); default: as many as the scratch budget allows. */
+  chunk?: number;
 }
 
 /** floor((in + padLo + padHi - dilation·(kernel-1) - 1) / stride) + 1 per spatial axis. */
@@ -96,7 +106,12 @@ interface Prepared {
   og: number;
   /** rows of col: cg * taps */
   kk: number;
+  /** 1x1, stride 1, unpadded: col of one item is x itself */
   pointwise: boolean;
+  /** one output position whose window is the whole unpadded input: col of an item is its x row */
+  dense: boolean;
+  /** groups > 1 with one input channel each: the direct loop */
+  depthwise: boolean;
 }
 
 function prepare(g: ConvGeometry): Prepared {
@@ -110,100 +125,283 @@ function prepare(g: ConvGeometry): Prepared {
   }
   const w3 = window3(g);
   const cg = cin / groups;
-  const pointwise = w3.taps === 1 && w3.stride.every((s) => s === 1) && w3.padLo.every((p) => p === 0) && w3.outPlane === w3.inPlane;
-  return { w3, cg, og: cout / groups, kk: cg * w3.taps, pointwise };
+  const unpadded = w3.padLo.every((p) => p === 0);
+  const pointwise = w3.taps === 1 && w3.stride.every((s) => s === 1) && unpadded && w3.outPlane === w3.inPlane;
+  const dense = w3.outPlane === 1 && unpadded && w3.dilation.every((d) => d === 1) && w3.kernel.every((k, i) => k === w3.in[i]);
+  return { w3, cg, og: cout / groups, kk: cg * w3.taps, pointwise, dense, depthwise: cg === 1 && groups > 1 };
 }
 
 function checkLen(what: string, arr: FloatArray, n: number): void {
   if (arr.length < n) throw new RangeError(`conv: ${what} has ${arr.length} elements, needs ${n}`);
 }
 
+/** Scratch budget of one chunk (col plus the gathered/scattered output), in elements: 8 MB of f32. */
+const CHUNK_ELEMS = 2 * 1024 * 1024;
+/** Chunks stop growing once their GEMMs are this wide (wider ones gain nothing, the scatter costs). */
+const CHUNK_COLS = 4096;
+
+/** Batch items per chunk: opts.chunk, or the most that fit the budget up to CHUNK_COLS columns. */
+function chunkItems(p: Prepared, batch: number, opts: ConvOptions): number {
+  const outP = p.w3.outPlane;
+  let n = opts.chunk ?? Math.min(Math.floor(CHUNK_ELEMS / Math.max(1, (p.kk + p.og) * outP)), Math.ceil(CHUNK_COLS / Math.max(1, outP)));
+  if (!(n >= 1)) n = 1;
+  return Math.min(Math.floor(n), Math.max(1, batch));
+}
+
 // ---------------------------------------------------------------------------------------------
 // im2col / col2im over the 3-d normalised window
 
+/** First output index o >= 0 with o*stride + off >= 0 (clamped to outLen). */
+function lowOut(off: number, stride: number, outLen: number): number {
+  return off >= 0 ? 0 : Math.min(outLen, Math.ceil(-off / stride));
+}
+
+/** One past the last output index o < outLen with o*stride + off < inLen (may be 0). */
+function highOut(off: number, stride: number, inLen: number, outLen: number): number {
+  const last = inLen - 1 - off;
+  return last < 0 ? 0 : Math.min(outLen, Math.floor(last / stride) + 1);
+}
+
 /**
  * col[(c*taps + t), p] = x[xOff + c*inPlane + input position of (p, t)] or 0, for c < channels.
- * col is [channels*taps, outPlane] with row stride outPlane, written from colOff.
+ * col is [channels*taps, outPlane] with row stride ld (default outPlane), written from colOff.
  */
-export function im2col(x: FloatArray, xOff: number, channels: number, w: Window3, col: FloatArray, colOff: number): void {
-  const [D, H, W] = w.in;
-  const [od, oh, ow] = w.out;
-  const [kd, kh, kw] = w.kernel;
-  const [sd, sh, sw] = w.stride;
-  const [pd, ph, pw] = w.padLo;
-  const [dd, dh, dw] = w.dilation;
-  let dst = colOff;
-  for (let c = 0; c < channels; c++) {
-    const xc = xOff + c * w.inPlane;
-    for (let kz = 0; kz < kd; kz++)
-      for (let ky = 0; ky < kh; ky++)
-        for (let kx = 0; kx < kw; kx++) {
-          const offX = kx * dw - pw;
-          const [xlo, xhi] = validRange(offX, sw, W, ow);
-          for (let oz = 0; oz < od; oz++) {
-            const iz = oz * sd - pd + kz * dd;
-            if (iz < 0 || iz >= D) {
-              col.fill(0, dst, dst + oh * ow);
-              dst += oh * ow;
-              continue;
-            }
-            for (let oy = 0; oy < oh; oy++) {
-              const iy = oy * sh - ph + ky * dh;
-              if (iy < 0 || iy >= H || xhi <= xlo) {
-                col.fill(0, dst, dst + ow);
-                dst += ow;
-                continue;
-              }
-              const row = xc + (iz * H + iy) * W + offX;
-              let ox = 0;
-              for (; ox < xlo; ox++) col[dst++] = 0;
-              if (sw === 1) {
-                for (; ox < xhi; ox++) col[dst++] = x[row + ox]!;
-              } else {
-                for (; ox < xhi; ox++) col[dst++] = x[row + ox * sw]!;
-              }
-              for (; ox < ow; ox++) col[dst++] = 0;
-            }
-          }
-        }
-  }
+export function im2col(x: FloatArray, xOff: number, channels: number, w: Window3, col: FloatArray, colOff: number, ld = w.outPlane): void {
+  im2colItems(x, xOff, 0, 1, channels, w, col, colOff, ld);
 }
 
 /** The adjoint of im2col: x[...] += col[...] (x is not cleared). */
-export function col2im(col: FloatArray, colOff: number, channels: number, w: Window3, x: FloatArray, xOff: number): void {
+export function col2im(col: FloatArray, colOff: number, channels: number, w: Window3, x: FloatArray, xOff: number, ld = w.outPlane): void {
+  col2imItems(col, colOff, ld, 1, channels, w, x, xOff, 0);
+}
+
+/**
+ * im2col of `items` batch items at once: item j reads x from xOff + j*xStride and fills the
+ * columns [j*outPlane, (j+1)*outPlane) of every row (row stride ld).
+ */
+function im2colItems(
+  x: FloatArray,
+  xOff: number,
+  xStride: number,
+  items: number,
+  channels: number,
+  w: Window3,
+  col: FloatArray,
+  colOff: number,
+  ld: number,
+): void {
   const [D, H, W] = w.in;
   const [od, oh, ow] = w.out;
   const [kd, kh, kw] = w.kernel;
   const [sd, sh, sw] = w.stride;
   const [pd, ph, pw] = w.padLo;
   const [dd, dh, dw] = w.dilation;
-  let src = colOff;
+  const outP = w.outPlane;
+  const ohw = oh * ow;
+  let r = colOff;
   for (let c = 0; c < channels; c++) {
     const xc = xOff + c * w.inPlane;
-    for (let kz = 0; kz < kd; kz++)
-      for (let ky = 0; ky < kh; ky++)
-        for (let kx = 0; kx < kw; kx++) {
+    for (let kz = 0; kz < kd; kz++) {
+      const offZ = kz * dd - pd;
+      const zlo = lowOut(offZ, sd, od);
+      const zhi = highOut(offZ, sd, D, od);
+      for (let ky = 0; ky < kh; ky++) {
+        const offY = ky * dh - ph;
+        const ylo = lowOut(offY, sh, oh);
+        const yhi = highOut(offY, sh, H, oh);
+        for (let kx = 0; kx < kw; kx++, r += ld) {
           const offX = kx * dw - pw;
-          const [xlo, xhi] = validRange(offX, sw, W, ow);
-          for (let oz = 0; oz < od; oz++) {
-            const iz = oz * sd - pd + kz * dd;
-            if (iz < 0 || iz >= D) {
-              src += oh * ow;
-              continue;
-            }
-            for (let oy = 0; oy < oh; oy++) {
-              const iy = oy * sh - ph + ky * dh;
-              if (iy < 0 || iy >= H) {
-                src += ow;
-                continue;
+          const xlo = lowOut(offX, sw, ow);
+          const xhi = highOut(offX, sw, W, ow);
+          if (zhi <= zlo || yhi <= ylo || xhi <= xlo) {
+            col.fill(0, r, r + items * outP);
+            continue;
+          }
+          const full = xlo === 0 && xhi === ow;
+          for (let j = 0; j < items; j++) {
+            const xj = xc + j * xStride;
+            const base = r + j * outP;
+            if (zlo > 0) col.fill(0, base, base + zlo * ohw);
+            for (let oz = zlo; oz < zhi; oz++) {
+              const plane = base + oz * ohw;
+              if (ylo > 0) col.fill(0, plane, plane + ylo * ow);
+              const xz = xj + (oz * sd + offZ) * H * W + offX;
+              if (full && sw === 1) {
+                for (let oy = ylo; oy < yhi; oy++) {
+                  const d = plane + oy * ow;
+                  const s = xz + (oy * sh + offY) * W;
+                  for (let ox = 0; ox < ow; ox++) col[d + ox] = x[s + ox]!;
+                }
+              } else {
+                for (let oy = ylo; oy < yhi; oy++) {
+                  const d = plane + oy * ow;
+                  const s = xz + (oy * sh + offY) * W;
+                  for (let ox = 0; ox < xlo; ox++) col[d + ox] = 0;
+                  if (sw === 1) for (let ox = xlo; ox < xhi; ox++) col[d + ox] = x[s + ox]!;
+                  else for (let ox = xlo; ox < xhi; ox++) col[d + ox] = x[s + ox * sw]!;
+                  for (let ox = xhi; ox < ow; ox++) col[d + ox] = 0;
+                }
               }
-              const row = xc + (iz * H + iy) * W + offX;
-              for (let ox = xlo; ox < xhi; ox++) x[row + ox * sw] += col[src + ox]!;
-              src += ow;
+              if (yhi < oh) col.fill(0, plane + yhi * ow, plane + ohw);
+            }
+            if (zhi < od) col.fill(0, base + zhi * ohw, base + outP);
+          }
+        }
+      }
+    }
+  }
+}
+
+/** The adjoint of im2colItems: x[...] += col[...] over every valid position (x is not cleared). */
+function col2imItems(
+  col: FloatArray,
+  colOff: number,
+  ld: number,
+  items: number,
+  channels: number,
+  w: Window3,
+  x: FloatArray,
+  xOff: number,
+  xStride: number,
+): void {
+  const [D, H, W] = w.in;
+  const [od, oh, ow] = w.out;
+  const [kd, kh, kw] = w.kernel;
+  const [sd, sh, sw] = w.stride;
+  const [pd, ph, pw] = w.padLo;
+  const [dd, dh, dw] = w.dilation;
+  const outP = w.outPlane;
+  const ohw = oh * ow;
+  let r = colOff;
+  for (let c = 0; c < channels; c++) {
+    const xc = xOff + c * w.inPlane;
+    for (let kz = 0; kz < kd; kz++) {
+      const offZ = kz * dd - pd;
+      const zlo = lowOut(offZ, sd, od);
+      const zhi = highOut(offZ, sd, D, od);
+      for (let ky = 0; ky < kh; ky++) {
+        const offY = ky * dh - ph;
+        const ylo = lowOut(offY, sh, oh);
+        const yhi = highOut(offY, sh, H, oh);
+        for (let kx = 0; kx < kw; kx++, r += ld) {
+          const offX = kx * dw - pw;
+          const xlo = lowOut(offX, sw, ow);
+          const xhi = highOut(offX, sw, W, ow);
+          if (zhi <= zlo || yhi <= ylo || xhi <= xlo) continue;
+          for (let j = 0; j < items; j++) {
+            const xj = xc + j * xStride;
+            const base = r + j * outP;
+            for (let oz = zlo; oz < zhi; oz++) {
+              const plane = base + oz * ohw;
+              const xz = xj + (oz * sd + offZ) * H * W + offX;
+              for (let oy = ylo; oy < yhi; oy++) {
+                const d = plane + oy * ow;
+                const s = xz + (oy * sh + offY) * W;
+                if (sw === 1) for (let ox = xlo; ox < xhi; ox++) x[s + ox] += col[d + ox]!;
+                else for (let ox = xlo; ox < xhi; ox++) x[s + ox * sw] += col[d + ox]!;
+              }
             }
           }
         }
+      }
+    }
   }
+}
+
+/**
+ * The transposed layout ("im2row"): colT[(j*outPlane + p)*ld + c*taps + t] for item j (x at
+ * xOff + j*xStride), ld >= channels*taps; positions outside the input are zero.
+ */
+function im2rowItems(
+  x: FloatArray,
+  xOff: number,
+  xStride: number,
+  items: number,
+  channels: number,
+  w: Window3,
+  colT: FloatArray,
+  ld: number,
+): void {
+  const [D, H, W] = w.in;
+  const [od, oh, ow] = w.out;
+  const [kd, kh, kw] = w.kernel;
+  const [sd, sh, sw] = w.stride;
+  const [pd, ph, pw] = w.padLo;
+  const [dd, dh, dw] = w.dilation;
+  const outP = w.outPlane;
+  const ohw = oh * ow;
+  // every window position inside the input (no padding reached): no zeroing needed
+  const inside = (k: number, d: number, s: number, p: number, n: number, o: number) =>
+    lowOut(-p, s, o) === 0 && highOut((k - 1) * d - p, s, n, o) === o;
+  if (!(inside(kd, dd, sd, pd, D, od) && inside(kh, dh, sh, ph, H, oh) && inside(kw, dw, sw, pw, W, ow)))
+    colT.fill(0, 0, items * outP * ld);
+  let r = 0;
+  for (let c = 0; c < channels; c++) {
+    const xc = xOff + c * w.inPlane;
+    for (let kz = 0; kz < kd; kz++) {
+      const offZ = kz * dd - pd;
+      const zlo = lowOut(offZ, sd, od);
+      const zhi = highOut(offZ, sd, D, od);
+      for (let ky = 0; ky < kh; ky++) {
+        const offY = ky * dh - ph;
+        const ylo = lowOut(offY, sh, oh);
+        const yhi = highOut(offY, sh, H, oh);
+        for (let kx = 0; kx < kw; kx++, r++) {
+          const offX = kx * dw - pw;
+          const xlo = lowOut(offX, sw, ow);
+          const xhi = highOut(offX, sw, W, ow);
+          if (zhi <= zlo || yhi <= ylo || xhi <= xlo) continue;
+          for (let j = 0; j < items; j++) {
+            const xj = xc + j * xStride;
+            const base = j * outP * ld + r;
+            for (let oz = zlo; oz < zhi; oz++) {
+              const xz = xj + (oz * sd + offZ) * H * W + offX;
+              for (let oy = ylo; oy < yhi; oy++) {
+                let d = base + (oz * ohw + oy * ow + xlo) * ld;
+                let q = xz + (oy * sh + offY) * W + xlo * sw;
+                for (let ox = xlo; ox < xhi; ox++, d += ld, q += sw) colT[d] = x[q]!;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Moves a GEMM result t [rows, items*outP] (item j's columns at j*outP) into NCHW: row o of item
+ * j goes to y[dst + j*yStride + o*outP ...]; added when accumulating.
+ */
+function scatterRows(
+  t: FloatArray,
+  rows: number,
+  items: number,
+  outP: number,
+  y: FloatArray,
+  dst: number,
+  yStride: number,
+  add: boolean,
+): void {
+  const ld = items * outP;
+  for (let o = 0; o < rows; o++)
+    for (let j = 0; j < items; j++) {
+      const s = o * ld + j * outP;
+      const d = dst + j * yStride + o * outP;
+      if (add) for (let i = 0; i < outP; i++) y[d + i] += t[s + i]!;
+      else for (let i = 0; i < outP; i++) y[d + i] = t[s + i]!;
+    }
+}
+
+/** The inverse move: t[o, j*outP + i] = y[src + j*yStride + o*outP + i]. */
+function gatherRows(y: FloatArray, src: number, yStride: number, rows: number, items: number, outP: number, t: FloatArray): void {
+  const ld = items * outP;
+  for (let o = 0; o < rows; o++)
+    for (let j = 0; j < items; j++) {
+      const d = o * ld + j * outP;
+      const s = src + j * yStride + o * outP;
+      for (let i = 0; i < outP; i++) t[d + i] = y[s + i]!;
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -277,27 +475,46 @@ export function convForward(
   checkLen("w", w, cout * kk);
   checkLen("y", y, nb * cout * outP);
   const accumulate = opts.accumulate ?? false;
-  if (cg === 1) {
+  const backend = opts.backend;
+  if (p.depthwise) {
     if (!accumulate) y.fill(0, 0, nb * cout * outP);
     for (let n = 0; n < nb; n++)
       for (let o = 0; o < cout; o++) {
         const c = Math.floor(o / og);
         directPlane(Mode.Forward, x, (n * cin + c) * inP, y, (n * cout + o) * outP, w, o * w3.taps, w3);
       }
+  } else if (p.dense) {
+    // Y[n, g·og + o] = Σ_k X[n, g·kk + k] · W[g·og + o, k]
+    for (let gi = 0; gi < groups; gi++)
+      matmul(x, w, y, nb, kk, og, {
+        transB: true,
+        lda: cin * inP,
+        offsetA: gi * kk,
+        offsetB: gi * og * kk,
+        ldc: cout,
+        offsetC: gi * og,
+        accumulate,
+        backend,
+      });
   } else {
-    const col = p.pointwise ? null : scratchLike(x, "conv.col", kk * outP);
-    for (let n = 0; n < nb; n++)
+    const chunk = chunkItems(p, nb, opts);
+    const col = p.pointwise && chunk === 1 ? null : scratchLike(x, "conv.col", kk * chunk * outP);
+    const out = chunk > 1 ? scratchLike(y, "conv.out", og * chunk * outP) : null;
+    for (let n0 = 0; n0 < nb; n0 += chunk) {
+      const items = Math.min(chunk, nb - n0);
+      const cols = items * outP;
       for (let gi = 0; gi < groups; gi++) {
-        const xOff = (n * cin + gi * cg) * inP;
-        if (col) im2col(x, xOff, cg, w3, col, 0);
-        matmul(w, col ?? x, y, og, kk, outP, {
-          offsetA: gi * og * kk,
-          offsetB: col ? 0 : xOff,
-          offsetC: (n * cout + gi * og) * outP,
-          accumulate,
-          backend: opts.backend,
-        });
+        const xOff = (n0 * cin + gi * cg) * inP;
+        const yOff = (n0 * cout + gi * og) * outP;
+        if (col) im2colItems(x, xOff, cin * inP, items, cg, w3, col, 0, cols);
+        if (out && items > 1) {
+          matmul(w, col!, out, og, kk, cols, { offsetA: gi * og * kk, backend });
+          scatterRows(out, og, items, outP, y, yOff, cout * outP, accumulate);
+        } else {
+          matmul(w, col ?? x, y, og, kk, outP, { offsetA: gi * og * kk, offsetB: col ? 0 : xOff, offsetC: yOff, accumulate, backend });
+        }
       }
+    }
   }
   if (bias) {
     checkLen("bias", bias, cout);
@@ -324,8 +541,23 @@ export function convBackwardInput(dy: FloatArray, w: FloatArray, dx: FloatArray,
   checkLen("dy", dy, nb * cout * outP);
   checkLen("w", w, cout * kk);
   checkLen("dx", dx, nb * cin * inP);
+  const backend = opts.backend;
+  if (p.dense) {
+    // dX[n, g·kk + k] = Σ_o dY[n, g·og + o] · W[g·og + o, k]: every element of dx written once
+    for (let gi = 0; gi < groups; gi++)
+      matmul(dy, w, dx, nb, og, kk, {
+        lda: cout,
+        offsetA: gi * og,
+        offsetB: gi * og * kk,
+        ldc: cin * inP,
+        offsetC: gi * kk,
+        accumulate: opts.accumulate ?? false,
+        backend,
+      });
+    return;
+  }
   if (!(opts.accumulate ?? false)) dx.fill(0, 0, nb * cin * inP);
-  if (cg === 1) {
+  if (p.depthwise) {
     for (let n = 0; n < nb; n++)
       for (let o = 0; o < cout; o++) {
         const c = Math.floor(o / og);
@@ -333,21 +565,33 @@ export function convBackwardInput(dy: FloatArray, w: FloatArray, dx: FloatArray,
       }
     return;
   }
-  const col = p.pointwise ? null : scratchLike(dy, "conv.col", kk * outP);
-  for (let n = 0; n < nb; n++)
+  const chunk = chunkItems(p, nb, opts);
+  const col = p.pointwise && chunk === 1 ? null : scratchLike(dy, "conv.col", kk * chunk * outP);
+  const dyc = chunk > 1 ? scratchLike(dy, "conv.out", og * chunk * outP) : null;
+  for (let n0 = 0; n0 < nb; n0 += chunk) {
+    const items = Math.min(chunk, nb - n0);
+    const cols = items * outP;
     for (let gi = 0; gi < groups; gi++) {
-      const xOff = (n * cin + gi * cg) * inP;
-      // dcol[kk, outP] = W_gᵀ · dY_g  (W_g stored [og, kk])
-      matmul(w, dy, col ?? dx, kk, og, outP, {
+      const xOff = (n0 * cin + gi * cg) * inP;
+      let b = dy;
+      let bOff = (n0 * cout + gi * og) * outP;
+      if (dyc && items > 1) {
+        gatherRows(dy, bOff, cout * outP, og, items, outP, dyc);
+        b = dyc;
+        bOff = 0;
+      }
+      // dcol[kk, cols] = W_gᵀ · dY_g  (W_g stored [og, kk])
+      matmul(w, b, col ?? dx, kk, og, cols, {
         transA: true,
         offsetA: gi * og * kk,
-        offsetB: (n * cout + gi * og) * outP,
+        offsetB: bOff,
         offsetC: col ? 0 : xOff,
         accumulate: col === null,
-        backend: opts.backend,
+        backend,
       });
-      if (col) col2im(col, 0, cg, w3, dx, xOff);
+      if (col) col2imItems(col, 0, cols, items, cg, w3, dx, xOff, cin * inP);
     }
+  }
 }
 
 /** dw = ∂L/∂w summed over the batch (overwrites dw unless accumulate). */
@@ -360,8 +604,24 @@ export function convBackwardWeight(x: FloatArray, dy: FloatArray, dw: FloatArray
   checkLen("x", x, nb * cin * inP);
   checkLen("dy", dy, nb * cout * outP);
   checkLen("dw", dw, cout * kk);
+  const backend = opts.backend;
+  if (p.dense) {
+    // dW[g·og + o, k] = Σ_n dY[n, g·og + o] · X[n, g·kk + k]: one product per group, K = batch
+    for (let gi = 0; gi < groups; gi++)
+      matmul(dy, x, dw, og, nb, kk, {
+        transA: true,
+        lda: cout,
+        offsetA: gi * og,
+        ldb: cin * inP,
+        offsetB: gi * kk,
+        offsetC: gi * og * kk,
+        accumulate: opts.accumulate ?? false,
+        backend,
+      });
+    return;
+  }
   if (!(opts.accumulate ?? false)) dw.fill(0, 0, cout * kk);
-  if (cg === 1) {
+  if (p.depthwise) {
     for (let n = 0; n < nb; n++)
       for (let o = 0; o < cout; o++) {
         const c = Math.floor(o / og);
@@ -369,21 +629,31 @@ export function convBackwardWeight(x: FloatArray, dy: FloatArray, dw: FloatArray
       }
     return;
   }
-  const col = p.pointwise ? null : scratchLike(x, "conv.col", kk * outP);
-  for (let n = 0; n < nb; n++)
+  const chunk = chunkItems(p, nb, opts);
+  const colT = p.pointwise && chunk === 1 ? null : scratchLike(x, "conv.col", kk * chunk * outP);
+  const dyc = chunk > 1 ? scratchLike(dy, "conv.out", og * chunk * outP) : null;
+  for (let n0 = 0; n0 < nb; n0 += chunk) {
+    const items = Math.min(chunk, nb - n0);
+    const cols = items * outP;
     for (let gi = 0; gi < groups; gi++) {
-      const xOff = (n * cin + gi * cg) * inP;
-      if (col) im2col(x, xOff, cg, w3, col, 0);
-      // dW_g[og, kk] += dY_g[og, outP] · colᵀ  (col stored [kk, outP])
-      matmul(dy, col ?? x, dw, og, outP, kk, {
-        transB: true,
-        offsetA: (n * cout + gi * og) * outP,
-        offsetB: col ? 0 : xOff,
-        offsetC: gi * og * kk,
-        accumulate: true,
-        backend: opts.backend,
-      });
+      const xOff = (n0 * cin + gi * cg) * inP;
+      let a = dy;
+      let aOff = (n0 * cout + gi * og) * outP;
+      if (dyc && items > 1) {
+        gatherRows(dy, aOff, cout * outP, og, items, outP, dyc);
+        a = dyc;
+        aOff = 0;
+      }
+      if (colT) {
+        // dW_g[og, kk] += dY_g[og, cols] · colT[cols, kk]
+        im2rowItems(x, xOff, cin * inP, items, cg, w3, colT, kk);
+        matmul(a, colT, dw, og, cols, kk, { offsetA: aOff, offsetC: gi * og * kk, accumulate: true, backend });
+      } else {
+        // pointwise, one item: col is x itself ([kk, outP])
+        matmul(a, x, dw, og, cols, kk, { transB: true, offsetA: aOff, offsetB: xOff, offsetC: gi * og * kk, accumulate: true, backend });
+      }
     }
+  }
 }
 
 /** db[o] = Σ_{n, p} dy[n, o, p] (overwrites db unless accumulate). */

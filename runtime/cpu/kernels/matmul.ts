@@ -19,7 +19,7 @@
 // No allocation per call: packing buffers come from the grow-only scratch pool and the wasm
 // memory only grows.
 
-import { scratchF32 } from "./scratch.js";
+import { copyRange, scratchF32 } from "./scratch.js";
 import { wasmGemm, type GemmKernelShape, type WasmGemm } from "./wasm-gemm.js";
 
 export type FloatArray = Float32Array | Float64Array;
@@ -441,7 +441,8 @@ function gemmWasm(
   const aOff = 0; // floats
   const bOff = aOff + Math.min(W_MC, chunkMax) * kcMax;
   const cOff = roundUp(bOff + kcMax * ncMax, 4);
-  const heap = wasmHeap(kern, (cOff + chunkMax * ncMax) * 4);
+  const sOff = roundUp(cOff + chunkMax * ncMax, 4); // staging copy of B rows for kern.pack
+  const heap = wasmHeap(kern, (sOff + (csB === 1 ? kcMax * ncMax : 0)) * 4);
   for (let m0 = 0; m0 < M; m0 += W_MCHUNK) {
     const rows = Math.min(W_MCHUNK, M - m0);
     for (let jc = 0; jc < N; jc += W_NC) {
@@ -452,7 +453,7 @@ function gemmWasm(
       if (accumulate) {
         for (let i = 0; i < rows; i++) {
           const src = oc + (m0 + i) * ldc + jc;
-          heap.set(c.subarray(src, src + nc), cOff + i * ncp);
+          copyRange(heap, cOff + i * ncp, c, src, nc);
           if (ncp > nc) heap.fill(0, cOff + i * ncp + nc, cOff + (i + 1) * ncp);
         }
         heap.fill(0, cOff + rows * ncp, cOff + roundUp(rows, mr) * ncp);
@@ -460,7 +461,9 @@ function gemmWasm(
       for (let pc = 0; pc < K; pc += W_KC) {
         const kc = Math.min(W_KC, K - pc);
         const kcp = roundUp(kc, unroll);
-        packB(heap, bOff, b, ob + pc * rsB + jc * csB, rsB, csB, kc, kcp, nc, nr);
+        const bBase = ob + pc * rsB + jc * csB;
+        if (csB === 1 && (rsB === nc || nc >= 64)) packBStaged(kern, heap, sOff, bOff, b, bBase, rsB, kc, kcp, nc, nr);
+        else packB(heap, bOff, b, bBase, rsB, csB, kc, kcp, nc, nr);
         for (let ic = 0; ic < rows; ic += W_MC) {
           const mc = Math.min(W_MC, rows - ic);
           packA(heap, aOff, a, oa + (m0 + ic) * rsA + pc * csA, rsA, csA, mc, kc, kcp, mr);
@@ -469,8 +472,41 @@ function gemmWasm(
       }
       for (let i = 0; i < rows; i++) {
         const src = cOff + i * ncp;
-        c.set(heap.subarray(src, src + nc), oc + (m0 + i) * ldc + jc);
+        copyRange(c, oc + (m0 + i) * ldc + jc, heap, src, nc);
       }
     }
   }
+}
+
+/**
+ * packB for row-contiguous B (csB = 1) through wasm: the kc×nc block is copied into the heap at
+ * sOff with bulk copies (one when its rows are adjacent), then kern.pack moves the full NR-column
+ * strips into panels with v128 loads/stores; a partial last strip goes through the JS packB.
+ */
+function packBStaged(
+  kern: WasmGemm,
+  heap: Float32Array,
+  sOff: number,
+  d: number,
+  b: Float32Array,
+  base: number,
+  rsB: number,
+  kc: number,
+  kcp: number,
+  nc: number,
+  nr: number,
+): void {
+  const full = Math.floor(nc / nr);
+  if (full > 0) {
+    if (rsB === nc) copyRange(heap, sOff, b, base, kc * nc);
+    else for (let k = 0; k < kc; k++) copyRange(heap, sOff + k * nc, b, base + k * rsB, nc);
+    if (kcp === kc) kern.pack(sOff * 4, d * 4, full, kc, nc * 4);
+    else
+      for (let st = 0; st < full; st++) {
+        const dst = d + st * kcp * nr;
+        kern.pack((sOff + st * nr) * 4, dst * 4, 1, kc, nc * 4);
+        heap.fill(0, dst + kc * nr, dst + kcp * nr);
+      }
+  }
+  if (full * nr < nc) packB(heap, d + full * kcp * nr, b, base + full * nr, rsB, 1, kc, kcp, nc - full * nr, nr);
 }

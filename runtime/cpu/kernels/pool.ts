@@ -90,9 +90,60 @@ function planes(g: PoolGeometry): { w: Window3; count: number; padHi3: number[] 
   return { w, count: g.batch * g.channels, padHi3 };
 }
 
+/** Whether every tap of every window lies inside the input (no padding reached). */
+function windowsInside(w: Window3): boolean {
+  for (let a = 0; a < 3; a++) {
+    const last = (w.out[a]! - 1) * w.stride[a]! - w.padLo[a]! + (w.kernel[a]! - 1) * w.dilation[a]!;
+    if (w.out[a]! > 0 && (w.padLo[a]! > 0 || last >= w.in[a]!)) return false;
+  }
+  return w.taps > 0;
+}
+
+/** maxPoolForward when every window lies inside the input: tap offsets precomputed, no range checks. */
+function maxPoolInside(x: FloatArray, y: FloatArray, argmax: Int32Array | null, w: Window3, count: number): void {
+  const [, H, W] = w.in;
+  const [od, oh, ow] = w.out;
+  const [kd, kh, kw] = w.kernel;
+  const [sd, sh, sw] = w.stride;
+  const [dd, dh, dw] = w.dilation;
+  const taps = w.taps;
+  const offs = new Int32Array(taps);
+  let t = 0;
+  for (let tz = 0; tz < kd; tz++)
+    for (let ty = 0; ty < kh; ty++) for (let tx = 0; tx < kw; tx++) offs[t++] = (tz * dd * H + ty * dh) * W + tx * dw;
+  let o = 0;
+  for (let pl = 0; pl < count; pl++) {
+    const xb = pl * w.inPlane;
+    for (let oz = 0; oz < od; oz++)
+      for (let oy = 0; oy < oh; oy++) {
+        const row = xb + (oz * sd * H + oy * sh) * W;
+        for (let ox = 0; ox < ow; ox++, o++) {
+          const base = row + ox * sw;
+          let arg = base + offs[0]!;
+          let best = x[arg]!;
+          for (let k = 1; k < taps; k++) {
+            const i = base + offs[k]!;
+            const v = x[i]!;
+            // first maximum wins; a NaN wins and stays
+            if (v > best || (v !== v && best === best)) {
+              best = v;
+              arg = i;
+            }
+          }
+          y[o] = best;
+          if (argmax) argmax[o] = arg;
+        }
+      }
+  }
+}
+
 /** y = max over each window; argmax (if given) receives the winners' absolute indices into x. */
 export function maxPoolForward(x: FloatArray, y: FloatArray, argmax: Int32Array | null, g: PoolGeometry): void {
   const { w, count } = planes(g);
+  if (windowsInside(w)) {
+    maxPoolInside(x, y, argmax, w, count);
+    return;
+  }
   const [D, H, W] = w.in;
   const [od, oh, ow] = w.out;
   const [kd, kh, kw] = w.kernel;

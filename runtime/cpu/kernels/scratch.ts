@@ -40,3 +40,11 @@ export function releaseScratch(): void {
   f32.clear();
   f64.clear();
 }
+
+/**
+ * dst[dOff .. dOff+n) = src[sOff .. sOff+n). A plain loop rather than set(subarray(...)):
+ * a subarray is a new typed-array object per call, and the hot paths must allocate nothing.
+ */
+export function copyRange(dst: Float32Array | Float64Array, dOff: number, src: Float32Array | Float64Array, sOff: number, n: number): void {
+  for (let i = 0; i < n; i++) dst[dOff + i] = src[sOff + i]!;
+}

@@ -3,6 +3,8 @@
 // `WebAssembly.validate`, so hosts without SIMD128 keep the JS path).
 //
 // Exports (all pointers are byte offsets into the exported memory `mem`):
+//   pack(src, dst, strips, kc, lds): packs B panels (see below) from a row-major copy of B
+//     staged in `mem` (row stride lds bytes), `strips` full NR-column strips of kc rows;
 //   macro(ap, bp, cp, mTiles, nTiles, kc, ldc)
 //     for jr in [0, nTiles), ir in [0, mTiles):
 //       C[ir*MR .. +MR, jr*NR .. +NR] += Apanel(ir) · Bpanel(jr)
@@ -223,33 +225,71 @@ export function emitGemmModule(shape: GemmKernelShape): Uint8Array<ArrayBuffer> 
   body.push(V128);
   body.push(...c.b);
 
+  // pack(src, dst, strips, kc, lds): for each of `strips` NR-column strips of a row-major source
+  // (row stride lds BYTES, strip s at src + s*NR*4), copies its kc rows of NR f32 to dst
+  // consecutively: the packed-B layout of macro, with v128 loads and stores (kc > 0).
+  const [SRC, DST, ST, PKC, LDS, P, PK] = [0, 1, 2, 3, 4, 5, 6];
+  const pk = new Code();
+  pk.op(OP.block, OP.void, OP.loop, OP.void);
+  {
+    pk.get(ST).op(0x45).op(OP.brIf, 1);
+    pk.get(SRC).set(P).get(PKC).set(PK);
+    pk.op(OP.loop, OP.void);
+    {
+      for (let j = 0; j < nv; j++)
+        pk.get(DST)
+          .get(P)
+          .simdMem(SIMD.load, 2, j * 16)
+          .simdMem(SIMD.store, 2, j * 16);
+      pk.get(P).get(LDS).op(OP.i32add).set(P);
+      pk.addTo(DST, panelB);
+      pk.get(PK).i32(1).op(OP.i32sub).set(PK);
+      pk.get(PK).op(OP.brIf, 0);
+    }
+    pk.op(OP.end);
+    pk.addTo(SRC, panelB);
+    pk.get(ST).i32(1).op(OP.i32sub).set(ST);
+    pk.op(OP.br, 0);
+  }
+  pk.op(OP.end, OP.end);
+  pk.op(OP.end);
+  const packBody: number[] = [];
+  uleb(1, packBody);
+  uleb(2, packBody);
+  packBody.push(I32);
+  packBody.push(...pk.b);
+
   const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
   const section = (id: number, content: number[]) => {
     out.push(id);
     uleb(content.length, out);
     out.push(...content);
   };
-  // type section: (i32 x7) -> ()
-  section(1, [1, 0x60, 7, I32, I32, I32, I32, I32, I32, I32, 0]);
+  // type section: (i32 x7) -> (), (i32 x5) -> ()
+  section(1, [2, 0x60, 7, I32, I32, I32, I32, I32, I32, I32, 0, 0x60, 5, I32, I32, I32, I32, I32, 0]);
   // function section
-  section(3, [1, 0]);
+  section(3, [2, 0, 1]);
   // memory section: one memory, min 1 page, no max
   section(5, [1, 0x00, 1]);
-  // export section: "macro" func 0, "mem" memory 0
-  const exp: number[] = [2];
+  // export section: "macro" func 0, "pack" func 1, "mem" memory 0
+  const exp: number[] = [3];
   const name = (s: string) => {
     uleb(s.length, exp);
     for (const ch of s) exp.push(ch.charCodeAt(0));
   };
   name("macro");
   exp.push(0x00, 0);
+  name("pack");
+  exp.push(0x00, 1);
   name("mem");
   exp.push(0x02, 0);
   section(7, exp);
   // code section
-  const code: number[] = [1];
+  const code: number[] = [2];
   uleb(body.length, code);
   code.push(...body);
+  uleb(packBody.length, code);
+  code.push(...packBody);
   section(10, code);
   return new Uint8Array(out);
 }
@@ -257,6 +297,8 @@ export function emitGemmModule(shape: GemmKernelShape): Uint8Array<ArrayBuffer> 
 export interface WasmGemm {
   readonly shape: GemmKernelShape;
   readonly macro: (ap: number, bp: number, cp: number, mTiles: number, nTiles: number, kc: number, ldcBytes: number) => void;
+  /** Packs `strips` full NR-column strips of kc rows (row stride ldsBytes) from src to dst (byte offsets). */
+  readonly pack: (src: number, dst: number, strips: number, kc: number, ldsBytes: number) => void;
   readonly memory: WebAssembly.Memory;
 }
 
@@ -273,8 +315,8 @@ export function wasmGemm(shape: GemmKernelShape): WasmGemm | null {
       const bytes = emitGemmModule(shape);
       if (WebAssembly.validate(bytes)) {
         const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
-        const ex = inst.exports as { macro: WasmGemm["macro"]; mem: WebAssembly.Memory };
-        result = { shape, macro: ex.macro, memory: ex.mem };
+        const ex = inst.exports as { macro: WasmGemm["macro"]; pack: WasmGemm["pack"]; mem: WebAssembly.Memory };
+        result = { shape, macro: ex.macro, pack: ex.pack, memory: ex.mem };
       }
     }
   } catch {

@@ -218,3 +218,114 @@ describe("conv gradients", () => {
         }
   });
 });
+
+describe("batch chunking", () => {
+  /** dx and dw of L = <r, conv(x, w)> straight from the definition, in float64. */
+  function referenceGrads(x: ArrayLike<number>, w: ArrayLike<number>, r: ArrayLike<number>, g: ConvGeometry) {
+    const { batch, inChannels: cin, outChannels: cout, groups } = g;
+    const cg = cin / groups;
+    const og = cout / groups;
+    const outP = prod(g.outSize);
+    const inP = prod(g.inSize);
+    const taps = prod(g.kernel);
+    const dx = new Float64Array(batch * cin * inP);
+    const dw = new Float64Array((cout * cin * taps) / groups);
+    for (let n = 0; n < batch; n++)
+      for (let o = 0; o < cout; o++)
+        for (let p = 0; p < outP; p++) {
+          const op = unravel(p, g.outSize);
+          const rv = r[(n * cout + o) * outP + p]!;
+          for (let c = 0; c < cg; c++)
+            for (let t = 0; t < taps; t++) {
+              const kt = unravel(t, g.kernel);
+              const ip = op.map((q, d) => q * g.stride[d]! - g.padLo[d]! + kt[d]! * g.dilation[d]!);
+              if (ip.some((v, d) => v < 0 || v >= g.inSize[d]!)) continue;
+              const xi = (n * cin + Math.floor(o / og) * cg + c) * inP + ravel(ip, g.inSize);
+              const wi = (o * cg + c) * taps + t;
+              dx[xi] += w[wi]! * rv;
+              dw[wi] += x[xi]! * rv;
+            }
+        }
+    return { dx, dw };
+  }
+
+  const geometries: ConvGeometry[] = [
+    // LeNet-like: one input channel, padding (the GEMM path, not the depthwise loop)
+    convGeometry({ batch: 7, inChannels: 1, outChannels: 6, inSize: [12, 12], kernel: [5, 5], padLo: [2, 2] }),
+    // groups, stride, dilation, asymmetric padding
+    convGeometry({
+      batch: 5,
+      inChannels: 4,
+      outChannels: 6,
+      groups: 2,
+      inSize: [9, 8],
+      kernel: [3, 2],
+      stride: [2, 1],
+      padLo: [1, 0],
+      padHi: [0, 1],
+      dilation: [1, 2],
+    }),
+    // pointwise (col = x for one item), 1-d and 3-d
+    convGeometry({ batch: 5, inChannels: 3, outChannels: 4, inSize: [11], kernel: [1] }),
+    convGeometry({ batch: 5, inChannels: 2, outChannels: 3, inSize: [4, 5, 3], kernel: [2, 3, 2], padLo: [1, 1, 0], stride: [1, 2, 1] }),
+    // dense: the window covers the whole input (one output position), with groups
+    convGeometry({ batch: 5, inChannels: 4, outChannels: 6, groups: 2, inSize: [3, 3], kernel: [3, 3] }),
+  ];
+
+  it("forward and both gradients agree with the reference for every chunk size (boundaries inside the batch)", () => {
+    const rr = rng(4242);
+    for (const g of geometries) {
+      const s = sizes(g);
+      const x = randArray(Float32Array, s.x, rr);
+      const w = randArray(Float32Array, s.w, rr);
+      const r = randArray(Float32Array, s.y, rr);
+      const y64 = reference(x, w, null, g);
+      const { dx: dx64, dw: dw64 } = referenceGrads(x, w, r, g);
+      for (const backend of ["js", "wasm"] as const)
+        for (const chunk of [1, 2, 3, g.batch - 1, g.batch, g.batch + 4]) {
+          const what = `${JSON.stringify(g)} chunk ${chunk} ${backend}`;
+          const y = randArray(Float32Array, s.y, rr);
+          convForward(x, w, null, y, g, { backend, chunk });
+          expect(maxAbsDiff(y, y64), what).toBeLessThan(1e-5);
+          const dx = randArray(Float32Array, s.x, rr);
+          convBackwardInput(r, w, dx, g, { backend, chunk });
+          expect(maxAbsDiff(dx, dx64), what).toBeLessThan(1e-5);
+          const dw = randArray(Float32Array, s.w, rr);
+          convBackwardWeight(x, r, dw, g, { backend, chunk });
+          expect(maxAbsDiff(dw, dw64), what).toBeLessThan(1e-4);
+          // accumulate adds onto what is there
+          const y0 = randArray(Float32Array, s.y, rr);
+          const ya = Float32Array.from(y0);
+          convForward(x, w, null, ya, g, { backend, chunk, accumulate: true });
+          for (let i = 0; i < ya.length; i++) ya[i] -= y0[i]!;
+          expect(maxAbsDiff(ya, y64), what).toBeLessThan(1e-5);
+          const dw0 = randArray(Float32Array, s.w, rr);
+          const dwa = Float32Array.from(dw0);
+          convBackwardWeight(x, r, dwa, g, { backend, chunk, accumulate: true });
+          for (let i = 0; i < dwa.length; i++) dwa[i] -= dw0[i]!;
+          expect(maxAbsDiff(dwa, dw64), what).toBeLessThan(1e-4);
+        }
+    }
+  });
+
+  it("the default chunking of a LeNet-sized batch matches one item at a time", () => {
+    const rr = rng(7);
+    const g = convGeometry({ batch: 37, inChannels: 6, outChannels: 16, inSize: [14, 14], kernel: [5, 5] });
+    const s = sizes(g);
+    const x = randArray(Float32Array, s.x, rr);
+    const w = randArray(Float32Array, s.w, rr);
+    const r = randArray(Float32Array, s.y, rr);
+    const [y1, y2] = [new Float32Array(s.y), new Float32Array(s.y)];
+    convForward(x, w, null, y1, g, { chunk: 1 });
+    convForward(x, w, null, y2, g);
+    expect(maxAbsDiff(y1, y2)).toBeLessThan(1e-5);
+    const [d1, d2] = [new Float32Array(s.x), new Float32Array(s.x)];
+    convBackwardInput(r, w, d1, g, { chunk: 1 });
+    convBackwardInput(r, w, d2, g);
+    expect(maxAbsDiff(d1, d2)).toBeLessThan(1e-5);
+    const [w1, w2] = [new Float32Array(s.w), new Float32Array(s.w)];
+    convBackwardWeight(x, r, w1, g, { chunk: 1 });
+    convBackwardWeight(x, r, w2, g);
+    expect(maxAbsDiff(w1, w2)).toBeLessThan(1e-3);
+  });
+});

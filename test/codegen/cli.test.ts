@@ -1,0 +1,136 @@
+// `dlm compile`: exit codes, the files it writes, determinism, and the --bundle output
+// imported by a plain Node script.
+
+import { spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
+import { main } from "../../src/cli/main.ts";
+import { maxRelDiff, root, tmpRoot, type GeneratedModule } from "./helpers.ts";
+
+async function run(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = "";
+  let stderr = "";
+  vi.spyOn(process.stdout, "write").mockImplementation((s: string | Uint8Array) => ((stdout += String(s)), true));
+  vi.spyOn(process.stderr, "write").mockImplementation((s: string | Uint8Array) => ((stderr += String(s)), true));
+  try {
+    const code = await main(argv);
+    return { code, stdout, stderr };
+  } finally {
+    vi.restoreAllMocks();
+  }
+}
+
+afterEach(() => vi.restoreAllMocks());
+afterAll(() => rmSync(tmpRoot, { recursive: true, force: true }));
+
+const example = (f: string): string => join(root, "examples", f);
+let n = 0;
+const outDir = (what: string): string => join(tmpRoot, `cli-${what}-${n++}`);
+
+describe("dlm compile", () => {
+  it("writes the module and a bundle that a plain Node script imports", async () => {
+    const dir = outDir("bundle");
+    const r = await run("compile", example("mlp_mnist.dlm"), "--target", "ts", "-o", dir, "--bundle", "--batch", "2");
+    expect(r.code, r.stderr).toBe(0);
+    const ts = join(dir, "NeuralNetwork.ts");
+    const js = join(dir, "NeuralNetwork.js");
+    expect(existsSync(ts) && existsSync(js)).toBe(true);
+    const bundle = readFileSync(js, "utf8");
+    expect(bundle).not.toMatch(/^\s*import\s/m); // self-contained
+    expect(bundle).not.toMatch(/\brequire\(/);
+
+    const script = join(dir, "use.mjs");
+    writeFileSync(
+      script,
+      [
+        'import * as m from "./NeuralNetwork.js";',
+        "const x = new Float32Array(2 * 784).map((_, i) => Math.sin(i));",
+        "const logits = Array.from(m.forward({ x }).get('logits'));",
+        "const loss = m.trainStep({ x, labels: [3, 7] });",
+        "console.log(JSON.stringify({ model: m.info.model, logits, loss, steps: m.steps() }));",
+      ].join("\n"),
+    );
+    const p = spawnSync(process.execPath, [script], { encoding: "utf8" });
+    expect(p.status, p.stderr).toBe(0);
+    const got = JSON.parse(p.stdout) as { model: string; logits: number[]; loss: number; steps: number };
+    expect(got.model).toBe("NeuralNetwork");
+    expect(got.steps).toBe(1);
+
+    // the same numbers as the TypeScript module imported here
+    const mod = (await import(pathToFileURL(ts).href)) as GeneratedModule;
+    const x = new Float32Array(2 * 784).map((_, i) => Math.sin(i));
+    expect(maxRelDiff(got.logits, mod.forward({ x }).get("logits")!)).toBe(0);
+    expect(mod.trainStep({ x, labels: [3, 7] })).toBe(got.loss);
+  });
+
+  it("is deterministic: compiling twice gives byte-identical files", async () => {
+    const dir = outDir("twice");
+    const args = [
+      "compile",
+      example("lenet5.dlm"),
+      "--model",
+      "LeNet5MNIST",
+      "--target",
+      "ts",
+      "-o",
+      dir,
+      "--bundle",
+      "--batch",
+      "2",
+      "--quiet",
+    ];
+    expect((await run(...args)).code).toBe(0);
+    const first = [readFileSync(join(dir, "LeNet5MNIST.ts")), readFileSync(join(dir, "LeNet5MNIST.js"))];
+    expect((await run(...args)).code).toBe(0);
+    expect(readFileSync(join(dir, "LeNet5MNIST.ts")).equals(first[0]!)).toBe(true);
+    expect(readFileSync(join(dir, "LeNet5MNIST.js")).equals(first[1]!)).toBe(true);
+  });
+
+  it("--dim and --model pick the sizes and the model", async () => {
+    const dir = outDir("dims");
+    const r = await run("compile", example("rnn.dlm"), "--model", "ElmanRNN", "--target", "ts", "-o", dir, "--dim", "T=4", "--batch", "3");
+    expect(r.code, r.stderr).toBe(0);
+    const text = readFileSync(join(dir, "ElmanRNN.ts"), "utf8");
+    expect(text).toContain('inputs: [{ name: "x", dtype: "f32", shape: [3, 4, 10] }]');
+  });
+
+  it("bad command lines exit 2", async () => {
+    const dir = outDir("bad");
+    const mlp = example("mlp_mnist.dlm");
+    for (const argv of [
+      ["compile", mlp, "--target", "ts", "-o", dir, "--frobnicate"],
+      ["compile", mlp, "--target", "wgsl", "-o", dir],
+      ["compile", mlp, "--target", "ts"],
+      ["compile", "--target", "ts", "-o", dir],
+      ["compile", mlp, "--target", "ts", "-o", dir, "--batch", "0"],
+      ["compile", mlp, "--target", "ts", "-o", dir, "--bundle=yes"],
+      ["compile", mlp, "--target", "ts", "-o", dir, "--dim", "T"],
+    ]) {
+      const r = await run(...argv);
+      expect(r.code, argv.join(" ")).toBe(2);
+      expect(r.stderr).toMatch(/^dlm: /);
+    }
+  });
+
+  it("a model with errors exits 1 with its diagnostics", async () => {
+    const r = await run("compile", join(root, "test", "corpus", "shape_lenet_28.dlm"), "--target", "ts", "-o", outDir("err"));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("DLM3101");
+    const unbound = await run("compile", example("mlp_mnist.dlm"), "--model", "Nope", "--target", "ts", "-o", outDir("err"));
+    expect(unbound.code).toBe(1);
+  });
+
+  it("a hostile file name reaches the generated code only escaped", async () => {
+    const dir = outDir("hostile");
+    mkdirSync(dir, { recursive: true });
+    const evil = join(dir, "m\"o'd`${globalThis.x=1}\u2028\né.dlm");
+    copyFileSync(example("mlp_mnist.dlm"), evil);
+    const r = await run("compile", evil, "--target", "ts", "-o", join(dir, "out"), "--batch", "1", "--quiet");
+    expect(r.code, r.stderr).toBe(0);
+    const text = readFileSync(join(dir, "out", "NeuralNetwork.ts"), "utf8");
+    expect(text).toMatch(/^[\x20-\x7e\n]*$/);
+    expect(text).toContain('"m\\"o\'d`${globalThis.x=1}\\u2028\\n\\u00e9.dlm"');
+  });
+});
