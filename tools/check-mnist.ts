@@ -21,7 +21,23 @@ try {
     const t0 = performance.now();
     const p = spawnSync(
       process.execPath,
-      [join(root, "bin/dlm.js"), "train", join(root, r.file), "--model", r.model, "--data", "mnist", "--epochs", "5", "--seed", "0", "--report", report, "--curve", join(dir, `${r.model}.svg`)],
+      [
+        join(root, "bin/dlm.js"),
+        "train",
+        join(root, r.file),
+        "--model",
+        r.model,
+        "--data",
+        "mnist",
+        "--epochs",
+        "5",
+        "--seed",
+        "0",
+        "--report",
+        report,
+        "--curve",
+        join(dir, `${r.model}.svg`),
+      ],
       { stdio: ["ignore", "inherit", "inherit"] },
     );
     const seconds = (performance.now() - t0) / 1000;
@@ -33,7 +49,9 @@ try {
     const acc = JSON.parse(readFileSync(report, "utf8")).final.test_accuracy as number;
     const ok = acc >= r.target;
     if (!ok) failed++;
-    console.log(`${ok ? "ok  " : "FAIL"} ${r.model}: held-out accuracy ${(100 * acc).toFixed(2)}% (target ${100 * r.target}%) in ${seconds.toFixed(0)} s`);
+    console.log(
+      `${ok ? "ok  " : "FAIL"} ${r.model}: held-out accuracy ${(100 * acc).toFixed(2)}% (target ${100 * r.target}%) in ${seconds.toFixed(0)} s`,
+    );
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
