@@ -39,14 +39,20 @@ export function gradients(b: PrimBuilder, y: T, wrt: readonly T[], seed?: T): (T
     for (const i of n.inputs) if (fromWrt[i] && b.dtype(i) === "f32") live[i] = 1;
   }
 
-  const cot = new Map<T, T>();
+  // Cotangent contributions per node, combined when the node is reached (all its consumers,
+  // which come later in the graph, have been processed by then).
+  const parts = new Map<T, T[]>();
   const accumulate = (id: T, g: T): void => {
-    const prev = cot.get(id);
-    cot.set(id, prev === undefined ? g : b.plus(prev, g));
+    const list = parts.get(id);
+    if (list) list.push(g);
+    else parts.set(id, [g]);
   };
+  const cot = new Map<T, T>();
   cot.set(y, seed ?? b.scalar(1));
 
   for (let id = y; id >= 0; id--) {
+    const list = parts.get(id);
+    if (list) cot.set(id, combine(b, list));
     const dy = cot.get(id);
     if (dy === undefined || !live[id]) continue;
     const n = b.nodes[id]!;
@@ -64,6 +70,39 @@ export function gradients(b: PrimBuilder, y: T, wrt: readonly T[], seed?: T): (T
     });
   }
   return wrt.map((w) => cot.get(w));
+}
+
+/**
+ * The sum of a value's cotangent contributions. A weight shared across the steps of an
+ * unrolled sequence gets one contribution per step, each a product aᵢᵀ·dyᵢ with a short inner
+ * size (the batch): Σ aᵢᵀ·dyᵢ = [a₁; …; aₙ]ᵀ·[dy₁; …; dyₙ] is one long product instead of n
+ * full-size products and n − 1 full-size additions. (The per-step products, now unused, are
+ * dropped by the executor's dead-node elimination.)
+ */
+function combine(b: PrimBuilder, list: readonly T[]): T {
+  if (list.length === 1) return list[0]!;
+  const groups = new Map<string, T[]>();
+  const rest: T[] = [];
+  for (const g of list) {
+    const n = b.nodes[g]!;
+    const [a, d] = n.inputs;
+    if (n.op === "matmul" && n.attrs.transA === true && n.attrs.transB !== true && b.rank(a!) === 2 && b.rank(d!) === 2) {
+      const key = `${b.shape(a!)[1]}x${b.shape(d!)[1]}`;
+      const group = groups.get(key) ?? [];
+      group.push(g);
+      groups.set(key, group);
+    } else rest.push(g);
+  }
+  for (const group of groups.values()) {
+    if (group.length === 1) {
+      rest.push(group[0]!);
+      continue;
+    }
+    const as = group.map((g) => b.nodes[g]!.inputs[0]!);
+    const ds = group.map((g) => b.nodes[g]!.inputs[1]!);
+    rest.push(b.matmul(b.concat(as, 0), b.concat(ds, 0), true, false));
+  }
+  return rest.reduce((acc, g) => b.plus(acc, g));
 }
 
 /** Backward nodes remember the forward op they differentiate, for errors and --explain. */

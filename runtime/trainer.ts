@@ -402,7 +402,7 @@ function firstNonFinite(program: Program, m: LoweredModel): { what: string; site
   const paramNames = new Map(m.params.map((p) => [p.node, p.name]));
   const infinite = new Set<number>();
   for (const n of program.graph.nodes) {
-    if (n.dtype !== "f32") continue;
+    if (n.dtype !== "f32" || !program.computed(n.id)) continue;
     const buf = program.buffer(n.id) as Float32Array;
     let nan = false;
     let inf = false;

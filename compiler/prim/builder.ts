@@ -400,6 +400,13 @@ export class PrimBuilder {
     const [m, ka] = transA ? [sa.at(-1)!, sa.at(-2)!] : [sa.at(-2)!, sa.at(-1)!];
     const [kb, n] = transB ? [sb.at(-1)!, sb.at(-2)!] : [sb.at(-2)!, sb.at(-1)!];
     if (ka !== kb) fail("matmul", `inner sizes differ: ${show(sa)}${transA ? "ᵀ" : ""} @ ${show(sb)}${transB ? "ᵀ" : ""}`);
+    // [..., M, K] @ [K, N]: fold the batch into M, so the product (and the weight gradient,
+    // a single long-K product instead of a batch of small ones summed) is one large GEMM
+    if (sa.length > 2 && sb.length === 2 && !transA) {
+      const rows = numelOf(sa.slice(0, -1));
+      const flat = this.matmul(this.reshape(a, [rows, ka]), b, false, transB);
+      return this.reshape(flat, [...sa.slice(0, -1), n]);
+    }
     const batch = broadcastShape("matmul", sa.slice(0, -2), sb.slice(0, -2));
     return this.add("matmul", [a, b], { transA, transB }, [...batch, m, n], this.dtype(a));
   }

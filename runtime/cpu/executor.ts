@@ -42,6 +42,8 @@ export interface Program {
   run(feeds: ReadonlyMap<string, HostArray>, opts?: RunOptions): void;
   /** The buffer holding a node's value (shared with its input for reshape/stop_gradient). */
   buffer(node: number): Buf;
+  /** Whether a node is computed (dead nodes, which no output needs, are skipped). */
+  computed(node: number): boolean;
   /** The buffer of a named output. */
   output(name: string): Buf;
   /** The persistent buffer of a parameter, to read or update in place. */
@@ -57,8 +59,10 @@ export function compile(graph: PGraph, options: CompileOptions = {}): Program {
   const kernels: Kernel[] = [];
   const timings = new Map<string, { ms: number; calls: number }>();
   const rng = new SeededStream(0);
+  const live = liveNodes(graph);
   for (const n of graph.nodes) {
     for (const i of n.inputs) if (!(i < n.id)) throw new Error(`executor: node ${n.id} (${n.op}) reads node ${i}, which comes later`);
+    if (!live[n.id]) continue;
     bufs[n.id] = n.op === "reshape" || n.op === "stop_gradient" ? bufs[n.inputs[0]!]! : allocBuf(n.dtype, numelOf(n.shape));
     const build = BUILDERS[n.op];
     if (!build) throw new Error(`executor: unknown primitive '${n.op}' (node ${n.id})`);
@@ -96,9 +100,10 @@ export function compile(graph: PGraph, options: CompileOptions = {}): Program {
       runs++;
       for (let i = 0; i < kernels.length; i++) kernels[i]!();
     },
+    computed: (node) => bufs[node] !== undefined,
     buffer(node) {
       const b = bufs[node];
-      if (!b) throw new Error(`executor: no node ${node}`);
+      if (!b) throw new Error(`executor: node ${node} ${node < graph.nodes.length ? "is not computed (no output depends on it)" : "does not exist"}`);
       return b;
     },
     output: (name) => lookup(outputs, "output", name),
@@ -108,6 +113,20 @@ export function compile(graph: PGraph, options: CompileOptions = {}): Program {
       copyFeed(name, lookup(params, "parameter", name), data, false);
     },
   };
+}
+
+/**
+ * Nodes some output depends on (all of them when the graph names no outputs). Inputs,
+ * parameters and random draws stay (feeds, owned state, and the draw order that makes runs
+ * reproducible against the reference interpreter).
+ */
+function liveNodes(graph: PGraph): Uint8Array {
+  const live = new Uint8Array(graph.nodes.length);
+  if (graph.outputs.length === 0) return live.fill(1);
+  for (const o of graph.outputs) live[o.node] = 1;
+  for (const n of graph.nodes) if (n.op === "input" || n.op === "param" || n.op === "rng_uniform" || n.op === "rng_normal") live[n.id] = 1;
+  for (let id = graph.nodes.length - 1; id >= 0; id--) if (live[id]) for (const i of graph.nodes[id]!.inputs) live[i] = 1;
+  return live;
 }
 
 function timed(op: string, k: Kernel, timings: Map<string, { ms: number; calls: number }>): Kernel {

@@ -188,7 +188,7 @@ function liveNodes(g: ModelGraph): Uint8Array {
 }
 
 /** The output's declared dtype (i64 class ids run as 32-bit integers). */
-const typeName = (o: { dtype: string; declared?: TensorRef | undefined }, g?: ModelGraph): string =>
+const typeName = (o: { dtype: string; declared?: TensorRef | undefined }, g: ModelGraph): string =>
   o.declared && g ? typeOfRef(g, o.declared).dtype : o.dtype;
 
 export async function runInference(a: RunArgs): Promise<number> {
@@ -286,7 +286,7 @@ export async function runInference(a: RunArgs): Promise<number> {
   } else {
     for (const o of outs)
       process.stdout.write(
-        `${o.name}: ${typeName(o.dtype)}${fmtShape(o.shape)}\n${formatTensor(o.data as ArrayLike<number>, o.shape, o.dtype)}\n`,
+        `${o.name}: ${typeName(o, g)}${fmtShape(o.shape)}\n${formatTensor(o.data as ArrayLike<number>, o.shape, o.dtype)}\n`,
       );
   }
   return 0;
