@@ -215,6 +215,7 @@ export class Trainer {
 
   /** One training iteration on one batch: each phase's steps in turn. Returns the first phase's loss. */
   trainStep(feeds: ReadonlyMap<string, BatchBuffer>): number {
+    this.checkLabels(feeds);
     let first = NaN;
     for (const [k, phase] of this.phases.entries()) {
       for (let s = 0; s < phase.steps; s++) {
@@ -248,6 +249,18 @@ export class Trainer {
       out.set(phase.name, (phase.program.output("loss") as Float32Array)[0]!);
     }
     return out;
+  }
+
+  /** Class ids must lie in [0, classes) (or be -100, the default ignore_index): PyTorch raises on others, and so do we. */
+  private checkLabels(feeds: ReadonlyMap<string, BatchBuffer>): void {
+    const c = this.classifier;
+    const labels = c ? feeds.get(c.labels) : undefined;
+    if (!c || !labels) return;
+    for (let i = 0; i < labels.length; i++) {
+      const v = labels[i]!;
+      if (v >= c.classes || (v < 0 && v !== -100))
+        throw new Error(`label ${v} in '${c.labels}' (example ${i} of the batch) is not a class id of the model's ${c.classes} classes`);
+    }
   }
 
   /** Other phases' programs hold their own parameter buffers: copy the updated values over. */

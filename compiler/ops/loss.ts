@@ -212,7 +212,10 @@ function lowerClassLoss(ctx: LowerContext, logp: T, smoothing: number): LossElem
   const weigh = (t: T): T => (weight === undefined ? t : b.times(t, weight));
   const loss = (q: T): T => b.neg(b.sum(b.times(q, logp), [-1]));
   if (b.dtype(target) === "f32") return { el: loss(weigh(smooth(target))) };
-  const counted = b.cast(b.binary("ne", target, b.scalar(num(ctx, "ignore_index"), "i32")), "f32");
+  // a class id outside [0, C) has no one-hot row: leave it out of the mean's denominator too
+  // (the trainer rejects such labels before they get here; this keeps the graph honest)
+  const inRange = b.binary("and", b.binary("ge", target, b.scalar(0, "i32")), b.binary("lt", target, b.scalar(classes, "i32")));
+  const counted = b.cast(b.binary("and", b.binary("ne", target, b.scalar(num(ctx, "ignore_index"), "i32")), inRange), "f32");
   const hot = b.oneHot(target, classes);
   const q = b.times(weigh(smooth(hot)), b.reshape(counted, [...b.shape(counted), 1]));
   const targetWeight = weight === undefined ? counted : b.times(b.sum(b.times(hot, weight), [-1]), counted);
