@@ -57,6 +57,8 @@ interface Phase {
   readonly schedule: Schedule;
   readonly params: readonly ParamBuffer[];
   readonly steps: number;
+  /** gradient accumulation (`accumulate = k`): running sums of k micro-batches' gradients */
+  readonly accumulated?: readonly Float32Array[];
 }
 
 export interface EpochResult {
@@ -86,8 +88,10 @@ export class Trainer {
   readonly values = new Map<string, Float32Array>();
   readonly params: readonly LoweredParam[];
   readonly classifier?: Classifier;
-  /** optimiser steps taken (over all phases) */
+  /** training iterations run (over all phases; with `accumulate = k`, k per optimiser step) */
   step = 0;
+  /** micro-batches seen per phase, for gradient accumulation */
+  private readonly micro = new Map<string, number>();
   epoch = 0;
   /** each phase's loss at its first step of the last trainStep (a GAN's discriminator and generator losses) */
   readonly phaseLosses = new Map<string, number>();
@@ -138,7 +142,17 @@ export class Trainer {
       const optimizer = createOptimizer(opt.name, params, args);
       const schedule =
         setup.schedule && !options.constantLr ? createSchedule(setup.schedule.name, optimizer.lr, setup.schedule.args) : () => optimizer.lr;
-      this.phases.push({ name: ps.name, program, lowered: tg.model, optimizer, schedule, params, steps: ps.steps });
+      const accumulated = setup.accumulate > 1 ? params.map((p) => new Float32Array(p.grad.length)) : undefined;
+      this.phases.push({
+        name: ps.name,
+        program,
+        lowered: tg.model,
+        optimizer,
+        schedule,
+        params,
+        steps: ps.steps,
+        ...(accumulated ? { accumulated } : {}),
+      });
     }
     // Every phase program reads and updates the same parameter values.
     this.params = this.phases[0]!.lowered.params;
@@ -227,10 +241,15 @@ export class Trainer {
         }
         if (k === 0 && s === 0) first = loss;
         if (s === 0) this.phaseLosses.set(phase.name, loss);
+        for (const u of phase.lowered.bufferUpdates) this.values.get(u.name)!.set(phase.program.output(`update:${u.name}`));
+        if (phase.accumulated && !this.accumulate(phase)) {
+          this.syncFrom(phase);
+          this.step++;
+          continue;
+        }
         if (this.setup.clipValue !== undefined) clipGradValue(phase.params, this.setup.clipValue);
         if (this.setup.clipNorm !== undefined) clipGradNorm(phase.params, this.setup.clipNorm);
         phase.optimizer.step(phase.schedule(phase.optimizer.stepCount));
-        for (const u of phase.lowered.bufferUpdates) this.values.get(u.name)!.set(phase.program.output(`update:${u.name}`));
         this.syncFrom(phase);
         this.step++;
       }
@@ -249,6 +268,30 @@ export class Trainer {
       out.set(phase.name, (phase.program.output("loss") as Float32Array)[0]!);
     }
     return out;
+  }
+
+  /**
+   * Add this micro-batch's gradients to the running sums; on every `accumulate`-th one, put
+   * their mean in the gradient buffers and say the optimiser may step.
+   */
+  private accumulate(phase: Phase): boolean {
+    const k = this.setup.accumulate;
+    const sums = phase.accumulated!;
+    const seen = (this.micro.get(phase.name) ?? 0) + 1;
+    this.micro.set(phase.name, seen);
+    phase.params.forEach((p, i) => {
+      const acc = sums[i]!;
+      for (let j = 0; j < acc.length; j++) acc[j]! += p.grad[j]!;
+    });
+    if (seen % k !== 0) return false;
+    phase.params.forEach((p, i) => {
+      const acc = sums[i]!;
+      for (let j = 0; j < acc.length; j++) {
+        p.grad[j] = acc[j]! / k;
+        acc[j] = 0;
+      }
+    });
+    return true;
   }
 
   /** Class ids must lie in [0, classes) (or be -100, the default ignore_index): PyTorch raises on others, and so do we. */
