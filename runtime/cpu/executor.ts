@@ -103,7 +103,10 @@ export function compile(graph: PGraph, options: CompileOptions = {}): Program {
     computed: (node) => bufs[node] !== undefined,
     buffer(node) {
       const b = bufs[node];
-      if (!b) throw new Error(`executor: node ${node} ${node < graph.nodes.length ? "is not computed (no output depends on it)" : "does not exist"}`);
+      if (!b)
+        throw new Error(
+          `executor: node ${node} ${node < graph.nodes.length ? "is not computed (no output depends on it)" : "does not exist"}`,
+        );
       return b;
     },
     output: (name) => lookup(outputs, "output", name),
