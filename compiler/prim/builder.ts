@@ -4,36 +4,15 @@
 // so it throws a plain Error naming the primitive and the shapes.
 
 import type { SourceSite } from "../ir/graph.js";
-import { numelOf, type PDType, type PGraph, type PNode } from "./ir.js";
+import { BINARY, UNARY, numelOf, type PDType, type PGraph, type PNode } from "./ir.js";
+
+export { BINARY, UNARY };
 
 /** A node id: what every builder method takes and returns. */
 export type T = number;
 
-export const UNARY = [
-  "neg",
-  "exp",
-  "log",
-  "sqrt",
-  "rsqrt",
-  "abs",
-  "sign",
-  "tanh",
-  "sigmoid",
-  "relu",
-  "sin",
-  "cos",
-  "erf",
-  "floor",
-  "ceil",
-  "round",
-  "square",
-  "reciprocal",
-  "log1p",
-  "not",
-] as const;
 export type UnaryOp = (typeof UNARY)[number];
 
-export const BINARY = ["add", "sub", "mul", "div", "pow", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge", "and", "or"] as const;
 export type BinaryOp = (typeof BINARY)[number];
 const COMPARISONS: ReadonlySet<string> = new Set(["eq", "ne", "lt", "le", "gt", "ge"]);
 const LOGICAL: ReadonlySet<string> = new Set(["and", "or", "not"]);

@@ -49,14 +49,8 @@ export function stridesOf(shape: readonly number[]): number[] {
   return s;
 }
 
-/** Every primitive the builder can emit (the executors and the autodiff tests cover them all). */
-export const PRIMITIVES = [
-  "input",
-  "param",
-  "const",
-  "iota",
-  "rng_uniform",
-  "rng_normal",
+/** Elementwise primitives of one operand. */
+export const UNARY = [
   "neg",
   "exp",
   "log",
@@ -77,21 +71,19 @@ export const PRIMITIVES = [
   "reciprocal",
   "log1p",
   "not",
-  "add",
-  "sub",
-  "mul",
-  "div",
-  "pow",
-  "maximum",
-  "minimum",
-  "eq",
-  "ne",
-  "lt",
-  "le",
-  "gt",
-  "ge",
-  "and",
-  "or",
+] as const;
+/** Elementwise primitives of two operands, with NumPy broadcasting. */
+export const BINARY = ["add", "sub", "mul", "div", "pow", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge", "and", "or"] as const;
+/** Every primitive the builder can emit (the executors and the autodiff tests cover them all). */
+export const PRIMITIVES = [
+  "input",
+  "param",
+  "const",
+  "iota",
+  "rng_uniform",
+  "rng_normal",
+  ...UNARY,
+  ...BINARY,
   "where",
   "cast",
   "stop_gradient",

@@ -170,24 +170,39 @@ function cmdSummary(argv: readonly string[]): number {
   return 0;
 }
 
-/** Check a file and elaborate one model with its train section; diagnostics are printed on failure. */
-function loadForTraining(path: string, model: string | undefined, color: boolean): { graph: ModelGraph; train: TrainSetup } | number {
+/** Check a file and pick one of its models (default: the last); prints why and returns 1 when it cannot. */
+function loadChecked(
+  command: string,
+  file: string,
+  model: string | undefined,
+  color: boolean,
+): { graph: ModelGraph; train?: TrainSetup } | number {
+  const path = resolve(file);
   const r = checkFile(path, createFileSystemHost(path), model ? { model } : {});
-  const errors = r.diagnostics.filter((d) => d.severity === "error");
-  if (errors.length > 0) {
+  if (hasErrors(r.diagnostics)) {
     printDiagnostics(r.diagnostics, new Map([...r.program.files].map(([p, f]) => [p, f.text])), color);
     return 1;
   }
   const names = [...r.models.keys()];
   const chosen = r.models.get(model ?? names[names.length - 1]!);
-  if (!chosen?.graph) return 1;
-  if (!chosen.train) {
+  if (!chosen?.graph) {
+    process.stderr.write(`dlm ${command}: no model${model ? ` named '${model}'` : ""} in ${file}\n`);
+    return 1;
+  }
+  return { graph: chosen.graph, ...(chosen.train ? { train: chosen.train } : {}) };
+}
+
+/** A model with its train section, for training. */
+function loadForTraining(file: string, model: string | undefined, color: boolean): { graph: ModelGraph; train: TrainSetup } | number {
+  const loaded = loadChecked("train", file, model, color);
+  if (typeof loaded === "number") return loaded;
+  if (!loaded.train) {
     process.stderr.write(
-      `dlm train: model '${chosen.graph.name}' has no train section (add \`train ${chosen.graph.name} { loss = ...; optimizer = ... }\`)\n`,
+      `dlm train: model '${loaded.graph.name}' has no train section (add \`train ${loaded.graph.name} { loss = ...; optimizer = ... }\`)\n`,
     );
     return 1;
   }
-  return { graph: chosen.graph, train: chosen.train };
+  return { graph: loaded.graph, train: loaded.train };
 }
 
 function positiveInt(flags: Map<string, string[]>, name: string): number | undefined {
@@ -216,13 +231,12 @@ async function cmdTrain(argv: readonly string[]): Promise<number> {
     "color",
   ]);
   if (positional.length !== 1) throw new UsageError("dlm train needs exactly one FILE");
-  const path = resolve(positional[0]!);
   const lrText = flags.get("lr")?.at(-1);
   const lr = lrText === undefined ? undefined : Number(lrText);
   if (lr !== undefined && !(lr > 0 && Number.isFinite(lr))) throw new UsageError(`--lr expects a positive number, got '${lrText}'`);
   const seedText = flags.get("seed")?.at(-1);
   if (seedText !== undefined && !/^\d+$/.test(seedText)) throw new UsageError(`--seed expects a non-negative integer, got '${seedText}'`);
-  const loaded = loadForTraining(path, flags.get("model")?.[0], useColor(flags));
+  const loaded = loadForTraining(positional[0]!, flags.get("model")?.[0], useColor(flags));
   if (typeof loaded === "number") return loaded;
   const opt = (k: string): string | undefined => flags.get(k)?.at(-1);
   try {
@@ -266,19 +280,8 @@ async function cmdRun(argv: readonly string[]): Promise<number> {
   if (!weights) throw new UsageError("dlm run needs --weights W.safetensors");
   const inputs = flags.get("input") ?? [];
   const dims = parseDims(flags.get("dim") ?? []);
-  const path = resolve(positional[0]!);
-  const model = flags.get("model")?.[0];
-  const r = checkFile(path, createFileSystemHost(path), model ? { model } : {});
-  if (hasErrors(r.diagnostics)) {
-    printDiagnostics(r.diagnostics, new Map([...r.program.files].map(([p, f]) => [p, f.text])), useColor(flags));
-    return 1;
-  }
-  const names = [...r.models.keys()];
-  const chosen = r.models.get(model ?? names[names.length - 1]!);
-  if (!chosen?.graph) {
-    process.stderr.write(`dlm run: no model${model ? ` named '${model}'` : ""} in ${positional[0]}\n`);
-    return 1;
-  }
+  const chosen = loadChecked("run", positional[0]!, flags.get("model")?.[0], useColor(flags));
+  if (typeof chosen === "number") return chosen;
   try {
     return await runInference({ graph: chosen.graph, weights, inputs, dims, json: flags.has("json") });
   } catch (e) {
@@ -322,19 +325,8 @@ async function cmdCompile(argv: readonly string[]): Promise<number> {
   const dims = parseDims(flags.get("dim") ?? []);
   const target = flags.get("target")?.at(-1) ?? "ts";
   if (target !== "ts") throw new UsageError(`--target must be ts, got '${target}'`);
-  const path = resolve(positional[0]!);
-  const model = flags.get("model")?.[0];
-  const r = checkFile(path, createFileSystemHost(path), model ? { model } : {});
-  if (hasErrors(r.diagnostics)) {
-    printDiagnostics(r.diagnostics, new Map([...r.program.files].map(([p, f]) => [p, f.text])), useColor(flags));
-    return 1;
-  }
-  const names = [...r.models.keys()];
-  const chosen = r.models.get(model ?? names[names.length - 1]!);
-  if (!chosen?.graph) {
-    process.stderr.write(`dlm compile: no model${model ? ` named '${model}'` : ""} in ${positional[0]}\n`);
-    return 1;
-  }
+  const chosen = loadChecked("compile", positional[0]!, flags.get("model")?.[0], useColor(flags));
+  if (typeof chosen === "number") return chosen;
   try {
     const res = await runCompile({
       file: positional[0]!,
