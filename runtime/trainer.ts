@@ -96,7 +96,7 @@ export class Trainer {
   /** each phase's loss at its first step of the last trainStep (a GAN's discriminator and generator losses) */
   readonly phaseLosses = new Map<string, number>();
   private readonly phases: Phase[] = [];
-  private readonly evalPrograms = new Map<number, { program: Program; lowered: LoweredModel }>();
+  private readonly evalPrograms = new Map<number, { program: Program; lowered: LoweredModel; feeds: Map<string, BatchBuffer> }>();
   private readonly dims: Map<string, number>;
   private dataRng: Rng;
 
@@ -325,8 +325,7 @@ export class Trainer {
     const order = new Int32Array(data.length).map((_, i) => i);
     for (let start = 0; start < data.length; start += this.batch) {
       const idx = order.subarray(start, Math.min(start + this.batch, data.length));
-      const { program } = this.evalProgram(idx.length);
-      const feeds = allocBatch(data, idx.length);
+      const { program, feeds } = this.evalProgram(idx.length, data);
       data.fillBatch(idx, feeds);
       program.run(feeds, { seed: this.seed });
       lossSum += (program.output("loss") as Float32Array)[0]! * idx.length;
@@ -341,14 +340,14 @@ export class Trainer {
     return { loss: lossSum / data.length, ...(this.classifier ? { accuracy: correct / data.length } : {}) };
   }
 
-  /** An evaluation program for batches of `n`, compiled once per size, fed the current values. */
-  private evalProgram(n: number): { program: Program; lowered: LoweredModel } {
+  /** An evaluation program (and its batch buffers) for batches of `n`, made once per size, fed the current values. */
+  private evalProgram(n: number, data: Dataset): { program: Program; lowered: LoweredModel; feeds: Map<string, BatchBuffer> } {
     let e = this.evalPrograms.get(n);
     if (!e) {
       const dims = new Map(this.dims);
       dims.set("B", n);
       const lowered = buildEvalGraph(this.graph, dims, this.setup);
-      e = { program: compile(lowered.builder.graph()), lowered };
+      e = { program: compile(lowered.builder.graph()), lowered, feeds: allocBatch(data, n) };
       this.evalPrograms.set(n, e);
     }
     for (const p of e.lowered.params) e.program.setParam(p.name, this.values.get(p.name)!);

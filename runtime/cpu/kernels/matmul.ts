@@ -80,7 +80,9 @@ export function matmul(a: FloatArray, b: FloatArray, c: FloatArray, M: number, K
     const oa = offA + t * strideA;
     const ob = offB + t * strideB;
     const oc = offC + t * strideC;
-    if (backend === "naive") gemmSimple(a, oa, rsA, csA, b, ob, rsB, csB, c, oc, ldc, M, K, N, accumulate);
+    if (backend !== "naive" && M <= SMALL_M && (rsB === 1 || csB === 1))
+      gemmSmallM(a as Float32Array, oa, rsA, csA, b as Float32Array, ob, rsB, csB, c as Float32Array, oc, ldc, M, K, N, accumulate);
+    else if (backend === "naive") gemmSimple(a, oa, rsA, csA, b, ob, rsB, csB, c, oc, ldc, M, K, N, accumulate);
     else if (backend === "wasm")
       gemmWasm(
         wasmKernel()!,
@@ -150,6 +152,192 @@ function gemmSimple(
         for (let k = 0; k < K; k++) s += a[ar + k * csA]! * b[bc + k * rsB]!;
         c[cr + j] = accumulate ? c[cr + j]! + s : s;
       }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// small-M path (recurrent models: a few batch rows against a big weight). B is not packed: it
+// is streamed once, all M rows of A (copied contiguous into scratch) against each row of B.
+//   transB-like (rsB = 1, B rows contiguous along k): C[i, j] = dot(A[i, :], B[j, :]), four
+//     rows of A per B row, k unrolled by 2;
+//   otherwise (csB = 1, B rows contiguous along n): C[i, :] += A[i, k]·B[k, :], four rows of A
+//     and two B rows per pass over n.
+
+/** Rows of op(A) up to which the small-M (no B packing) path is used by every Float32 backend. */
+const SMALL_M = 16;
+
+function gemmSmallM(
+  a: Float32Array,
+  oa: number,
+  rsA: number,
+  csA: number,
+  b: Float32Array,
+  ob: number,
+  rsB: number,
+  csB: number,
+  c: Float32Array,
+  oc: number,
+  ldc: number,
+  M: number,
+  K: number,
+  N: number,
+  accumulate: boolean,
+): void {
+  // A → contiguous [M, K] scratch (small)
+  const pa = scratchF32("matmul.smallM.A", M * K);
+  for (let i = 0; i < M; i++) {
+    const src = oa + i * rsA;
+    const dst = i * K;
+    if (csA === 1) copyRange(pa, dst, a, src, K);
+    else for (let k = 0; k < K; k++) pa[dst + k] = a[src + k * csA]!;
+  }
+  if (rsB === 1) smallMDot(pa, b, ob, csB, c, oc, ldc, M, K, N, accumulate);
+  else smallMAxpy(pa, b, ob, rsB, c, oc, ldc, M, K, N, accumulate);
+}
+
+function smallMDot(pa: Float32Array, b: Float32Array, ob: number, ldb: number, c: Float32Array, oc: number, ldc: number, M: number, K: number, N: number, accumulate: boolean): void {
+  const K2 = K & ~1;
+  let i = 0;
+  for (; i + 4 <= M; i += 4) {
+    const a0 = i * K,
+      a1 = a0 + K,
+      a2 = a1 + K,
+      a3 = a2 + K;
+    const c0 = oc + i * ldc,
+      c1 = c0 + ldc,
+      c2 = c1 + ldc,
+      c3 = c2 + ldc;
+    for (let j = 0; j < N; j++) {
+      const br = ob + j * ldb;
+      let s0 = 0,
+        s1 = 0,
+        s2 = 0,
+        s3 = 0,
+        t0 = 0,
+        t1 = 0,
+        t2 = 0,
+        t3 = 0;
+      let k = 0;
+      for (; k < K2; k += 2) {
+        const bk = b[br + k]!,
+          bk1 = b[br + k + 1]!;
+        s0 += pa[a0 + k]! * bk;
+        t0 += pa[a0 + k + 1]! * bk1;
+        s1 += pa[a1 + k]! * bk;
+        t1 += pa[a1 + k + 1]! * bk1;
+        s2 += pa[a2 + k]! * bk;
+        t2 += pa[a2 + k + 1]! * bk1;
+        s3 += pa[a3 + k]! * bk;
+        t3 += pa[a3 + k + 1]! * bk1;
+      }
+      if (k < K) {
+        const bk = b[br + k]!;
+        s0 += pa[a0 + k]! * bk;
+        s1 += pa[a1 + k]! * bk;
+        s2 += pa[a2 + k]! * bk;
+        s3 += pa[a3 + k]! * bk;
+      }
+      if (accumulate) {
+        c[c0 + j] += s0 + t0;
+        c[c1 + j] += s1 + t1;
+        c[c2 + j] += s2 + t2;
+        c[c3 + j] += s3 + t3;
+      } else {
+        c[c0 + j] = s0 + t0;
+        c[c1 + j] = s1 + t1;
+        c[c2 + j] = s2 + t2;
+        c[c3 + j] = s3 + t3;
+      }
+    }
+  }
+  for (; i < M; i++) {
+    const a0 = i * K;
+    const c0 = oc + i * ldc;
+    for (let j = 0; j < N; j++) {
+      const br = ob + j * ldb;
+      let s0 = 0,
+        s1 = 0,
+        s2 = 0,
+        s3 = 0;
+      let k = 0;
+      for (; k + 4 <= K; k += 4) {
+        s0 += pa[a0 + k]! * b[br + k]!;
+        s1 += pa[a0 + k + 1]! * b[br + k + 1]!;
+        s2 += pa[a0 + k + 2]! * b[br + k + 2]!;
+        s3 += pa[a0 + k + 3]! * b[br + k + 3]!;
+      }
+      for (; k < K; k++) s0 += pa[a0 + k]! * b[br + k]!;
+      const s = s0 + s1 + (s2 + s3);
+      c[c0 + j] = accumulate ? c[c0 + j]! + s : s;
+    }
+  }
+}
+
+function smallMAxpy(pa: Float32Array, b: Float32Array, ob: number, ldb: number, c: Float32Array, oc: number, ldc: number, M: number, K: number, N: number, accumulate: boolean): void {
+  if (!accumulate) for (let i = 0; i < M; i++) c.fill(0, oc + i * ldc, oc + i * ldc + N);
+  const K2 = K & ~1;
+  let i = 0;
+  for (; i + 4 <= M; i += 4) {
+    const a0 = i * K,
+      a1 = a0 + K,
+      a2 = a1 + K,
+      a3 = a2 + K;
+    const c0 = oc + i * ldc,
+      c1 = c0 + ldc,
+      c2 = c1 + ldc,
+      c3 = c2 + ldc;
+    let k = 0;
+    for (; k < K2; k += 2) {
+      const x0 = pa[a0 + k]!,
+        y0 = pa[a0 + k + 1]!,
+        x1 = pa[a1 + k]!,
+        y1 = pa[a1 + k + 1]!,
+        x2 = pa[a2 + k]!,
+        y2 = pa[a2 + k + 1]!,
+        x3 = pa[a3 + k]!,
+        y3 = pa[a3 + k + 1]!;
+      const br = ob + k * ldb,
+        br1 = br + ldb;
+      for (let j = 0; j < N; j++) {
+        const u = b[br + j]!,
+          v = b[br1 + j]!;
+        c[c0 + j] += x0 * u + y0 * v;
+        c[c1 + j] += x1 * u + y1 * v;
+        c[c2 + j] += x2 * u + y2 * v;
+        c[c3 + j] += x3 * u + y3 * v;
+      }
+    }
+    if (k < K) {
+      const x0 = pa[a0 + k]!,
+        x1 = pa[a1 + k]!,
+        x2 = pa[a2 + k]!,
+        x3 = pa[a3 + k]!;
+      const br = ob + k * ldb;
+      for (let j = 0; j < N; j++) {
+        const u = b[br + j]!;
+        c[c0 + j] += x0 * u;
+        c[c1 + j] += x1 * u;
+        c[c2 + j] += x2 * u;
+        c[c3 + j] += x3 * u;
+      }
+    }
+  }
+  for (; i < M; i++) {
+    const a0 = i * K;
+    const c0 = oc + i * ldc;
+    let k = 0;
+    for (; k < K2; k += 2) {
+      const x = pa[a0 + k]!,
+        y = pa[a0 + k + 1]!;
+      const br = ob + k * ldb,
+        br1 = br + ldb;
+      for (let j = 0; j < N; j++) c[c0 + j] += x * b[br + j]! + y * b[br1 + j]!;
+    }
+    if (k < K) {
+      const x = pa[a0 + k]!;
+      const br = ob + k * ldb;
+      for (let j = 0; j < N; j++) c[c0 + j] += x * b[br + j]!;
     }
   }
 }
