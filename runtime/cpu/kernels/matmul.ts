@@ -15,12 +15,16 @@
 //     used by "auto" when the host validates SIMD modules;
 //   - "js": the same blocking with a 4x4 scalar micro-kernel in plain JS;
 //   - "naive": a simple i-k-j loop, used by "auto" for small products.
+//   - small M (≤ SMALL_M rows of op(A), "auto"/"wasm", B contiguous along k or n): B is not
+//     packed but staged whole in wasm memory and streamed once per 4/8 rows of A by the wasm
+//     SIMD dot/axpy kernels of wasm-gemm.ts (recurrent models: batch rows × big weights).
+//     The JS small-M loops exist as a fallback but are off by default (slower than packing).
 // Float64Array (gradient checks): the simple loop, accumulating in float64.
 // No allocation per call: packing buffers come from the grow-only scratch pool and the wasm
 // memory only grows.
 
 import { copyRange, scratchF32 } from "./scratch.js";
-import { wasmGemm, type GemmKernelShape, type WasmGemm } from "./wasm-gemm.js";
+import { wasmGemm, wasmSmallM, type GemmKernelShape, type WasmGemm, type WasmSmallM } from "./wasm-gemm.js";
 
 export type FloatArray = Float32Array | Float64Array;
 export type MatmulBackend = "auto" | "wasm" | "js" | "naive";
@@ -80,7 +84,26 @@ export function matmul(a: FloatArray, b: FloatArray, c: FloatArray, M: number, K
     const oa = offA + t * strideA;
     const ob = offB + t * strideB;
     const oc = offC + t * strideC;
-    if (backend !== "naive" && M <= SMALL_M && (rsB === 1 || csB === 1))
+    if (backend !== "naive" && (rsB === 1 || csB === 1) && smallMWasm(backend, M, K, N, rsB))
+      gemmSmallMWasm(
+        wasmSmallM()!,
+        a as Float32Array,
+        oa,
+        rsA,
+        csA,
+        b as Float32Array,
+        ob,
+        rsB,
+        csB,
+        c as Float32Array,
+        oc,
+        ldc,
+        M,
+        K,
+        N,
+        accumulate,
+      );
+    else if (backend !== "naive" && M <= SMALL_M_JS && (rsB === 1 || csB === 1))
       gemmSmallM(a as Float32Array, oa, rsA, csA, b as Float32Array, ob, rsB, csB, c as Float32Array, oc, ldc, M, K, N, accumulate);
     else if (backend === "naive") gemmSimple(a, oa, rsA, csA, b, ob, rsB, csB, c, oc, ldc, M, K, N, accumulate);
     else if (backend === "wasm")
@@ -165,7 +188,147 @@ function gemmSimple(
 //     and two B rows per pass over n.
 
 /** Rows of op(A) up to which the small-M (no B packing) path is used by every Float32 backend. */
-const SMALL_M = 16;
+let SMALL_M = 16;
+/** The JS small-M loops measured slower than the packed JS path, so they are off by default. */
+let SMALL_M_JS = 0;
+
+/** Benchmarks/tuning/tests: small-M thresholds (0 disables a path); returns the previous ones. */
+export function setMatmulSmallM(t: { wasm?: number; js?: number }): { wasm: number; js: number } {
+  const prev = { wasm: SMALL_M, js: SMALL_M_JS };
+  if (t.wasm !== undefined) SMALL_M = t.wasm;
+  if (t.js !== undefined) SMALL_M_JS = t.js;
+  return prev;
+}
+
+function smallMWasm(backend: MatmulBackend, M: number, K: number, N: number, rsB: number): boolean {
+  if (M > SMALL_M || (backend !== "wasm" && backend !== "auto")) return false;
+  if (rsB === 1 ? K < 4 : N < 4) return false;
+  return wasmSmallM() !== null;
+}
+
+let smallView: Float32Array | null = null;
+
+function smallHeap(k: WasmSmallM, floats: number): Float32Array {
+  const mem = k.memory;
+  const bytes = floats * 4;
+  if (mem.buffer.byteLength < bytes) mem.grow(Math.ceil((bytes - mem.buffer.byteLength) / 65536));
+  if (smallView === null || smallView.buffer !== mem.buffer) smallView = new Float32Array(mem.buffer);
+  return smallView;
+}
+
+/**
+ * Stages B = b[s .. s+n) in the small-M heap after float offset `end` and returns where it
+ * starts. When b is not much bigger than B, all of b goes in with one bulk `heap.set` (memcpy
+ * speed, no subarray object) and B starts at end + s; otherwise a plain Float32 loop copies B
+ * only (several times slower per element).
+ */
+function stageB(kern: WasmSmallM, end: number, b: Float32Array, s: number, n: number): number {
+  if (b.length <= 2 * n + 16384) {
+    smallHeap(kern, end + b.length).set(b, end);
+    return end + s;
+  }
+  copyF32(smallHeap(kern, end + n), end, b, s, n);
+  return end;
+}
+
+/** Monomorphic Float32 copy (the shared copyRange sees both element types and runs slower). */
+function copyF32(dst: Float32Array, d: number, src: Float32Array, s: number, n: number): void {
+  const n4 = n & ~3;
+  let i = 0;
+  for (; i < n4; i += 4) {
+    dst[d + i] = src[s + i]!;
+    dst[d + i + 1] = src[s + i + 1]!;
+    dst[d + i + 2] = src[s + i + 2]!;
+    dst[d + i + 3] = src[s + i + 3]!;
+  }
+  for (; i < n; i++) dst[d + i] = src[s + i]!;
+}
+
+function gemmSmallMWasm(
+  kern: WasmSmallM,
+  a: Float32Array,
+  oa: number,
+  rsA: number,
+  csA: number,
+  b: Float32Array,
+  ob: number,
+  rsB: number,
+  csB: number,
+  c: Float32Array,
+  oc: number,
+  ldc: number,
+  M: number,
+  K: number,
+  N: number,
+  accumulate: boolean,
+): void {
+  const R = M <= 4 ? 4 : 8;
+  if (rsB === 1) {
+    // C[i, j] = A[i, :]·B[j, :]; B rows at stride ldb = csB, the first K4 columns in wasm
+    const ldb = csB;
+    const K4 = K & ~3;
+    const aOff = 0;
+    const ctOff = roundUp(aOff + R * K4, 4);
+    const bOff = stageB(kern, roundUp(ctOff + N * R, 4), b, ob, (N - 1) * ldb + K);
+    const heap = smallView!;
+    const dot = kern.dot[R]!;
+    for (let g = 0; g < M; g += R) {
+      const rows = Math.min(R, M - g);
+      for (let r = 0; r < R; r++) {
+        const d = aOff + r * K4;
+        if (r >= rows) heap.fill(0, d, d + K4);
+        else {
+          const src = oa + (g + r) * rsA;
+          if (csA === 1) copyRange(heap, d, a, src, K4);
+          else for (let k = 0; k < K4; k++) heap[d + k] = a[src + k * csA]!;
+        }
+      }
+      dot(aOff * 4, bOff * 4, ctOff * 4, N, K4 * 4, K4 * 4, ldb * 4);
+      for (let r = 0; r < rows; r++) {
+        const ar = oa + (g + r) * rsA;
+        const cr = oc + (g + r) * ldc;
+        for (let j = 0; j < N; j++) {
+          let s = heap[ctOff + j * R + r]!;
+          for (let k = K4; k < K; k++) s += a[ar + k * csA]! * b[ob + j * ldb + k]!;
+          c[cr + j] = accumulate ? c[cr + j]! + s : s;
+        }
+      }
+    }
+  } else {
+    // C[i, :] += A[i, k]·B[k, :]; B rows at stride ldb = rsB, the first N4 columns in wasm
+    const ldb = rsB;
+    const N4 = N & ~3;
+    const aOff = 0;
+    const cOff = roundUp(aOff + K * R, 4);
+    const bOff = stageB(kern, roundUp(cOff + R * N4, 4), b, ob, (K - 1) * ldb + N);
+    const heap = smallView!;
+    const axpy = kern.axpy[R]!;
+    for (let g = 0; g < M; g += R) {
+      const rows = Math.min(R, M - g);
+      for (let r = 0; r < R; r++) {
+        if (r >= rows) for (let k = 0; k < K; k++) heap[aOff + k * R + r] = 0;
+        else {
+          const src = oa + (g + r) * rsA;
+          for (let k = 0; k < K; k++) heap[aOff + k * R + r] = a[src + k * csA]!;
+        }
+        const d = cOff + r * N4;
+        if (accumulate && r < rows) copyRange(heap, d, c, oc + (g + r) * ldc, N4);
+        else heap.fill(0, d, d + N4);
+      }
+      axpy(aOff * 4, bOff * 4, cOff * 4, K, N4 * 4, ldb * 4, N4 * 4);
+      for (let r = 0; r < rows; r++) {
+        const ar = oa + (g + r) * rsA;
+        const cr = oc + (g + r) * ldc;
+        copyRange(c, cr, heap, cOff + r * N4, N4);
+        for (let j = N4; j < N; j++) {
+          let s = 0;
+          for (let k = 0; k < K; k++) s += a[ar + k * csA]! * b[ob + k * ldb + j]!;
+          c[cr + j] = accumulate ? c[cr + j]! + s : s;
+        }
+      }
+    }
+  }
+}
 
 function gemmSmallM(
   a: Float32Array,
@@ -196,7 +359,19 @@ function gemmSmallM(
   else smallMAxpy(pa, b, ob, rsB, c, oc, ldc, M, K, N, accumulate);
 }
 
-function smallMDot(pa: Float32Array, b: Float32Array, ob: number, ldb: number, c: Float32Array, oc: number, ldc: number, M: number, K: number, N: number, accumulate: boolean): void {
+function smallMDot(
+  pa: Float32Array,
+  b: Float32Array,
+  ob: number,
+  ldb: number,
+  c: Float32Array,
+  oc: number,
+  ldc: number,
+  M: number,
+  K: number,
+  N: number,
+  accumulate: boolean,
+): void {
   const K2 = K & ~1;
   let i = 0;
   for (; i + 4 <= M; i += 4) {
@@ -274,7 +449,19 @@ function smallMDot(pa: Float32Array, b: Float32Array, ob: number, ldb: number, c
   }
 }
 
-function smallMAxpy(pa: Float32Array, b: Float32Array, ob: number, ldb: number, c: Float32Array, oc: number, ldc: number, M: number, K: number, N: number, accumulate: boolean): void {
+function smallMAxpy(
+  pa: Float32Array,
+  b: Float32Array,
+  ob: number,
+  ldb: number,
+  c: Float32Array,
+  oc: number,
+  ldc: number,
+  M: number,
+  K: number,
+  N: number,
+  accumulate: boolean,
+): void {
   if (!accumulate) for (let i = 0; i < M; i++) c.fill(0, oc + i * ldc, oc + i * ldc + N);
   const K2 = K & ~1;
   let i = 0;

@@ -337,3 +337,236 @@ export function wasmSimdSupport(): { simd: boolean; relaxed: boolean } {
   };
   return { simd: ok(false), relaxed: ok(true) };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Small-M kernels (a few rows of A against a big B that is not packed). Exports, for R in
+// SMALLM_R (pointers and strides in BYTES into `mem`):
+//   dotR(ap, bp, ctp, n, k4b, lda, ldb): for j in [0, n): for r in [0, R):
+//       Ct[j*R + r] = sum over kk < k4b/4 of A[r*lda + kk] · B[j*ldb + kk]
+//     (B rows contiguous along k; k4b a positive multiple of 16; f32x4 accumulators, one per row);
+//   axpyR(ap, bp, cp, k, n4b, ldb, ldc): for kk in [0, k): for r in [0, R):
+//       C[r*ldc + 0 .. n4b) += At[kk*R + r] · B[kk*ldb + 0 .. n4b)
+//     (At is op(A) transposed, R values per k step; n4b a positive multiple of 16).
+
+export const SMALLM_R = [4, 8] as const;
+
+function emitSmallDot(R: number): number[] {
+  const [AP, BP, CP, N, K4B, LDA, LDB] = [0, 1, 2, 3, 4, 5, 6];
+  const J = 7,
+    KK = 8,
+    B = 9,
+    C = 10,
+    AR = 11;
+  const nI32 = 4 + R;
+  const ACC = 7 + nI32,
+    BV = ACC + R;
+  const c = new Code();
+  for (let r = 0; r < R; r++)
+    c.get(AP)
+      .get(LDA)
+      .i32(r)
+      .op(OP.i32mul)
+      .op(OP.i32add)
+      .set(AR + r);
+  c.get(BP).set(B).get(CP).set(C).get(N).set(J);
+  c.op(OP.block, OP.void, OP.loop, OP.void);
+  {
+    c.get(J).op(0x45).op(OP.brIf, 1);
+    for (let r = 0; r < R; r++) c.v128zero().set(ACC + r);
+    c.i32(0).set(KK);
+    c.op(OP.loop, OP.void);
+    {
+      c.get(B).get(KK).op(OP.i32add).simdMem(SIMD.load, 2, 0).set(BV);
+      for (let r = 0; r < R; r++) {
+        c.get(ACC + r);
+        c.get(AR + r)
+          .get(KK)
+          .op(OP.i32add)
+          .simdMem(SIMD.load, 2, 0);
+        c.get(BV)
+          .simd(SIMD.f32x4mul)
+          .simd(SIMD.f32x4add)
+          .set(ACC + r);
+      }
+      c.addTo(KK, 16);
+      c.get(KK).get(K4B).op(OP.i32ltU).op(OP.brIf, 0);
+    }
+    c.op(OP.end);
+    for (let r = 0; r < R; r++) {
+      c.get(C);
+      c.get(ACC + r)
+        .simd(0x1f)
+        .op(0)
+        .get(ACC + r)
+        .simd(0x1f)
+        .op(1)
+        .op(0x92);
+      c.get(ACC + r)
+        .simd(0x1f)
+        .op(2)
+        .get(ACC + r)
+        .simd(0x1f)
+        .op(3)
+        .op(0x92)
+        .op(0x92);
+      c.op(0x38, 2);
+      uleb(r * 4, c.b);
+    }
+    c.get(B).get(LDB).op(OP.i32add).set(B);
+    c.addTo(C, R * 4);
+    c.get(J).i32(1).op(OP.i32sub).set(J);
+    c.op(OP.br, 0);
+  }
+  c.op(OP.end, OP.end, OP.end);
+  const body: number[] = [];
+  uleb(2, body);
+  uleb(nI32, body);
+  body.push(I32);
+  uleb(R + 1, body);
+  body.push(V128);
+  body.push(...c.b);
+  return body;
+}
+
+function emitSmallAxpy(R: number): number[] {
+  const [AP, BP, CP, KN, N4B, LDB, LDC] = [0, 1, 2, 3, 4, 5, 6];
+  const KC = 7,
+    JJ = 8,
+    B = 9,
+    A = 10,
+    CR = 11;
+  const nI32 = 4 + R;
+  const AV = 7 + nI32,
+    BV = AV + R;
+  const c = new Code();
+  for (let r = 0; r < R; r++)
+    c.get(CP)
+      .get(LDC)
+      .i32(r)
+      .op(OP.i32mul)
+      .op(OP.i32add)
+      .set(CR + r);
+  c.get(BP).set(B).get(AP).set(A).get(KN).set(KC);
+  c.op(OP.block, OP.void, OP.loop, OP.void);
+  {
+    c.get(KC).op(0x45).op(OP.brIf, 1);
+    for (let r = 0; r < R; r++)
+      c.get(A)
+        .simdMem(SIMD.load32Splat, 2, r * 4)
+        .set(AV + r);
+    c.i32(0).set(JJ);
+    c.op(OP.loop, OP.void);
+    {
+      c.get(B).get(JJ).op(OP.i32add).simdMem(SIMD.load, 2, 0).set(BV);
+      for (let r = 0; r < R; r++) {
+        c.get(CR + r)
+          .get(JJ)
+          .op(OP.i32add);
+        c.get(CR + r)
+          .get(JJ)
+          .op(OP.i32add)
+          .simdMem(SIMD.load, 2, 0);
+        c.get(AV + r)
+          .get(BV)
+          .simd(SIMD.f32x4mul)
+          .simd(SIMD.f32x4add);
+        c.simdMem(SIMD.store, 2, 0);
+      }
+      c.addTo(JJ, 16);
+      c.get(JJ).get(N4B).op(OP.i32ltU).op(OP.brIf, 0);
+    }
+    c.op(OP.end);
+    c.get(B).get(LDB).op(OP.i32add).set(B);
+    c.addTo(A, R * 4);
+    c.get(KC).i32(1).op(OP.i32sub).set(KC);
+    c.op(OP.br, 0);
+  }
+  c.op(OP.end, OP.end, OP.end);
+  const body: number[] = [];
+  uleb(2, body);
+  uleb(nI32, body);
+  body.push(I32);
+  uleb(R + 1, body);
+  body.push(V128);
+  body.push(...c.b);
+  return body;
+}
+
+export function emitSmallMModule(): Uint8Array<ArrayBuffer> {
+  const funcs: { name: string; body: number[] }[] = [];
+  for (const R of SMALLM_R) {
+    funcs.push({ name: `dot${R}`, body: emitSmallDot(R) });
+    funcs.push({ name: `axpy${R}`, body: emitSmallAxpy(R) });
+  }
+  const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+  const section = (id: number, content: number[]) => {
+    out.push(id);
+    uleb(content.length, out);
+    out.push(...content);
+  };
+  section(1, [1, 0x60, 7, I32, I32, I32, I32, I32, I32, I32, 0]);
+  const fsec: number[] = [];
+  uleb(funcs.length, fsec);
+  for (let i = 0; i < funcs.length; i++) fsec.push(0);
+  section(3, fsec);
+  section(5, [1, 0x00, 1]);
+  const exp: number[] = [];
+  uleb(funcs.length + 1, exp);
+  const name = (s: string) => {
+    uleb(s.length, exp);
+    for (const ch of s) exp.push(ch.charCodeAt(0));
+  };
+  funcs.forEach((f, i) => {
+    name(f.name);
+    exp.push(0x00);
+    uleb(i, exp);
+  });
+  name("mem");
+  exp.push(0x02, 0);
+  section(7, exp);
+  const code: number[] = [];
+  uleb(funcs.length, code);
+  for (const f of funcs) {
+    uleb(f.body.length, code);
+    code.push(...f.body);
+  }
+  section(10, code);
+  return new Uint8Array(out);
+}
+
+type SmallFn = (p0: number, p1: number, p2: number, p3: number, p4: number, p5: number, p6: number) => void;
+
+export interface WasmSmallM {
+  /** dot[R] / axpy[R] for R in SMALLM_R (see above). */
+  readonly dot: Record<number, SmallFn>;
+  readonly axpy: Record<number, SmallFn>;
+  readonly memory: WebAssembly.Memory;
+}
+
+let smallM: WasmSmallM | null | undefined;
+
+/** Instantiates (once) the small-M kernels; null when the host lacks SIMD128. */
+export function wasmSmallM(): WasmSmallM | null {
+  if (smallM !== undefined) return smallM;
+  smallM = null;
+  try {
+    if (typeof WebAssembly === "object") {
+      const bytes = emitSmallMModule();
+      if (WebAssembly.validate(bytes)) {
+        const ex = new WebAssembly.Instance(new WebAssembly.Module(bytes), {}).exports as Record<string, SmallFn> & {
+          mem: WebAssembly.Memory;
+        };
+        const dot: Record<number, SmallFn> = {};
+        const axpy: Record<number, SmallFn> = {};
+        for (const R of SMALLM_R) {
+          dot[R] = ex[`dot${R}`]!;
+          axpy[R] = ex[`axpy${R}`]!;
+        }
+        smallM = { dot, axpy, memory: ex.mem };
+      }
+    }
+  } catch {
+    smallM = null;
+  }
+  return smallM;
+}
