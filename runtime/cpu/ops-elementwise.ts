@@ -2,50 +2,11 @@
 // contiguous one and a strided one for broadcasting rows); everything else goes through a
 // scalar function with the meaning the reference gives it (reference.ts, ops-math.ts).
 
-import { erf, roundHalfEven, sigmoid } from "./ops-math.js";
+import { BINARY_F, UNARY_F } from "./ops-math.js";
+
+export { BINARY_F, UNARY_F };
 
 export type Buf = Float32Array | Int32Array | Uint8Array;
-
-export const UNARY_F: Readonly<Record<string, (x: number) => number>> = {
-  neg: (x) => -x,
-  exp: Math.exp,
-  log: Math.log,
-  sqrt: Math.sqrt,
-  rsqrt: (x) => 1 / Math.sqrt(x),
-  abs: Math.abs,
-  sign: Math.sign,
-  tanh: Math.tanh,
-  sigmoid,
-  relu: (x) => (x < 0 ? 0 : x),
-  sin: Math.sin,
-  cos: Math.cos,
-  erf,
-  floor: Math.floor,
-  ceil: Math.ceil,
-  round: roundHalfEven,
-  square: (x) => x * x,
-  reciprocal: (x) => 1 / x,
-  log1p: Math.log1p,
-  not: (x) => (x !== 0 ? 0 : 1),
-};
-
-export const BINARY_F: Readonly<Record<string, (a: number, b: number) => number>> = {
-  add: (a, b) => a + b,
-  sub: (a, b) => a - b,
-  mul: (a, b) => a * b,
-  div: (a, b) => a / b,
-  pow: Math.pow,
-  maximum: Math.max,
-  minimum: Math.min,
-  eq: (a, b) => (a === b ? 1 : 0),
-  ne: (a, b) => (a !== b ? 1 : 0),
-  lt: (a, b) => (a < b ? 1 : 0),
-  le: (a, b) => (a <= b ? 1 : 0),
-  gt: (a, b) => (a > b ? 1 : 0),
-  ge: (a, b) => (a >= b ? 1 : 0),
-  and: (a, b) => (a !== 0 && b !== 0 ? 1 : 0),
-  or: (a, b) => (a !== 0 || b !== 0 ? 1 : 0),
-};
 
 /** A unary kernel over n elements; the common float ops have dedicated loops. */
 export function unaryLoop(op: string, i32: boolean, o: Buf, x: Buf, n: number): () => void {

@@ -52,3 +52,45 @@ export function roundHalfEven(x: number): number {
 export function sigmoid(x: number): number {
   return 1 / (1 + Math.exp(-x));
 }
+
+/** The elementwise primitives on plain numbers (integer multiplication wraps separately, with Math.imul). */
+export const UNARY_F: Readonly<Record<string, (x: number) => number>> = {
+  neg: (x) => -x,
+  exp: Math.exp,
+  log: Math.log,
+  sqrt: Math.sqrt,
+  rsqrt: (x) => 1 / Math.sqrt(x),
+  abs: Math.abs,
+  sign: Math.sign,
+  tanh: Math.tanh,
+  sigmoid,
+  relu: (x) => (x < 0 ? 0 : x),
+  sin: Math.sin,
+  cos: Math.cos,
+  erf,
+  floor: Math.floor,
+  ceil: Math.ceil,
+  round: roundHalfEven,
+  square: (x) => x * x,
+  reciprocal: (x) => 1 / x,
+  log1p: Math.log1p,
+  not: (x) => (x !== 0 ? 0 : 1),
+};
+
+export const BINARY_F: Readonly<Record<string, (a: number, b: number) => number>> = {
+  add: (a, b) => a + b,
+  sub: (a, b) => a - b,
+  mul: (a, b) => a * b,
+  div: (a, b) => a / b,
+  pow: Math.pow,
+  maximum: Math.max,
+  minimum: Math.min,
+  eq: (a, b) => (a === b ? 1 : 0),
+  ne: (a, b) => (a !== b ? 1 : 0),
+  lt: (a, b) => (a < b ? 1 : 0),
+  le: (a, b) => (a <= b ? 1 : 0),
+  gt: (a, b) => (a > b ? 1 : 0),
+  ge: (a, b) => (a >= b ? 1 : 0),
+  and: (a, b) => (a !== 0 && b !== 0 ? 1 : 0),
+  or: (a, b) => (a !== 0 || b !== 0 ? 1 : 0),
+};

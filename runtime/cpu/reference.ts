@@ -22,7 +22,7 @@
 //   - max_pool: padded cells never win; a window entirely in padding gives -∞.
 
 import { numelOf, stridesOf, type PDType, type PGraph, type PNode } from "../../compiler/prim/ir.js";
-import { erf, roundHalfEven, sigmoid } from "./ops-math.js";
+import { BINARY_F, UNARY_F } from "./ops-math.js";
 import { SeededStream } from "./ops-rng.js";
 
 export type HostArray = Float64Array | Float32Array | Int32Array | Uint8Array;
@@ -116,54 +116,13 @@ function nums(a: Attrs, key: string): number[] {
 // ---------------------------------------------------------------------------
 // Elementwise
 
-const UNARY_FN: Record<string, (x: number) => number> = {
-  neg: (x) => -x,
-  exp: Math.exp,
-  log: Math.log,
-  sqrt: Math.sqrt,
-  rsqrt: (x) => 1 / Math.sqrt(x),
-  abs: Math.abs,
-  sign: Math.sign,
-  tanh: Math.tanh,
-  sigmoid,
-  relu: (x) => (x < 0 ? 0 : x),
-  sin: Math.sin,
-  cos: Math.cos,
-  erf,
-  floor: Math.floor,
-  ceil: Math.ceil,
-  round: roundHalfEven,
-  square: (x) => x * x,
-  reciprocal: (x) => 1 / x,
-  log1p: Math.log1p,
-  not: (x) => (x !== 0 ? 0 : 1),
-};
-
-const BINARY_FN: Record<string, (a: number, b: number) => number> = {
-  add: (a, b) => a + b,
-  sub: (a, b) => a - b,
-  mul: (a, b) => a * b,
-  div: (a, b) => a / b,
-  pow: Math.pow,
-  maximum: Math.max,
-  minimum: Math.min,
-  eq: (a, b) => (a === b ? 1 : 0),
-  ne: (a, b) => (a !== b ? 1 : 0),
-  lt: (a, b) => (a < b ? 1 : 0),
-  le: (a, b) => (a <= b ? 1 : 0),
-  gt: (a, b) => (a > b ? 1 : 0),
-  ge: (a, b) => (a >= b ? 1 : 0),
-  and: (a, b) => (a !== 0 && b !== 0 ? 1 : 0),
-  or: (a, b) => (a !== 0 || b !== 0 ? 1 : 0),
-};
-
 function unary(n: PNode, [x]: readonly HostTensor[], out: HostArray): void {
-  const f = n.dtype === "i32" && n.op === "square" ? (v: number) => Math.imul(v, v) : UNARY_FN[n.op]!;
+  const f = n.dtype === "i32" && n.op === "square" ? (v: number) => Math.imul(v, v) : UNARY_F[n.op]!;
   for (let i = 0; i < out.length; i++) store(out, i, f(x!.data[i]!), n.dtype);
 }
 
 function binary(n: PNode, [a, b]: readonly HostTensor[], out: HostArray): void {
-  const f = a!.data instanceof Int32Array && n.op === "mul" ? Math.imul : BINARY_FN[n.op]!;
+  const f = a!.data instanceof Int32Array && n.op === "mul" ? Math.imul : BINARY_F[n.op]!;
   walk(n.shape, (idx, i) => store(out, i, f(a!.data[broadcastOffset(a!.shape, idx)]!, b!.data[broadcastOffset(b!.shape, idx)]!), n.dtype));
 }
 
@@ -488,8 +447,8 @@ const OPS: Record<string, Op> = {
   iota,
   rng_uniform: rngUniform,
   rng_normal: rngNormal,
-  ...Object.fromEntries(Object.keys(UNARY_FN).map((k) => [k, unary])),
-  ...Object.fromEntries(Object.keys(BINARY_FN).map((k) => [k, binary])),
+  ...Object.fromEntries(Object.keys(UNARY_F).map((k) => [k, unary])),
+  ...Object.fromEntries(Object.keys(BINARY_F).map((k) => [k, binary])),
   where,
   cast,
   stop_gradient: copy,
