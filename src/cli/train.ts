@@ -5,7 +5,6 @@
 import { basename, extname, resolve } from "node:path";
 import type { ModelGraph } from "../../compiler/ir/graph.js";
 import type { TrainSetup } from "../../compiler/train.js";
-import { LowerError } from "../../compiler/lower.js";
 import type { Dataset } from "../../runtime/data/dataset.js";
 import { loadMnist } from "../../runtime/data/mnist.js";
 import { loadCsv } from "../../runtime/data/csv.js";
@@ -218,5 +217,3 @@ async function loadData(a: TrainArgs, trainer: Trainer): Promise<{ train: Datase
   }
   throw new TrainUsageError(`--data expects mnist, synthetic or a .csv file, got '${a.data}'`);
 }
-
-export { LowerError };
