@@ -11,7 +11,7 @@ import { ConfigValue, describeValue, PoisonValue, TensorValue, type Value } from
 import { suggest } from "./suggest.js";
 
 interface BuiltinSpec {
-  readonly kind: "optimizer" | "schedule";
+  readonly kind: "optimizer" | "schedule" | "augment";
   readonly args: readonly string[];
   /** optimiser state tensors kept per parameter */
   readonly stateSlots?: number;
@@ -29,6 +29,9 @@ export const TRAIN_BUILTINS: ReadonlyMap<string, BuiltinSpec> = new Map<string, 
   ["step_lr", { kind: "schedule", args: ["every", "gamma", "warmup"] }],
   ["cosine", { kind: "schedule", args: ["steps", "min_lr", "warmup"] }],
   ["warmup", { kind: "schedule", args: ["steps"] }],
+  // data augmentation of an image input ([B, …, H, W]) in training steps only
+  ["random_shift", { kind: "augment", args: ["pixels", "input"] }],
+  ["random_flip", { kind: "augment", args: ["input"] }],
 ]);
 
 const SETTINGS = new Set([
@@ -45,6 +48,7 @@ const SETTINGS = new Set([
   "seed",
   "params",
   "steps",
+  "augment",
 ]);
 
 const METRICS = new Set(["accuracy", "precision", "recall", "f1", "top5"]);
@@ -64,6 +68,18 @@ export interface PhaseSetup {
   readonly steps: number;
 }
 
+/**
+ * One augmentation of the training batches: `random_shift` moves each image by up to
+ * `pixels` in each direction (zero fill), `random_flip` mirrors it left-right with
+ * probability ½. Evaluation never sees them.
+ */
+export interface AugmentSetup {
+  readonly name: "random_shift" | "random_flip";
+  /** the model input it changes */
+  readonly input: string;
+  readonly pixels: number;
+}
+
 export interface TrainSetup {
   readonly model: string;
   readonly loss?: TensorRef;
@@ -78,6 +94,7 @@ export interface TrainSetup {
   readonly metrics: readonly string[];
   readonly seed?: number;
   readonly phases: readonly PhaseSetup[];
+  readonly augment: readonly AugmentSetup[];
 }
 
 /** each setting's value, where the value is written, and where its name is */
@@ -227,6 +244,8 @@ export function checkTrainSetup(ctx: {
       else bad(m.range, "metrics", `must list metric names (${[...METRICS].join(", ")}), got ${describeValue(v)}`);
   }
 
+  const augment = augmentOf(ctx, bad);
+
   const setup: TrainSetup = {
     model: ctx.decl.model.name,
     ...(loss ? { loss } : {}),
@@ -241,8 +260,67 @@ export function checkTrainSetup(ctx: {
     metrics,
     ...opt("seed", num(ctx.settings, "seed", { int: true })),
     phases,
+    augment,
   };
   return { setup, diagnostics };
+}
+
+/** `augment = random_shift(2)` or a list of them: each resolved to a floating-point image input of the model. */
+function augmentOf(
+  ctx: { settings: Settings; nodes: readonly Node[] },
+  bad: (range: SourceRange, key: string, what: string) => void,
+): AugmentSetup[] {
+  const e = ctx.settings.get("augment");
+  if (!e || e.value instanceof PoisonValue) return [];
+  const images = ctx.nodes.filter(
+    (n): n is Node & { kind: "input"; name: string } =>
+      n.kind === "input" && n.region === 0 && n.outputs[0]!.dtype.startsWith("f") && n.outputs[0]!.shape.length >= 3,
+  );
+  const out: AugmentSetup[] = [];
+  for (const v of Array.isArray(e.value) ? (e.value as Value[]) : [e.value]) {
+    if (!(v instanceof ConfigValue) || v.kind !== "augment") {
+      bad(e.range, "augment", `must list augmentations (random_shift(pixels), random_flip()), got ${describeValue(v)}`);
+      continue;
+    }
+    const named = v.args.input;
+    let input: string | undefined;
+    if (named !== undefined) {
+      if (typeof named !== "string" || !images.some((n) => n.name === named)) {
+        bad(
+          v.range,
+          `${v.name}.input`,
+          `must name a floating-point model input of rank 3 or more (an image batch), got ${describeValue(named)}`,
+        );
+        continue;
+      }
+      input = named;
+    } else if (images.length === 1) input = images[0]!.name;
+    else {
+      bad(
+        v.range,
+        "augment",
+        images.length === 0
+          ? "needs a floating-point model input of rank 3 or more ([B, …, H, W]) to change"
+          : `must say which input it changes (input: "${images[0]!.name}"), the model has ${images.length} image inputs`,
+      );
+      continue;
+    }
+    let pixels = 0;
+    if (v.name === "random_shift") {
+      const p = v.args.pixels instanceof Dim ? v.args.pixels.constant : v.args.pixels;
+      if (typeof p !== "number" || !Number.isInteger(p) || p < 1) {
+        bad(
+          v.range,
+          "random_shift.pixels",
+          `must be a positive integer, got ${p === undefined ? "nothing" : describeValue(v.args.pixels!)}`,
+        );
+        continue;
+      }
+      pixels = p;
+    }
+    out.push({ name: v.name as AugmentSetup["name"], input, pixels });
+  }
+  return out;
 }
 
 function opt<K extends string>(key: K, v: number | undefined): Partial<Record<K, number>> {

@@ -62,7 +62,7 @@ export class InitValue {
 /** a training setting such as an optimizer or schedule call */
 export class ConfigValue {
   constructor(
-    readonly kind: "optimizer" | "schedule",
+    readonly kind: "optimizer" | "schedule" | "augment",
     readonly name: string,
     readonly args: Readonly<Record<string, Value>>,
     readonly range: SourceRange,

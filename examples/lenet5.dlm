@@ -43,8 +43,9 @@ model LeNet5MNIST(classes: int = 10) {
 train LeNet5MNIST {
   input labels: i64[B]
   loss = cross_entropy(logits, labels)
-  optimizer = sgd(lr: 0.02, momentum: 0.9, weight_decay: 5e-4)
+  optimizer = sgd(lr: 0.015, momentum: 0.9, weight_decay: 5e-4)
   schedule = cosine(steps: 2500)                          // 5 epochs × 500 steps
+  augment = random_shift(1)                               // each digit moved by up to a pixel
   batch = 16
   epochs = 5
   metrics = ["accuracy"]

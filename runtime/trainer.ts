@@ -10,6 +10,7 @@ import { buildEvalGraph, buildTrainingGraph } from "../compiler/training-graph.j
 import type { TrainSetup } from "../compiler/train.js";
 import { compile, type Program } from "./cpu/executor.js";
 import type { BatchBuffer, Dataset } from "./data/dataset.js";
+import { Augmenter } from "./data/augment.js";
 import { allocBatch, Batcher } from "./data/dataset.js";
 import { initialize } from "./init.js";
 import {
@@ -99,6 +100,8 @@ export class Trainer {
   private readonly evalPrograms = new Map<number, { program: Program; lowered: LoweredModel; feeds: Map<string, BatchBuffer> }>();
   private readonly dims: Map<string, number>;
   private dataRng: Rng;
+  /** the train section's `augment`, applied to training batches only */
+  private readonly augmenter: Augmenter;
 
   constructor(
     private readonly graph: ModelGraph,
@@ -159,6 +162,7 @@ export class Trainer {
     for (const p of this.params) this.values.set(p.name, this.phases[0]!.program.param(p.name) as Float32Array);
     const classifier = findClassifier(this.phases[0]!.lowered, graph);
     if (classifier) this.classifier = classifier;
+    this.augmenter = new Augmenter(setup.augment ?? [], new Map(this.inputs.map((i) => [i.name, i.shape.slice(1)])));
   }
 
   private initValues(params: readonly LoweredParam[]): void {
@@ -209,6 +213,7 @@ export class Trainer {
     let seen = 0;
     for (let idx = batcher.next(); idx; idx = batcher.next()) {
       data.fillBatch(idx, feeds);
+      if (this.augmenter.active) this.augmenter.apply(feeds, idx.length, this.seed, this.step);
       const loss = this.trainStep(feeds);
       lossSum += loss;
       steps++;

@@ -51,6 +51,22 @@ train Other {
 
 const mlp = loadModel(MLP, "MLP", { name: join(root, "tmp", "mlp.dlm") });
 
+// A small image classifier whose training batches are shifted and flipped.
+const AUGMENTED = (augment: string): string => `
+model Conv {
+  input x: f32[B, 1, 8, 8]
+  output logits = x |> conv2d(4, 3, padding: 1) |> relu |> flatten |> linear(3)
+}
+
+train Conv {
+  input labels: i64[B]
+  loss = cross_entropy(logits, labels)
+  optimizer = sgd(lr: 0.05, momentum: 0.9)
+  batch = 8
+  ${augment}
+}
+`;
+
 /** Learnable synthetic data for a trainer's inputs (as `dlm train --data synthetic` builds it). */
 function dataFor(t: Trainer, size: number, seed: number): TensorDataset {
   return synthetic(
@@ -122,6 +138,29 @@ describe("checkpoints resume a run exactly", () => {
     await u.load(ckpt, { weightsOnly: true });
     expect(u.step).toBe(0);
     for (const [k, v] of t.values) expect(Array.from(u.values.get(k)!)).toEqual(Array.from(v));
+  });
+});
+
+describe("augmentation", () => {
+  const augmented = loadModel(AUGMENTED("augment = [random_shift(2), random_flip()]"), "Conv", { name: join(root, "tmp", "conv.dlm") });
+  const plain = loadModel(AUGMENTED(""), "Conv", { name: join(root, "tmp", "conv.dlm") });
+
+  it("changes what training sees but not evaluation, and resumes bit for bit from a checkpoint", async () => {
+    const a = trainer(augmented);
+    const data = dataFor(a, 64, 4);
+    const p = trainer(plain);
+    // same initial parameters: evaluation is not augmented
+    expect(a.evaluate(data).loss).toBe(p.evaluate(data).loss);
+    const la = a.trainEpoch(data);
+    expect(la.loss).not.toBe(p.trainEpoch(data).loss);
+
+    const ckpt = join(dir, "augmented.safetensors");
+    await a.save(ckpt);
+    const l2 = a.trainEpoch(data);
+    const resumed = trainer(augmented);
+    await resumed.load(ckpt);
+    expect(resumed.trainEpoch(data).loss).toBe(l2.loss);
+    for (const [k, v] of snapshot(a)) expect(Buffer.compare(Buffer.from(v), Buffer.from(snapshot(resumed).get(k)!)), k).toBe(0);
   });
 });
 
