@@ -37,6 +37,8 @@ export interface TrainerOptions {
   readonly lr?: number;
   /** ignore the train section's schedule: every step at the (base) lr (short checks that would sit in a warmup) */
   readonly constantLr?: boolean;
+  /** static memory planning of the step programs (default true; false: a buffer per value) */
+  readonly plan?: boolean;
 }
 
 /** A NaN or infinity in training: which step, and the first tensor that went bad. */
@@ -125,7 +127,7 @@ export class Trainer {
         this.dims,
         (name) => prefixes.length === 0 || prefixes.some((p) => name === p || name.startsWith(`${p}.`)),
       );
-      const program = compile(tg.model.builder.graph());
+      const program = compile(tg.model.builder.graph(), { plan: options.plan ?? true });
       if (this.phases.length === 0) this.initValues(tg.model.params);
       for (const p of tg.model.params) program.setParam(p.name, this.values.get(p.name)!);
       const params: ParamBuffer[] = [...tg.grads].map(([name, node]) => {
@@ -232,16 +234,29 @@ export class Trainer {
     return { epoch: this.epoch, loss: lossSum / steps, steps, ...(this.classifier ? { trainAccuracy: correct / seen } : {}) };
   }
 
+  /**
+   * The phase's step run again on a program with a buffer per value (the planned program's
+   * intermediates share bytes, so they no longer hold their values after a run), with the same
+   * parameters, feeds and seed: the same numbers, all of them readable.
+   */
+  private replayUnplanned(phase: Phase, feeds: ReadonlyMap<string, BatchBuffer>, seed: number): Program {
+    const replay = compile(phase.program.graph, { plan: false });
+    for (const p of phase.lowered.params) replay.setParam(p.name, phase.program.param(p.name));
+    replay.run(feeds, { seed });
+    return replay;
+  }
+
   /** One training iteration on one batch: each phase's steps in turn. Returns the first phase's loss. */
   trainStep(feeds: ReadonlyMap<string, BatchBuffer>): number {
     this.checkLabels(feeds);
     let first = NaN;
     for (const [k, phase] of this.phases.entries()) {
       for (let s = 0; s < phase.steps; s++) {
-        phase.program.run(feeds, { seed: this.seed * 1_000_003 + this.step });
+        const seed = this.seed * 1_000_003 + this.step;
+        phase.program.run(feeds, { seed });
         const loss = (phase.program.output("loss") as Float32Array)[0]!;
         if (!Number.isFinite(loss)) {
-          const bad = firstNonFinite(phase.program, phase.lowered);
+          const bad = firstNonFinite(this.replayUnplanned(phase, feeds, seed), phase.lowered);
           throw new NonFiniteError(this.step + 1, bad.what, bad.site);
         }
         if (k === 0 && s === 0) first = loss;

@@ -56,6 +56,8 @@ export interface RunResult {
   readonly last: number;
   readonly secondsPerStep: number;
   readonly compileSeconds: number;
+  /** parameter and buffer values after training */
+  readonly values: ReadonlyMap<string, Float32Array>;
 }
 
 const WARMUP = "the schedule's warmup of thousands of steps keeps the lr near 0 for a few";
@@ -202,8 +204,8 @@ export function exampleModels(): { trained: { file: string; model: string }[]; u
   return { trained, untrained };
 }
 
-/** Train one example on a fixed synthetic batch; the losses it went through. */
-export function trainExample(run: ExampleRun): RunResult {
+/** Train one example on a fixed synthetic batch; the losses it went through. `plan: false` turns memory planning off. */
+export function trainExample(run: ExampleRun, options: { plan?: boolean } = {}): RunResult {
   const r = check(join(EXAMPLES_DIR, run.file));
   const errors = r.diagnostics.filter((d) => d.severity === "error");
   if (errors.length) throw new Error(errors.map((d) => renderDiagnostic(d, undefined)).join("\n"));
@@ -217,6 +219,7 @@ export function trainExample(run: ExampleRun): RunResult {
     dims: new Map(Object.entries(run.dims ?? {})),
     ...(run.lr !== undefined ? { lr: run.lr } : {}),
     ...(run.constantLr ? { constantLr: true } : {}),
+    ...options,
   });
   const compileSeconds = (performance.now() - t0) / 1000;
 
@@ -266,7 +269,16 @@ export function trainExample(run: ExampleRun): RunResult {
   const after = trainer.losses(feeds);
   losses.push(after.values().next().value!);
   const phaseLosses = new Map([...after].map(([k, v]) => [k, { first: firstPhase.get(k)!, last: v }]));
-  return { run, losses, phaseLosses, first: losses[0]!, last: losses[losses.length - 1]!, secondsPerStep, compileSeconds };
+  return {
+    run,
+    losses,
+    phaseLosses,
+    first: losses[0]!,
+    last: losses[losses.length - 1]!,
+    secondsPerStep,
+    compileSeconds,
+    values: trainer.values,
+  };
 }
 
 /** Whether a run learned: finite losses, and each phase's last loss at most ratio × its first. */

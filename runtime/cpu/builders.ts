@@ -286,10 +286,15 @@ function slice({ n, out, ins, shapes }: Ctx): Kernel {
 
 function pad({ n, out, ins, shapes }: Ctx): Kernel {
   const v = n.attrs["value"] as number;
-  out.fill(n.dtype === "bool" ? (v !== 0 ? 1 : 0) : v); // the border never changes
+  const border = n.dtype === "bool" ? (v !== 0 ? 1 : 0) : v;
   const so = stridesOf(n.shape);
   const base = nums(n, "lo").reduce((acc, l, i) => acc + l * so[i]!, 0);
-  return copyKernel(out, ins[0]!, rowPlan(shapes[0]!, [so, stridesOf(shapes[0]!)], [base, 0]));
+  const copy = copyKernel(out, ins[0]!, rowPlan(shapes[0]!, [so, stridesOf(shapes[0]!)], [base, 0]));
+  // the border is written every run: the output's bytes may be shared with other values between runs
+  return () => {
+    out.fill(border);
+    copy();
+  };
 }
 
 function concat({ n, out, ins, shapes }: Ctx): Kernel {

@@ -1,9 +1,12 @@
 // The fast float32 executor of the primitive IR.
 //
-// compile(graph) plans once: a buffer per node, allocated once (Float32Array for f32,
+// compile(graph) plans once: storage per node, allocated once (Float32Array for f32,
 // Int32Array for i32, Uint8Array for bool; reshape and stop_gradient alias their input's buffer;
 // const and iota are filled at compile time), and a closure per remaining node with its index
-// tables precomputed. program.run(feeds) copies the feeds into the input buffers and runs the
+// tables precomputed. Intermediate values are views into one arena placed by the static memory
+// planner (compiler/passes/memory-plan.ts): values whose lifetimes do not overlap share bytes,
+// so an intermediate's buffer holds its value only until a later node reuses the bytes
+// (`plan: false` gives every node its own buffer, to inspect intermediates after a run). program.run(feeds) copies the feeds into the input buffers and runs the
 // closures in node order; it allocates no typed arrays (the GEMM's grow-only scratch pool may
 // grow on the first run only).
 //
@@ -18,6 +21,8 @@
 //
 // Semantics follow reference.ts exactly (see its header for i32, bool, NaN and index rules).
 
+import { liveNodes } from "../../compiler/passes/dead-code.js";
+import { planGraphMemory, type GraphMemoryPlan } from "../../compiler/passes/memory-plan.js";
 import { numelOf, type PDType, type PGraph } from "../../compiler/prim/ir.js";
 import { BUILDERS, type Buf, type Kernel } from "./builders.js";
 import { SeededStream } from "./ops-rng.js";
@@ -30,6 +35,10 @@ export interface CompileOptions {
   seed?: number;
   /** time every kernel, by primitive (see Program.profile) */
   profile?: boolean;
+  /** place intermediates in one planned arena (default true); false: a buffer per node */
+  plan?: boolean;
+  /** fill the arena with 0xFF bytes (NaN, −1) before every run: a kernel that leaves part of its output unwritten shows (tests) */
+  poisonArena?: boolean;
 }
 
 export interface RunOptions {
@@ -52,6 +61,8 @@ export interface Program {
   setParam(name: string, data: ArrayLike<number>): void;
   /** With `profile`: milliseconds spent per primitive over all runs so far, largest first. */
   profile(): { op: string; ms: number; calls: number }[];
+  /** Bytes of intermediate values: one buffer each (naive), the planned arena, and the lower bound. */
+  readonly memory: { readonly naive: number; readonly planned: number; readonly lowerBound: number };
 }
 
 export function compile(graph: PGraph, options: CompileOptions = {}): Program {
@@ -60,13 +71,25 @@ export function compile(graph: PGraph, options: CompileOptions = {}): Program {
   const timings = new Map<string, { ms: number; calls: number }>();
   const rng = new SeededStream(0);
   const live = liveNodes(graph);
-  for (const n of graph.nodes) {
+  for (const n of graph.nodes)
     for (const i of n.inputs) if (!(i < n.id)) throw new Error(`executor: node ${n.id} (${n.op}) reads node ${i}, which comes later`);
+  const plan = options.plan === false ? undefined : planGraphMemory(graph, live);
+  const arena = plan ? new ArrayBuffer(plan.planned) : undefined;
+  const poison = arena && options.poisonArena ? new Uint8Array(arena) : undefined;
+  for (const n of graph.nodes) {
     if (!live[n.id]) continue;
-    bufs[n.id] = n.op === "reshape" || n.op === "stop_gradient" ? bufs[n.inputs[0]!]! : allocBuf(n.dtype, numelOf(n.shape));
+    const planned = plan && plan.storage[n.id] === n.id && !plan.persistent.has(n.id);
+    bufs[n.id] =
+      n.op === "reshape" || n.op === "stop_gradient"
+        ? bufs[n.inputs[0]!]!
+        : planned
+          ? viewBuf(arena!, plan.offsets.get(n.id)!, n.dtype, numelOf(n.shape))
+          : allocBuf(n.dtype, numelOf(n.shape));
     const build = BUILDERS[n.op];
     if (!build) throw new Error(`executor: unknown primitive '${n.op}' (node ${n.id})`);
     const k = build({ n, out: bufs[n.id]!, ins: n.inputs.map((i) => bufs[i]!), shapes: n.inputs.map((i) => graph.nodes[i]!.shape), rng });
+    // a value filled once at compile time must keep its bytes: the planner has to know it
+    if (!k && planned) throw new Error(`executor: '${n.op}' (node ${n.id}) is filled at compile time but was placed in the shared arena`);
     if (k) kernels.push(options.profile ? timed(n.op, k, timings) : k);
   }
   const inputs = graph.inputs.map((i) => ({ name: i.name, buf: bufs[i.node]!, bool: graph.nodes[i.node]!.dtype === "bool" }));
@@ -84,6 +107,7 @@ export function compile(graph: PGraph, options: CompileOptions = {}): Program {
 
   return {
     graph,
+    memory: memoryFigures(graph, live, plan),
     run(feeds, opts) {
       for (let i = 0; i < inputs.length; i++) {
         const s = inputs[i]!;
@@ -96,6 +120,7 @@ export function compile(graph: PGraph, options: CompileOptions = {}): Program {
         const f = feeds.get(p.name);
         if (f) copyFeed(p.name, p.buf, f, false);
       }
+      if (poison) poison.fill(0xff);
       rng.reset(opts?.seed ?? baseSeed + runs);
       runs++;
       for (let i = 0; i < kernels.length; i++) kernels[i]!();
@@ -118,20 +143,6 @@ export function compile(graph: PGraph, options: CompileOptions = {}): Program {
   };
 }
 
-/**
- * Nodes some output depends on (all of them when the graph names no outputs). Inputs,
- * parameters and random draws stay (feeds, owned state, and the draw order that makes runs
- * reproducible against the reference interpreter).
- */
-function liveNodes(graph: PGraph): Uint8Array {
-  const live = new Uint8Array(graph.nodes.length);
-  if (graph.outputs.length === 0) return live.fill(1);
-  for (const o of graph.outputs) live[o.node] = 1;
-  for (const n of graph.nodes) if (n.op === "input" || n.op === "param" || n.op === "rng_uniform" || n.op === "rng_normal") live[n.id] = 1;
-  for (let id = graph.nodes.length - 1; id >= 0; id--) if (live[id]) for (const i of graph.nodes[id]!.inputs) live[i] = 1;
-  return live;
-}
-
 function timed(op: string, k: Kernel, timings: Map<string, { ms: number; calls: number }>): Kernel {
   const t = timings.get(op) ?? { ms: 0, calls: 0 };
   timings.set(op, t);
@@ -141,6 +152,22 @@ function timed(op: string, k: Kernel, timings: Map<string, { ms: number; calls: 
     t.ms += performance.now() - t0;
     t.calls++;
   };
+}
+
+/** The planner's figures; an unplanned program reports its own one-buffer-per-value total for all three. */
+function memoryFigures(graph: PGraph, live: Uint8Array, plan: GraphMemoryPlan | undefined): Program["memory"] {
+  const p = plan ?? planGraphMemory(graph, live);
+  return plan
+    ? { naive: p.naive, planned: p.planned, lowerBound: p.lowerBound }
+    : { naive: p.naive, planned: p.naive, lowerBound: p.lowerBound };
+}
+
+function viewBuf(arena: ArrayBuffer, offset: number, dtype: PDType, n: number): Buf {
+  return dtype === "f32"
+    ? new Float32Array(arena, offset, n)
+    : dtype === "i32"
+      ? new Int32Array(arena, offset, n)
+      : new Uint8Array(arena, offset, n);
 }
 
 function allocBuf(dtype: PDType, n: number): Buf {
