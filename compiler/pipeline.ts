@@ -6,6 +6,8 @@ import { analyzeModel, type ModelReport } from "./analyze.js";
 import { hasErrors, sortDiagnostics, type Diagnostic } from "./diagnostics/index.js";
 import { checkTrainTargets, elaborate, modelNames, type ElaborateOptions, type ElaborateResult } from "./elaborate.js";
 import { loadProgram, type CompilerHost, type Program } from "./program.js";
+import type { ModelGraph } from "./ir/graph.js";
+import type { TrainSetup } from "./train.js";
 
 export interface CheckResult {
   readonly program: Program;
@@ -33,6 +35,9 @@ export function checkFile(entry: string, host: CompilerHost, options: ElaborateO
 
 export interface SummaryResult {
   readonly report?: ModelReport;
+  /** the model and its train section the report is of (for later stages: lowering, planning) */
+  readonly graph?: ModelGraph;
+  readonly train?: TrainSetup;
   readonly diagnostics: readonly Diagnostic[];
 }
 
@@ -42,7 +47,7 @@ export function summarizeFile(entry: string, host: CompilerHost, options: Elabor
   const r = program.files.has(entry) ? elaborate(program, options) : { diagnostics: [] };
   const diagnostics = clean([...program.diagnostics, ...r.diagnostics]);
   if (hasErrors(diagnostics) || !("graph" in r) || !r.graph) return { diagnostics };
-  return { report: analyzeModel(r.graph, r.train, options.dims), diagnostics };
+  return { report: analyzeModel(r.graph, r.train, options.dims), graph: r.graph, ...(r.train ? { train: r.train } : {}), diagnostics };
 }
 
 /** Sorted, deduplicated, and without the echoes of syntax errors. */

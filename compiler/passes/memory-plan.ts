@@ -143,6 +143,8 @@ export interface GraphMemoryPlan extends MemoryPlan {
   readonly storage: Int32Array;
   /** nodes with storage of their own outside the arena */
   readonly persistent: ReadonlySet<number>;
+  /** planned bytes live at each node position (0 where nothing is) */
+  readonly liveBytes: readonly number[];
 }
 
 /**
@@ -167,5 +169,12 @@ export function planGraphMemory(graph: PGraph, live: Uint8Array = liveNodes(grap
   for (const node of graph.nodes)
     if (storage[node.id] === node.id && !persistent.has(node.id))
       values.push({ id: node.id, bytes: numelOf(node.shape) * DTYPE_BYTES[node.dtype], start: node.id, end: end[node.id]! });
-  return { ...planLifetimes(values, alignment), storage, persistent };
+  const delta = new Float64Array(n + 1);
+  for (const v of values) {
+    delta[v.start] += v.bytes;
+    delta[v.end + 1] -= v.bytes;
+  }
+  const liveBytes: number[] = [];
+  for (let i = 0, acc = 0; i < n; i++) liveBytes.push((acc += delta[i]!));
+  return { ...planLifetimes(values, alignment), storage, persistent, liveBytes };
 }

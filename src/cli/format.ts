@@ -2,6 +2,7 @@
 // and the counting conventions.
 
 import type { ModelReport } from "../../compiler/analyze.js";
+import type { ActivationMemory } from "../../compiler/passes/memory-report.js";
 
 export function formatCount(n: number): string {
   return Math.round(n).toLocaleString("en-US");
@@ -40,7 +41,7 @@ function table(headers: readonly string[], rows: readonly (readonly string[])[],
   return [line(headers), rule, ...rows.map(line), rule].join("\n");
 }
 
-export function formatSummary(r: ModelReport): string {
+export function formatSummary(r: ModelReport, activations?: ActivationMemory): string {
   const dims = Object.entries(r.dims)
     .map(([k, v]) => `${k}=${v}`)
     .join(", ");
@@ -59,6 +60,11 @@ export function formatSummary(r: ModelReport): string {
     `  of which elementwise/norm/softmax: forward ${formatScaled(r.elementwise_flops.forward, "FLOP")}`,
     `Memory (step):  ${formatBytes(r.memory)} = params ${formatBytes(m.parameters)} + buffers ${formatBytes(m.buffers)} + grads ${formatBytes(m.gradients)} + ${r.optimizer} state ${formatBytes(m.optimizer_state)} + inputs ${formatBytes(m.inputs)} + activations ${formatBytes(m.activations)}`,
     `  inference peak activations (lower bound): ${formatBytes(m.activations_peak_inference)}`,
+    ...(activations
+      ? [
+          `Planned arena:  ${formatBytes(activations.planned)} for the intermediates of a ${activations.step === "training" ? "training step" : "forward pass"} (one buffer each: ${formatBytes(activations.naive)}; lower bound ${formatBytes(activations.lower_bound)})`,
+        ]
+      : []),
     `Conventions: MACs count matmul-like work (1 multiply-add = 1, as torchvision/fvcore); FLOPs = 2 x MACs + elementwise work.`,
   );
   return out.join("\n");

@@ -6,6 +6,9 @@ import { diagnosticToJson, hasErrors, renderDiagnostic, type Diagnostic } from "
 import { checkFile, summarizeFile } from "../../compiler/pipeline.js";
 import { createFileSystemHost } from "../host.js";
 import { formatSummary } from "./format.js";
+import { memoryChartSvg } from "./memory-chart.js";
+import { activationMemory, type ActivationMemory } from "../../compiler/passes/memory-report.js";
+import { writeFileAtomicSync } from "../atomic.js";
 import { runTraining, TrainUsageError } from "./train.js";
 import { CompileUsageError, runCompile } from "./compile.js";
 import { RunInputError, RunUsageError, runInference } from "./run.js";
@@ -19,8 +22,8 @@ const USAGE = `dlm — a toolchain for deep-learning models
 
 usage:
   dlm check FILE... [--json]                       check files; diagnostics on stderr
-  dlm summary FILE [--model NAME] [--dim B=32]... [--param name=value]... [--json]
-                                                   layer table, parameters, MACs/FLOPs, memory
+  dlm summary FILE [--model NAME] [--dim B=32]... [--param name=value]... [--json] [--memory-svg FILE.svg]
+                                                   layer table, parameters, MACs/FLOPs, memory (planned)
   dlm train FILE [--model NAME] [--data mnist|synthetic|FILE.csv] [--epochs N] [--batch B]
            [--lr X] [--seed S] [--dim T=64]... [--save CKPT] [--resume CKPT]
            [--report FILE.json] [--curve FILE.svg] [--steps-per-epoch N] [--quiet]
@@ -146,7 +149,7 @@ function cmdCheck(argv: readonly string[]): number {
 }
 
 function cmdSummary(argv: readonly string[]): number {
-  const { positional, flags } = parseArgs(argv, ["json", "no-color", "color", "model", "dim", "param"]);
+  const { positional, flags } = parseArgs(argv, ["json", "no-color", "color", "model", "dim", "param", "memory-svg"]);
   if (positional.length !== 1) throw new UsageError("dlm summary needs exactly one FILE");
   const path = resolve(positional[0]!);
   const dims = parseDims(flags.get("dim") ?? []);
@@ -165,8 +168,19 @@ function cmdSummary(argv: readonly string[]): number {
     else printDiagnostics(r.diagnostics, sources, useColor(flags));
     return 1;
   }
-  if (flags.has("json")) process.stdout.write(JSON.stringify(r.report, null, 2) + "\n");
-  else process.stdout.write(formatSummary(r.report) + "\n");
+  let memory: ActivationMemory | undefined;
+  try {
+    memory = activationMemory(r.graph!, r.train, new Map(Object.entries(r.report.dims)));
+  } catch (e) {
+    // the counts above stand without the plan (a model the lowering cannot take at these dims)
+    process.stderr.write(`dlm summary: activation memory not planned: ${(e as Error).message}\n`);
+  }
+  const svg = flags.get("memory-svg")?.[0];
+  if (svg && memory) writeFileAtomicSync(resolve(svg), memoryChartSvg(r.report.model, memory));
+  if (flags.has("json")) {
+    const activation_memory = memory && { ...memory, live: undefined };
+    process.stdout.write(JSON.stringify({ ...r.report, ...(activation_memory ? { activation_memory } : {}) }, null, 2) + "\n");
+  } else process.stdout.write(formatSummary(r.report, memory) + "\n");
   return 0;
 }
 

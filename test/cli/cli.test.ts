@@ -2,7 +2,7 @@
 // (`check --json`, `summary --json`), and the human output's file:line:col.
 
 import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join, relative } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { main } from "../../src/cli/main.js";
@@ -90,6 +90,24 @@ describe("dlm summary", () => {
     expect(many.macs.forward).toBe(32 * one.macs.forward);
     const five = JSON.parse(run("summary", "--json", "--param", "classes=5", example("lenet_seed002.dlm")).stdout);
     expect(five.params.total).toBe(62006 - 5 * 84 - 5);
+  });
+
+  it("--json reports the planned activation memory of a training step (a forward pass without a train section); --memory-svg draws it", () => {
+    const lenet = JSON.parse(run("summary", "--json", "--model", "LeNet5MNIST", "--dim", "B=16", example("lenet5.dlm")).stdout);
+    const a = lenet.activation_memory;
+    expect(Object.keys(a).sort()).toEqual(["lower_bound", "naive", "placement", "planned", "step"]);
+    expect(a.step).toBe("training");
+    expect(a.lower_bound).toBeGreaterThan(16 * 6 * 28 * 28 * 4); // at least the first conv's output
+    expect(a.planned).toBeGreaterThanOrEqual(a.lower_bound);
+    expect(a.planned).toBeLessThanOrEqual(1.05 * a.lower_bound);
+    expect(a.naive).toBeGreaterThan(a.planned);
+    const bert = JSON.parse(run("summary", "--json", "--dim", "T=8", example("bert_base.dlm")).stdout);
+    expect(bert.activation_memory.step).toBe("inference");
+    mkdirSync(join(root, "tmp"), { recursive: true });
+    const svg = join(root, "tmp", `summary-${process.pid}.svg`);
+    expect(run("summary", "--memory-svg", svg, "--model", "LeNet5MNIST", example("lenet5.dlm")).stdout).toContain("Planned arena:");
+    expect(readFileSync(svg, "utf8")).toMatch(/^<svg[^>]*>[\s\S]*LeNet5MNIST: activation memory over one training step[\s\S]*<\/svg>\n$/);
+    rmSync(svg);
   });
 
   it("--model picks a model of a file with several", () => {

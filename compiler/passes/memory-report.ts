@@ -1,0 +1,35 @@
+// The activation-memory figures of a model's report: its training step (or, without a train
+// section, its forward pass) lowered at the report's dims and planned as the executor plans it.
+
+import type { ModelGraph } from "../ir/graph.js";
+import { buildEvalGraph, buildTrainingGraph } from "../training-graph.js";
+import type { TrainSetup } from "../train.js";
+import { planGraphMemory, type Placement } from "./memory-plan.js";
+
+export interface ActivationMemory {
+  /** bytes with a buffer per intermediate value */
+  readonly naive: number;
+  /** bytes of the planned arena */
+  readonly planned: number;
+  /** the largest total of simultaneously live bytes */
+  readonly lower_bound: number;
+  /** what was planned: a training step (forward, backward) or, without a loss, a forward pass */
+  readonly step: "training" | "inference";
+  readonly placement: Placement;
+  /** bytes live after each scheduled node (for a picture of memory over the step) */
+  readonly live: readonly number[];
+}
+
+export function activationMemory(g: ModelGraph, train: TrainSetup | undefined, dims: ReadonlyMap<string, number>): ActivationMemory {
+  const loss = train?.loss ?? train?.phases.find((p) => p.loss)?.loss;
+  const lowered = loss ? buildTrainingGraph(g, loss, dims).model : buildEvalGraph(g, dims);
+  const plan = planGraphMemory(lowered.builder.graph());
+  return {
+    naive: plan.naive,
+    planned: plan.planned,
+    lower_bound: plan.lowerBound,
+    step: loss ? "training" : "inference",
+    placement: plan.placement,
+    live: plan.liveBytes,
+  };
+}
