@@ -8,7 +8,7 @@ import type { ModelGraph, SourceSite } from "../compiler/ir/graph.js";
 import type { LoweredModel, LoweredParam } from "../compiler/lower.js";
 import { buildEvalGraph, buildTrainingGraph } from "../compiler/training-graph.js";
 import type { TrainSetup } from "../compiler/train.js";
-import { compile, type Program } from "./cpu/executor.js";
+import { compile, type CompileOptions, type Program } from "./cpu/executor.js";
 import type { BatchBuffer, Dataset } from "./data/dataset.js";
 import { Augmenter } from "./data/augment.js";
 import { allocBatch, Batcher } from "./data/dataset.js";
@@ -37,8 +37,8 @@ export interface TrainerOptions {
   readonly lr?: number;
   /** ignore the train section's schedule: every step at the (base) lr (short checks that would sit in a warmup) */
   readonly constantLr?: boolean;
-  /** static memory planning of the step programs (default true; false: a buffer per value) */
-  readonly plan?: boolean;
+  /** compiler passes of the step programs, each on by default (`{plan: false, cse: false}` is -O0) */
+  readonly passes?: Pick<CompileOptions, "plan" | "cse">;
 }
 
 /** A NaN or infinity in training: which step, and the first tensor that went bad. */
@@ -127,7 +127,7 @@ export class Trainer {
         this.dims,
         (name) => prefixes.length === 0 || prefixes.some((p) => name === p || name.startsWith(`${p}.`)),
       );
-      const program = compile(tg.model.builder.graph(), { plan: options.plan ?? true });
+      const program = compile(tg.model.builder.graph(), { ...options.passes });
       if (this.phases.length === 0) this.initValues(tg.model.params);
       for (const p of tg.model.params) program.setParam(p.name, this.values.get(p.name)!);
       const params: ParamBuffer[] = [...tg.grads].map(([name, node]) => {

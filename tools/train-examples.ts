@@ -15,7 +15,7 @@ import { pathToFileURL } from "node:url";
 import { check, renderDiagnostic } from "../src/index.js";
 import { allocBatch } from "../runtime/data/dataset.js";
 import { synthetic, type SyntheticInput } from "../runtime/data/synthetic.js";
-import { Trainer } from "../runtime/trainer.js";
+import { Trainer, type TrainerOptions } from "../runtime/trainer.js";
 
 export const EXAMPLES_DIR = join(import.meta.dirname, "..", "examples");
 
@@ -204,8 +204,8 @@ export function exampleModels(): { trained: { file: string; model: string }[]; u
   return { trained, untrained };
 }
 
-/** Train one example on a fixed synthetic batch; the losses it went through. `plan: false` turns memory planning off. */
-export function trainExample(run: ExampleRun, options: { plan?: boolean } = {}): RunResult {
+/** Train one example on a fixed synthetic batch; the losses it went through. `passes` switches compiler passes off. */
+export function trainExample(run: ExampleRun, options: Pick<TrainerOptions, "passes"> = {}): RunResult {
   const r = check(join(EXAMPLES_DIR, run.file));
   const errors = r.diagnostics.filter((d) => d.severity === "error");
   if (errors.length) throw new Error(errors.map((d) => renderDiagnostic(d, undefined)).join("\n"));

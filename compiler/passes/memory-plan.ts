@@ -150,15 +150,23 @@ export interface GraphMemoryPlan extends MemoryPlan {
 /**
  * Plan the intermediates of `graph` run in node order, skipping nodes `live` marks 0 (dead
  * code the executor does not run; by default what no output needs). Lifetimes are in node
- * positions.
+ * positions; a node merged into an earlier one by common-subexpression elimination is an alias
+ * of it, like a reshape.
  */
-export function planGraphMemory(graph: PGraph, live: Uint8Array = liveNodes(graph), alignment = DEFAULT_ALIGNMENT): GraphMemoryPlan {
+export function planGraphMemory(
+  graph: PGraph,
+  live: Uint8Array = liveNodes(graph),
+  alignment = DEFAULT_ALIGNMENT,
+  /** each node's representative after common-subexpression elimination (a repeat shares its storage) */
+  representative?: Int32Array,
+): GraphMemoryPlan {
   const n = graph.nodes.length;
   const storage = new Int32Array(n).fill(-1);
   const end = new Int32Array(n).fill(-1);
   for (const node of graph.nodes) {
     if (!live[node.id]) continue;
-    storage[node.id] = ALIASING_PRIMITIVES.has(node.op) ? storage[node.inputs[0]!]! : node.id;
+    const rep = representative ? representative[node.id]! : node.id;
+    storage[node.id] = rep !== node.id ? storage[rep]! : ALIASING_PRIMITIVES.has(node.op) ? storage[node.inputs[0]!]! : node.id;
     end[storage[node.id]!] = Math.max(end[storage[node.id]!]!, node.id);
     for (const i of node.inputs) end[storage[i]!] = Math.max(end[storage[i]!]!, node.id);
   }

@@ -1,10 +1,13 @@
 // The activation-memory figures of a model's report: its training step (or, without a train
-// section, its forward pass) lowered at the report's dims and planned as the executor plans it.
+// section, its forward pass) lowered at the report's dims, with dead code and repeats removed,
+// and planned as the executor plans it.
 
 import type { ModelGraph } from "../ir/graph.js";
 import { buildEvalGraph, buildTrainingGraph } from "../training-graph.js";
 import type { TrainSetup } from "../train.js";
-import { planGraphMemory, type Placement } from "./memory-plan.js";
+import { commonSubexpressions } from "./cse.js";
+import { liveNodes } from "./dead-code.js";
+import { DEFAULT_ALIGNMENT, planGraphMemory, type Placement } from "./memory-plan.js";
 
 export interface ActivationMemory {
   /** bytes with a buffer per intermediate value */
@@ -23,7 +26,9 @@ export interface ActivationMemory {
 export function activationMemory(g: ModelGraph, train: TrainSetup | undefined, dims: ReadonlyMap<string, number>): ActivationMemory {
   const loss = train?.loss ?? train?.phases.find((p) => p.loss)?.loss;
   const lowered = loss ? buildTrainingGraph(g, loss, dims).model : buildEvalGraph(g, dims);
-  const plan = planGraphMemory(lowered.builder.graph());
+  const graph = lowered.builder.graph();
+  const live = liveNodes(graph);
+  const plan = planGraphMemory(graph, live, DEFAULT_ALIGNMENT, commonSubexpressions(graph, live));
   return {
     naive: plan.naive,
     planned: plan.planned,

@@ -1,14 +1,16 @@
 // The fast float32 executor of the primitive IR.
 //
 // compile(graph) plans once: storage per node, allocated once (Float32Array for f32,
-// Int32Array for i32, Uint8Array for bool; reshape and stop_gradient alias their input's buffer;
-// const and iota are filled at compile time), and a closure per remaining node with its index
-// tables precomputed. Intermediate values are views into one arena placed by the static memory
-// planner (compiler/passes/memory-plan.ts): values whose lifetimes do not overlap share bytes,
-// so an intermediate's buffer holds its value only until a later node reuses the bytes
-// (`plan: false` gives every node its own buffer, to inspect intermediates after a run). program.run(feeds) copies the feeds into the input buffers and runs the
-// closures in node order; it allocates no typed arrays (the GEMM's grow-only scratch pool may
-// grow on the first run only).
+// Int32Array for i32, Uint8Array for bool; reshape and stop_gradient alias their input's
+// buffer, and so does a node that common-subexpression elimination merged into an earlier
+// one; const and iota are filled at compile time), and a closure per remaining node with its
+// index tables precomputed. Intermediate values are views into one arena placed by the static
+// memory planner (compiler/passes/memory-plan.ts): values whose lifetimes do not overlap share
+// bytes, so an intermediate's buffer holds its value only until a later node reuses the bytes
+// (`plan: false` gives every node its own buffer, to inspect intermediates after a run).
+// program.run(feeds) copies the feeds into the input buffers and runs the closures in node
+// order; it allocates no typed arrays (the GEMM's grow-only scratch pool may grow on the first
+// run only).
 //
 // Parameters are persistent buffers the caller owns: program.param(name) returns the buffer to
 // read or update in place, setParam copies into it, and a feed named like a parameter is copied
@@ -22,7 +24,8 @@
 // Semantics follow reference.ts exactly (see its header for i32, bool, NaN and index rules).
 
 import { liveNodes } from "../../compiler/passes/dead-code.js";
-import { planGraphMemory, type GraphMemoryPlan } from "../../compiler/passes/memory-plan.js";
+import { commonSubexpressions } from "../../compiler/passes/cse.js";
+import { DEFAULT_ALIGNMENT, planGraphMemory, type GraphMemoryPlan } from "../../compiler/passes/memory-plan.js";
 import { numelOf, type PDType, type PGraph } from "../../compiler/prim/ir.js";
 import { BUILDERS, type Buf, type Kernel } from "./builders.js";
 import { SeededStream } from "./ops-rng.js";
@@ -37,6 +40,8 @@ export interface CompileOptions {
   profile?: boolean;
   /** place intermediates in one planned arena (default true); false: a buffer per node */
   plan?: boolean;
+  /** merge repeated computations (common-subexpression elimination; default true) */
+  cse?: boolean;
   /** fill the arena with 0xFF bytes (NaN, −1) before every run: a kernel that leaves part of its output unwritten shows (tests) */
   poisonArena?: boolean;
 }
@@ -73,12 +78,17 @@ export function compile(graph: PGraph, options: CompileOptions = {}): Program {
   const live = liveNodes(graph);
   for (const n of graph.nodes)
     for (const i of n.inputs) if (!(i < n.id)) throw new Error(`executor: node ${n.id} (${n.op}) reads node ${i}, which comes later`);
-  const plan = options.plan === false ? undefined : planGraphMemory(graph, live);
+  const rep = options.cse === false ? undefined : commonSubexpressions(graph, live);
+  const plan = options.plan === false ? undefined : planGraphMemory(graph, live, DEFAULT_ALIGNMENT, rep);
   const arena = plan ? new ArrayBuffer(plan.planned) : undefined;
   const poison = arena && options.poisonArena ? new Uint8Array(arena) : undefined;
   for (const n of graph.nodes) {
     if (!live[n.id]) continue;
     const planned = plan && plan.storage[n.id] === n.id && !plan.persistent.has(n.id);
+    if (rep && rep[n.id] !== n.id) {
+      bufs[n.id] = bufs[rep[n.id]!]!; // computed once, by the earlier node
+      continue;
+    }
     bufs[n.id] =
       n.op === "reshape" || n.op === "stop_gradient"
         ? bufs[n.inputs[0]!]!
@@ -107,7 +117,7 @@ export function compile(graph: PGraph, options: CompileOptions = {}): Program {
 
   return {
     graph,
-    memory: memoryFigures(graph, live, plan),
+    memory: memoryFigures(graph, live, plan, rep),
     run(feeds, opts) {
       for (let i = 0; i < inputs.length; i++) {
         const s = inputs[i]!;
@@ -155,8 +165,8 @@ function timed(op: string, k: Kernel, timings: Map<string, { ms: number; calls: 
 }
 
 /** The planner's figures; an unplanned program reports its own one-buffer-per-value total for all three. */
-function memoryFigures(graph: PGraph, live: Uint8Array, plan: GraphMemoryPlan | undefined): Program["memory"] {
-  const p = plan ?? planGraphMemory(graph, live);
+function memoryFigures(graph: PGraph, live: Uint8Array, plan: GraphMemoryPlan | undefined, rep: Int32Array | undefined): Program["memory"] {
+  const p = plan ?? planGraphMemory(graph, live, DEFAULT_ALIGNMENT, rep);
   return plan
     ? { naive: p.naive, planned: p.planned, lowerBound: p.lowerBound }
     : { naive: p.naive, planned: p.naive, lowerBound: p.lowerBound };
