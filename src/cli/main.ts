@@ -26,7 +26,7 @@ usage:
                                                    layer table, parameters, MACs/FLOPs, memory (planned)
   dlm train FILE [--model NAME] [--data mnist|synthetic|FILE.csv] [--epochs N] [--batch B]
            [--lr X] [--seed S] [--dim T=64]... [--save CKPT] [--resume CKPT]
-           [--report FILE.json] [--curve FILE.svg] [--steps-per-epoch N] [--quiet]
+           [--report FILE.json] [--curve FILE.svg] [--steps-per-epoch N] [--quiet] [-O0 | --no-plan | --no-cse]
                                                    train on the CPU; per-epoch loss and accuracy
   dlm run FILE --weights W.safetensors --input NAME=FILE.json|JSON... [--model NAME] [--dim T=64]... [--json]
                                                    inference in eval mode; prints each output's shape and values
@@ -226,7 +226,24 @@ function positiveInt(flags: Map<string, string[]>, name: string): number | undef
   return Number(v);
 }
 
-async function cmdTrain(argv: readonly string[]): Promise<number> {
+/**
+ * The optimisation switches: `-O0` turns every compiler pass off, `--no-plan` the static memory
+ * planner, `--no-cse` common-subexpression elimination. Returns the other arguments.
+ */
+function passSwitches(argv: readonly string[]): { rest: string[]; passes: { plan?: false; cse?: false } } {
+  const off = new Set<string>(argv.filter((a) => a === "-O0" || a === "--no-plan" || a === "--no-cse"));
+  const all = off.has("-O0");
+  return {
+    rest: argv.filter((a) => !off.has(a)),
+    passes: {
+      ...(all || off.has("--no-plan") ? { plan: false as const } : {}),
+      ...(all || off.has("--no-cse") ? { cse: false as const } : {}),
+    },
+  };
+}
+
+async function cmdTrain(args: readonly string[]): Promise<number> {
+  const { rest: argv, passes } = passSwitches(args);
   const { positional, flags } = parseArgs(argv, [
     "model",
     "data",
@@ -269,6 +286,7 @@ async function cmdTrain(argv: readonly string[]): Promise<number> {
       ...(opt("report") ? { report: opt("report")! } : {}),
       ...(opt("curve") ? { curve: opt("curve")! } : {}),
       quiet: flags.has("quiet"),
+      passes,
     });
   } catch (e) {
     if (e instanceof UsageError) throw e; // a bad --epochs/--batch/--dim value: exit 2, not "the input's fault"

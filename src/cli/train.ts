@@ -9,7 +9,7 @@ import type { Dataset } from "../../runtime/data/dataset.js";
 import { loadMnist } from "../../runtime/data/mnist.js";
 import { loadCsv } from "../../runtime/data/csv.js";
 import { synthetic } from "../../runtime/data/synthetic.js";
-import { NonFiniteError, Trainer } from "../../runtime/trainer.js";
+import { NonFiniteError, Trainer, type TrainerOptions } from "../../runtime/trainer.js";
 import { writeFileAtomic } from "../atomic.js";
 import { lossCurveSvg, type CurveData } from "./loss-curve.js";
 import { Progress } from "./progress.js";
@@ -30,6 +30,8 @@ export interface TrainArgs {
   readonly curve?: string;
   /** stop after this many steps per epoch (quick smoke runs) */
   readonly stepsPerEpoch?: number;
+  /** compiler passes switched off (-O0, --no-plan, --no-cse) */
+  readonly passes?: TrainerOptions["passes"];
   readonly quiet: boolean;
 }
 
@@ -50,6 +52,7 @@ export async function runTraining(a: TrainArgs): Promise<number> {
     ...(a.batch !== undefined ? { batch: a.batch } : {}),
     ...(a.seed !== undefined ? { seed: a.seed } : {}),
     ...(a.lr !== undefined ? { lr: a.lr } : {}),
+    ...(a.passes ? { passes: a.passes } : {}),
     dims: a.dims,
   });
   const { train, test } = await loadData(a, trainer);

@@ -103,6 +103,17 @@ describe("dlm train", () => {
     expect(svg).not.toMatch(/NaN|Infinity/);
   });
 
+  it("-O0, --no-plan and --no-cse switch the compiler passes off and give the same run bit for bit", async () => {
+    const reports: number[][] = [];
+    for (const [i, switches] of [[], ["-O0"], ["--no-plan"], ["--no-cse"]].entries()) {
+      const report = at(`O${i}.json`);
+      const r = await run("train", at("small.dlm"), ...switches, "--data", "synthetic", ...quick, "--report", report);
+      expect(r.code, r.stderr).toBe(0);
+      reports.push(JSON.parse(readFileSync(report, "utf8")).epochs.map((e: { loss: number }) => e.loss));
+    }
+    for (const losses of reports.slice(1)) expect(losses).toEqual(reports[0]);
+  });
+
   it("prints per-epoch progress on stderr without --quiet", async () => {
     const r = await run("train", at("small.dlm"), "--epochs", "1", "--steps-per-epoch", "2", "--curve", at("p.svg"));
     expect(r.code).toBe(0);
