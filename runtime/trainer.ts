@@ -37,8 +37,8 @@ export interface TrainerOptions {
   readonly lr?: number;
   /** ignore the train section's schedule: every step at the (base) lr (short checks that would sit in a warmup) */
   readonly constantLr?: boolean;
-  /** compiler passes of the step programs, each on by default (`{plan: false, cse: false}` is -O0) */
-  readonly passes?: Pick<CompileOptions, "plan" | "cse">;
+  /** compiler passes of the step programs, each on by default (`{plan: false, cse: false, fuse: false}` is -O0) */
+  readonly passes?: Pick<CompileOptions, "plan" | "cse" | "fuse">;
 }
 
 /** A NaN or infinity in training: which step, and the first tensor that went bad. */
@@ -240,7 +240,7 @@ export class Trainer {
    * parameters, feeds and seed: the same numbers, all of them readable.
    */
   private replayUnplanned(phase: Phase, feeds: ReadonlyMap<string, BatchBuffer>, seed: number): Program {
-    const replay = compile(phase.program.graph, { plan: false });
+    const replay = compile(phase.program.graph, { plan: false, fuse: false });
     for (const p of phase.lowered.params) replay.setParam(p.name, phase.program.param(p.name));
     replay.run(feeds, { seed });
     return replay;

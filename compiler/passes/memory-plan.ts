@@ -15,6 +15,7 @@
 
 import { numelOf, type PDType, type PGraph } from "../prim/ir.js";
 import { liveNodes } from "./dead-code.js";
+import type { FusionPlan } from "./fusion.js";
 
 /** One value to place: `bytes` live from step `start` to step `end` (inclusive). */
 export interface Lifetime {
@@ -151,7 +152,9 @@ export interface GraphMemoryPlan extends MemoryPlan {
  * Plan the intermediates of `graph` run in node order, skipping nodes `live` marks 0 (dead
  * code the executor does not run; by default what no output needs). Lifetimes are in node
  * positions; a node merged into an earlier one by common-subexpression elimination is an alias
- * of it, like a reshape.
+ * of it, like a reshape. With fusion, a group's members are computed (and their inputs read)
+ * where the group's kernel runs, its last member's position, and members no one outside the
+ * group reads need no storage at all.
  */
 export function planGraphMemory(
   graph: PGraph,
@@ -159,16 +162,27 @@ export function planGraphMemory(
   alignment = DEFAULT_ALIGNMENT,
   /** each node's representative after common-subexpression elimination (a repeat shares its storage) */
   representative?: Int32Array,
+  fusion?: FusionPlan,
 ): GraphMemoryPlan {
   const n = graph.nodes.length;
   const storage = new Int32Array(n).fill(-1);
   const end = new Int32Array(n).fill(-1);
+  const runsAt = (id: number): number => {
+    const g = fusion ? fusion.groupOf[id]! : -1;
+    return g < 0 ? id : fusion!.groups[g]!.members.at(-1)!;
+  };
   for (const node of graph.nodes) {
-    if (!live[node.id]) continue;
+    if (!live[node.id] || fusion?.virtual[node.id]) continue;
     const rep = representative ? representative[node.id]! : node.id;
     storage[node.id] = rep !== node.id ? storage[rep]! : ALIASING_PRIMITIVES.has(node.op) ? storage[node.inputs[0]!]! : node.id;
-    end[storage[node.id]!] = Math.max(end[storage[node.id]!]!, node.id);
-    for (const i of node.inputs) end[storage[i]!] = Math.max(end[storage[i]!]!, node.id);
+  }
+  const start = new Int32Array(n);
+  for (const node of graph.nodes) {
+    if (!live[node.id]) continue;
+    const at = runsAt(node.id);
+    if (storage[node.id]! >= 0) end[storage[node.id]!] = Math.max(end[storage[node.id]!]!, at);
+    if (storage[node.id] === node.id) start[node.id] = at;
+    for (const i of node.inputs) if (storage[i]! >= 0) end[storage[i]!] = Math.max(end[storage[i]!]!, at);
   }
   const persistent = new Set<number>();
   for (const node of graph.nodes) if (storage[node.id] === node.id && PERSISTENT_PRIMITIVES.has(node.op)) persistent.add(node.id);
@@ -176,7 +190,7 @@ export function planGraphMemory(
   const values: Lifetime[] = [];
   for (const node of graph.nodes)
     if (storage[node.id] === node.id && !persistent.has(node.id))
-      values.push({ id: node.id, bytes: numelOf(node.shape) * DTYPE_BYTES[node.dtype], start: node.id, end: end[node.id]! });
+      values.push({ id: node.id, bytes: numelOf(node.shape) * DTYPE_BYTES[node.dtype], start: start[node.id]!, end: end[node.id]! });
   const delta = new Float64Array(n + 1);
   for (const v of values) {
     delta[v.start] += v.bytes;

@@ -25,6 +25,8 @@
 
 import { liveNodes } from "../../compiler/passes/dead-code.js";
 import { commonSubexpressions } from "../../compiler/passes/cse.js";
+import { planFusion } from "../../compiler/passes/fusion.js";
+import { canGenerateCode, fusedKernel } from "./fused.js";
 import { DEFAULT_ALIGNMENT, planGraphMemory, type GraphMemoryPlan } from "../../compiler/passes/memory-plan.js";
 import { numelOf, type PDType, type PGraph } from "../../compiler/prim/ir.js";
 import { BUILDERS, type Buf, type Kernel } from "./builders.js";
@@ -42,6 +44,8 @@ export interface CompileOptions {
   plan?: boolean;
   /** merge repeated computations (common-subexpression elimination; default true) */
   cse?: boolean;
+  /** fuse chains of elementwise primitives into one generated kernel each (default true where the engine compiles code) */
+  fuse?: boolean;
   /** fill the arena with 0xFF bytes (NaN, −1) before every run: a kernel that leaves part of its output unwritten shows (tests) */
   poisonArena?: boolean;
 }
@@ -66,6 +70,8 @@ export interface Program {
   setParam(name: string, data: ArrayLike<number>): void;
   /** With `profile`: milliseconds spent per primitive over all runs so far, largest first. */
   profile(): { op: string; ms: number; calls: number }[];
+  /** Kernels one run launches (fused groups count once; aliases, constants and merged repeats none). */
+  readonly kernelCount: number;
   /** Bytes of intermediate values: one buffer each (naive), the planned arena, and the lower bound. */
   readonly memory: { readonly naive: number; readonly planned: number; readonly lowerBound: number };
 }
@@ -79,7 +85,8 @@ export function compile(graph: PGraph, options: CompileOptions = {}): Program {
   for (const n of graph.nodes)
     for (const i of n.inputs) if (!(i < n.id)) throw new Error(`executor: node ${n.id} (${n.op}) reads node ${i}, which comes later`);
   const rep = options.cse === false ? undefined : commonSubexpressions(graph, live);
-  const plan = options.plan === false ? undefined : planGraphMemory(graph, live, DEFAULT_ALIGNMENT, rep);
+  const fusion = options.fuse === false || !canGenerateCode ? undefined : planFusion(graph, live, rep);
+  const plan = options.plan === false ? undefined : planGraphMemory(graph, live, DEFAULT_ALIGNMENT, rep, fusion);
   const arena = plan ? new ArrayBuffer(plan.planned) : undefined;
   const poison = arena && options.poisonArena ? new Uint8Array(arena) : undefined;
   for (const n of graph.nodes) {
@@ -87,6 +94,20 @@ export function compile(graph: PGraph, options: CompileOptions = {}): Program {
     const planned = plan && plan.storage[n.id] === n.id && !plan.persistent.has(n.id);
     if (rep && rep[n.id] !== n.id) {
       bufs[n.id] = bufs[rep[n.id]!]!; // computed once, by the earlier node
+      continue;
+    }
+    const group = fusion && fusion.groupOf[n.id]! >= 0 ? fusion.groups[fusion.groupOf[n.id]!]! : undefined;
+    if (group) {
+      // a member is computed by its group's kernel, where the group's last member is scheduled
+      if (!fusion!.virtual[n.id])
+        bufs[n.id] =
+          plan && !plan.persistent.has(n.id)
+            ? viewBuf(arena!, plan.offsets.get(n.id)!, n.dtype, numelOf(n.shape))
+            : allocBuf(n.dtype, numelOf(n.shape));
+      if (group.members.at(-1) === n.id) {
+        const k = fusedKernel(graph, group, bufs);
+        kernels.push(options.profile ? timed("fused", k, timings) : k);
+      }
       continue;
     }
     bufs[n.id] =
@@ -118,6 +139,7 @@ export function compile(graph: PGraph, options: CompileOptions = {}): Program {
   return {
     graph,
     memory: memoryFigures(graph, live, plan, rep),
+    kernelCount: kernels.length,
     run(feeds, opts) {
       for (let i = 0; i < inputs.length; i++) {
         const s = inputs[i]!;

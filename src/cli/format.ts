@@ -63,6 +63,7 @@ export function formatSummary(r: ModelReport, activations?: ActivationMemory): s
     ...(activations
       ? [
           `Planned arena:  ${formatBytes(activations.planned)} for the intermediates of a ${activations.step === "training" ? "training step" : "forward pass"} (one buffer each: ${formatBytes(activations.naive)}; lower bound ${formatBytes(activations.lower_bound)})`,
+          `Kernels:        ${formatCount(activations.kernels.fused)} per ${activations.step === "training" ? "training step" : "forward pass"} with operator fusion (${formatCount(activations.kernels.unfused)} without)`,
         ]
       : []),
     `Conventions: MACs count matmul-like work (1 multiply-add = 1, as torchvision/fvcore); FLOPs = 2 x MACs + elementwise work.`,

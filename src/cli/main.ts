@@ -26,7 +26,7 @@ usage:
                                                    layer table, parameters, MACs/FLOPs, memory (planned)
   dlm train FILE [--model NAME] [--data mnist|synthetic|FILE.csv] [--epochs N] [--batch B]
            [--lr X] [--seed S] [--dim T=64]... [--save CKPT] [--resume CKPT]
-           [--report FILE.json] [--curve FILE.svg] [--steps-per-epoch N] [--quiet] [-O0 | --no-plan | --no-cse]
+           [--report FILE.json] [--curve FILE.svg] [--steps-per-epoch N] [--quiet] [-O0 | --no-plan | --no-cse | --no-fuse]
                                                    train on the CPU; per-epoch loss and accuracy
   dlm run FILE --weights W.safetensors --input NAME=FILE.json|JSON... [--model NAME] [--dim T=64]... [--json]
                                                    inference in eval mode; prints each output's shape and values
@@ -178,8 +178,8 @@ function cmdSummary(argv: readonly string[]): number {
   const svg = flags.get("memory-svg")?.[0];
   if (svg && memory) writeFileAtomicSync(resolve(svg), memoryChartSvg(r.report.model, memory));
   if (flags.has("json")) {
-    const activation_memory = memory && { ...memory, live: undefined };
-    process.stdout.write(JSON.stringify({ ...r.report, ...(activation_memory ? { activation_memory } : {}) }, null, 2) + "\n");
+    const step = memory && { activation_memory: { ...memory, live: undefined, kernels: undefined }, kernels: memory.kernels };
+    process.stdout.write(JSON.stringify({ ...r.report, ...step }, null, 2) + "\n");
   } else process.stdout.write(formatSummary(r.report, memory) + "\n");
   return 0;
 }
@@ -228,18 +228,18 @@ function positiveInt(flags: Map<string, string[]>, name: string): number | undef
 
 /**
  * The optimisation switches: `-O0` turns every compiler pass off, `--no-plan` the static memory
- * planner, `--no-cse` common-subexpression elimination. Returns the other arguments.
+ * planner, `--no-cse` common-subexpression elimination, `--no-fuse` operator fusion. Returns
+ * the other arguments.
  */
-function passSwitches(argv: readonly string[]): { rest: string[]; passes: { plan?: false; cse?: false } } {
-  const off = new Set<string>(argv.filter((a) => a === "-O0" || a === "--no-plan" || a === "--no-cse"));
+function passSwitches(argv: readonly string[]): { rest: string[]; passes: { plan?: false; cse?: false; fuse?: false } } {
+  const switches = ["-O0", "--no-plan", "--no-cse", "--no-fuse"];
+  const off = new Set(argv.filter((a) => switches.includes(a)));
   const all = off.has("-O0");
-  return {
-    rest: argv.filter((a) => !off.has(a)),
-    passes: {
-      ...(all || off.has("--no-plan") ? { plan: false as const } : {}),
-      ...(all || off.has("--no-cse") ? { cse: false as const } : {}),
-    },
-  };
+  const passes: { plan?: false; cse?: false; fuse?: false } = {};
+  if (all || off.has("--no-plan")) passes.plan = false;
+  if (all || off.has("--no-cse")) passes.cse = false;
+  if (all || off.has("--no-fuse")) passes.fuse = false;
+  return { rest: argv.filter((a) => !off.has(a)), passes };
 }
 
 async function cmdTrain(args: readonly string[]): Promise<number> {

@@ -101,6 +101,8 @@ describe("dlm summary", () => {
     expect(a.planned).toBeGreaterThanOrEqual(a.lower_bound);
     expect(a.planned).toBeLessThanOrEqual(1.05 * a.lower_bound);
     expect(a.naive).toBeGreaterThan(a.planned);
+    expect(lenet.kernels.fused).toBeGreaterThan(10);
+    expect(lenet.kernels.fused).toBeLessThan(lenet.kernels.unfused);
     const bert = JSON.parse(run("summary", "--json", "--dim", "T=8", example("bert_base.dlm")).stdout);
     expect(bert.activation_memory.step).toBe("inference");
     mkdirSync(join(root, "tmp"), { recursive: true });

@@ -4,7 +4,10 @@
 
 import { describe, expect, it } from "vitest";
 import { buildTrainingGraph } from "../../../compiler/training-graph.js";
-import { planGraphMemory, planLifetimes, peakLiveBytes, type Lifetime } from "../../../compiler/passes/memory-plan.js";
+import { DEFAULT_ALIGNMENT, planGraphMemory, planLifetimes, peakLiveBytes, type Lifetime } from "../../../compiler/passes/memory-plan.js";
+import { commonSubexpressions } from "../../../compiler/passes/cse.js";
+import { liveNodes } from "../../../compiler/passes/dead-code.js";
+import { planFusion } from "../../../compiler/passes/fusion.js";
 import { Rng } from "../../../runtime/rng.js";
 import { check } from "../../../src/index.js";
 import { EXAMPLES_DIR, FAST, LONG, trainExample } from "../../../tools/train-examples.js";
@@ -71,7 +74,10 @@ describe("every example's training step", () => {
       const m = check(join(EXAMPLES_DIR, r.file)).models.get(r.model)!;
       const loss = m.train!.loss ?? m.train!.phases[0]!.loss!;
       const graph = buildTrainingGraph(m.graph!, loss, new Map(Object.entries({ B: r.batch, ...r.dims }))).model.builder.graph();
-      const plan = planGraphMemory(graph);
+      // as the executor plans it: without dead code, repeats merged, elementwise chains fused
+      const live = liveNodes(graph);
+      const rep = commonSubexpressions(graph, live);
+      const plan = planGraphMemory(graph, live, DEFAULT_ALIGNMENT, rep, planFusion(graph, live, rep));
       rows.push(`${r.model}: ${(plan.planned / plan.lowerBound).toFixed(3)}`);
       expect(plan.planned, r.model).toBeLessThanOrEqual(1.05 * plan.lowerBound);
       expect(plan.planned, r.model).toBeLessThan(plan.naive);
@@ -79,11 +85,11 @@ describe("every example's training step", () => {
     expect(rows.length).toBe(FAST.length + LONG.length);
   });
 
-  it("computes bit for bit what the unoptimised program (a buffer per value, no merged repeats) computes (2 steps of the fast examples)", () => {
+  it("computes bit for bit what the unoptimised program (a buffer per value, no merged repeats, no fused kernels) computes (2 steps of the fast examples)", () => {
     for (const run of FAST) {
       const short = { ...run, steps: 2 };
       const planned = trainExample(short);
-      const unplanned = trainExample(short, { passes: { plan: false, cse: false } });
+      const unplanned = trainExample(short, { passes: { plan: false, cse: false, fuse: false } });
       expect(planned.losses, run.model).toEqual(unplanned.losses);
       for (const [name, v] of unplanned.values)
         expect(bytes(planned.values.get(name)!).equals(bytes(v)), `${run.model} ${name}`).toBe(true);
