@@ -16,6 +16,8 @@
 //   loadWeights(params, map)    copy named weights into the parameter buffers
 //   createOptimizer, createSchedule, clipGradNorm, clipGradValue   runtime/optim.ts
 //   SeededStream                the rng nodes' random stream (runtime/cpu/ops-rng.ts)
+//   scalar, ScalarFn            every elementwise primitive's scalar function, by name: the
+//                               fused loops of compiler/codegen/fused-loop.ts call them
 
 import type { InitName } from "../compiler/ops/types.js";
 import { PRIMITIVES } from "../compiler/prim/ir.js";
@@ -25,6 +27,10 @@ import { initialize } from "./init.js";
 import { Rng } from "./rng.js";
 
 export { SeededStream } from "./cpu/ops-rng.js";
+export { SCALAR_F as scalar } from "./cpu/ops-math.js";
+
+/** The scalar function of an elementwise primitive. */
+export type ScalarFn = (...x: number[]) => number;
 export { clipGradNorm, clipGradValue, createOptimizer, createSchedule, type Optimizer, type ParamBuffer, type Schedule } from "./optim.js";
 export type { Buf, Kernel } from "./cpu/builders.js";
 

@@ -23,7 +23,12 @@
 
 import type { ModelGraph } from "../ir/graph.js";
 import { lowerModel, type LoweredModel, type LoweredParam } from "../lower.js";
-import { numelOf, PRIMITIVES, type PDType, type PNode } from "../prim/ir.js";
+import { BINARY, numelOf, PRIMITIVES, UNARY, type PDType, type PGraph, type PNode } from "../prim/ir.js";
+import { commonSubexpressions } from "../passes/cse.js";
+import { liveNodes } from "../passes/dead-code.js";
+import { planFusion, type FusionGroup } from "../passes/fusion.js";
+import { DEFAULT_ALIGNMENT, planGraphMemory } from "../passes/memory-plan.js";
+import { fusedLoop } from "./fused-loop.js";
 import { buildEvalGraph, buildTrainingGraph, type TrainingGraph } from "../training-graph.js";
 import type { TrainSetup } from "../train.js";
 import { jsString, literal, Mangler, numberLiteral } from "./names.js";
@@ -37,9 +42,12 @@ export interface TsModuleOptions {
   readonly seed?: number;
   /** how a source file is named in comments (default: its last path component) */
   readonly displayPath?: (file: string) => string;
+  /** compiler passes, each on by default as in the executor (`{plan: false, cse: false, fuse: false}` is -O0) */
+  readonly passes?: { readonly plan?: boolean; readonly cse?: boolean; readonly fuse?: boolean };
 }
 
 const PRIMS: ReadonlySet<string> = new Set(PRIMITIVES);
+const SCALAR_OPS: ReadonlySet<string> = new Set<string>([...UNARY, ...BINARY]);
 
 const ARRAY_OF: Readonly<Record<PDType, string>> = { f32: "Float32Array", i32: "Int32Array", bool: "Uint8Array" };
 
@@ -339,11 +347,36 @@ class TsGenerator {
       `const ${prefix}Rng = new rt.SeededStream(SEED);`,
     ];
     const calls: string[] = [];
+    // the executor's passes, so that module and executor compute alike: dead code dropped,
+    // repeats merged, elementwise chains fused, intermediates placed in one planned arena
+    const passes = this.o.passes ?? {};
+    const live = liveNodes(g);
+    const rep = passes.cse === false ? undefined : commonSubexpressions(g, live);
+    const fusion = passes.fuse === false ? undefined : planFusion(g, live, rep);
+    const plan = passes.plan === false ? undefined : planGraphMemory(g, live, DEFAULT_ALIGNMENT, rep, fusion);
+    if (plan) decls.push(`const ${prefix}Arena = new ArrayBuffer(${plan.planned}); // intermediates, placed by the memory planner`);
     for (const n of g.nodes) {
       if (!PRIMS.has(n.op)) throw new Error(`codegen: unknown primitive '${n.op}' (node ${n.id})`);
       for (const i of n.inputs) if (!(i < n.id)) throw new Error(`codegen: node ${n.id} reads node ${i}, which comes later`);
+      if (!live[n.id]) continue;
+      if (rep && rep[n.id] !== n.id) {
+        ids[n.id] = ids[rep[n.id]!]!; // computed once, by the earlier node
+        continue;
+      }
       const id = `${prefix}${n.id}`;
-      const alloc = `new ${ARRAY_OF[n.dtype]}(${numelOf(n.shape)})`;
+      const alloc =
+        plan && plan.storage[n.id] === n.id && !plan.persistent.has(n.id)
+          ? `new ${ARRAY_OF[n.dtype]}(${prefix}Arena, ${plan.offsets.get(n.id)!}, ${numelOf(n.shape)})`
+          : `new ${ARRAY_OF[n.dtype]}(${numelOf(n.shape)})`;
+      const group = fusion && fusion.groupOf[n.id]! >= 0 ? fusion.groups[fusion.groupOf[n.id]!]! : undefined;
+      if (group) {
+        if (!fusion!.virtual[n.id]) {
+          ids[n.id] = id;
+          decls.push(`// ${this.site(n)}`, `const ${id} = ${alloc};`);
+        }
+        if (group.members.at(-1) === n.id) this.emitFused(g, group, `${id}k`, ids, decls, calls);
+        continue;
+      }
       switch (n.op) {
         case "param": {
           const name = paramOf.get(n.id);
@@ -381,6 +414,33 @@ class TsGenerator {
     }
     const run = [`function ${runName}(): void {`, ...calls, "}"].join("\n");
     return { decls, run, ids };
+  }
+
+  /** A fusion group's kernel: its loop (compiler/codegen/fused-loop.ts) bound to the buffers it reads and writes. */
+  private emitFused(g: PGraph, group: FusionGroup, name: string, ids: readonly string[], decls: string[], calls: string[]): void {
+    const loop = fusedLoop(g, group, (op) => SCALAR_OPS.has(op));
+    const params = [
+      ...loop.scalarOps.map((_, k) => `f${k}: rt.ScalarFn`),
+      ...loop.inputs.map((node, k) => `in${k}: ${ARRAY_OF[g.nodes[node]!.dtype]}`),
+      ...loop.outputs.map((node, k) => `out${k}: ${ARRAY_OF[g.nodes[node]!.dtype]}`),
+    ];
+    const args = [
+      ...loop.scalarOps.map((op) => `rt.scalar[${jsString(op)}]!`),
+      ...loop.inputs.map((i) => ids[i]!),
+      ...loop.outputs.map((o) => ids[o]!),
+    ];
+    const ops = group.members.map((m) => g.nodes[m]!.op).join(" -> ");
+    decls.push(
+      `// fused: ${ops}`,
+      `const ${name} = ((${params.join(", ")}): rt.Kernel => {`,
+      "const fround = Math.fround;",
+      "return () => {",
+      // typed-array reads are `number | undefined` under noUncheckedIndexedAccess; the loop stays in bounds
+      loop.body.replace(/\b(in\d+\[[^\]]+\])/g, "$1!"),
+      "};",
+      `})(${args.join(", ")});`,
+    );
+    calls.push(`  ${name}(); // fused ${ops}`);
   }
 
   /** `op dtype[shape]`, the layer instance and the source line a node comes from. */

@@ -8,8 +8,9 @@
 // A group runs where its last member is scheduled. A node joins the group of one of its
 // inputs when: it is an elementwise primitive on float32 or bool values (integer arithmetic
 // wraps differently and stays unfused), its shape is the group's, each outside input is the
-// same shape or broadcasts in a way a flat index can follow (a scalar, a trailing block like a
-// bias, a leading block like per-row statistics), and no member has a reader outside the group
+// same shape or broadcasts in a way a flat index can follow (a scalar, or one block of axes:
+// trailing like a bias, leading like per-row statistics, in the middle like a per-channel
+// scale), and no member has a reader outside the group
 // that runs before the group would (that reader would see the value unwritten).
 
 import { BINARY, UNARY, numelOf, type PGraph, type PNode } from "../prim/ir.js";
@@ -23,7 +24,9 @@ export type InputIndex =
   /** a trailing block repeated: x[i % size] (a bias [C] under [N, C]) */
   | { readonly kind: "inner"; readonly size: number }
   /** a leading block, each value held for `span` outputs: x[(i / span) | 0] (per-row statistics [N, 1] under [N, C]) */
-  | { readonly kind: "outer"; readonly span: number };
+  | { readonly kind: "outer"; readonly span: number }
+  /** a middle block, each value held for `span` outputs and the block repeated: x[((i / span) | 0) % size] (a conv bias [C, 1, 1] under [N, C, H, W]) */
+  | { readonly kind: "middle"; readonly size: number; readonly span: number };
 
 export interface FusionGroup {
   /** member nodes in schedule order; the kernel runs at the last one's position */
@@ -66,7 +69,7 @@ export function inputIndex(shape: readonly number[], out: readonly number[]): In
   for (let a = first; a <= last; a++) if (padded[a] !== out[a]) return undefined;
   if (last === out.length - 1) return { kind: "inner", size: n };
   if (first === 0) return { kind: "outer", span: total / n };
-  return undefined;
+  return { kind: "middle", size: n, span: numelOf(out.slice(last + 1)) };
 }
 
 export function planFusion(graph: PGraph, live: Uint8Array, representative?: Int32Array): FusionPlan {

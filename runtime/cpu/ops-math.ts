@@ -94,3 +94,6 @@ export const BINARY_F: Readonly<Record<string, (a: number, b: number) => number>
   and: (a, b) => (a !== 0 && b !== 0 ? 1 : 0),
   or: (a, b) => (a !== 0 || b !== 0 ? 1 : 0),
 };
+
+/** Every elementwise primitive's scalar function, by name (fused loops call them; compiler/codegen/fused-loop.ts). */
+export const SCALAR_F: Readonly<Record<string, (...x: number[]) => number>> = { ...UNARY_F, ...BINARY_F };

@@ -8,7 +8,11 @@ import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ModelGraph } from "../../compiler/ir/graph.js";
 import type { TrainSetup } from "../../compiler/train.js";
-import { generateTsModule } from "../../compiler/codegen/ts.js";
+import { generateTsModule, type TsModuleOptions } from "../../compiler/codegen/ts.js";
+import { commonSubexpressions } from "../../compiler/passes/cse.js";
+import { liveNodes } from "../../compiler/passes/dead-code.js";
+import { planFusion } from "../../compiler/passes/fusion.js";
+import { buildEvalGraph, buildTrainingGraph } from "../../compiler/training-graph.js";
 import { formatTs } from "../../compiler/codegen/format.js";
 import { writeFileAtomic } from "../atomic.js";
 import { STD_DIR } from "../host.js";
@@ -27,6 +31,10 @@ export interface CompileArgs {
   /** the specifier generated code imports the runtime from (default: a relative path to this package's runtime/module.js) */
   readonly runtime?: string;
   readonly quiet?: boolean;
+  /** compiler passes switched off (-O0, --no-plan, --no-cse, --no-fuse) */
+  readonly passes?: TsModuleOptions["passes"];
+  /** print the fusion groups of the training step (or the forward pass) with their source ranges */
+  readonly explain?: boolean;
 }
 
 export class CompileUsageError extends Error {}
@@ -65,12 +73,15 @@ export async function runCompile(a: CompileArgs): Promise<CompileResult> {
   if (!dims.has("B")) dims.set("B", a.train?.batch ?? 32);
   const source = resolve(a.file);
   const runtime = a.runtime ?? relativeSpecifier(outDir, join(packageRoot(), "runtime", "module.js"));
+  const displayPath = (f: string): string => displayName(f, dirname(source));
   const code = generateTsModule(a.graph, a.train, {
     dims,
     runtimeImport: runtime,
     ...(a.seed !== undefined ? { seed: a.seed } : {}),
-    displayPath: (f) => displayName(f, dirname(source)),
+    ...(a.passes ? { passes: a.passes } : {}),
+    displayPath,
   });
+  if (a.explain) process.stdout.write(explainFusion(a.graph, a.train, dims, a.passes?.fuse === false, displayPath));
   const formatted = await formatTs(code);
   mkdirSync(outDir, { recursive: true });
   const stem = fileStem(a.graph.name);
@@ -83,6 +94,42 @@ export async function runCompile(a: CompileArgs): Promise<CompileResult> {
     files.push(jsPath);
   }
   return { files };
+}
+
+/**
+ * `--explain`: the fusion groups of the training step (a forward pass without a train
+ * section), each with its primitives, shape, layer and the source range it comes from.
+ */
+export function explainFusion(
+  graph: ModelGraph,
+  train: TrainSetup | undefined,
+  dims: ReadonlyMap<string, number>,
+  off: boolean,
+  displayPath: (file: string) => string,
+): string {
+  const loss = train?.loss ?? train?.phases.find((p) => p.loss)?.loss;
+  const g = (loss ? buildTrainingGraph(graph, loss, dims).model : buildEvalGraph(graph, dims)).builder.graph();
+  const live = liveNodes(g);
+  const rep = commonSubexpressions(g, live);
+  const fusion = planFusion(g, live, rep);
+  const what = `${loss ? "training step" : "forward pass"} of ${graph.name} (${[...dims].map(([k, v]) => `${k}=${v}`).join(", ")})`;
+  if (off) return `fusion is off (--no-fuse / -O0): no groups in the ${what}\n`;
+  const lines = [`${fusion.groups.length} fusion groups in the ${what}:`];
+  fusion.groups.forEach((group, k) => {
+    const nodes = group.members.map((m) => g.nodes[m]!);
+    const sites = new Map<string, string>();
+    for (const n of nodes) {
+      if (!n.origin) continue;
+      const r = n.origin.range;
+      const at = `${displayPath(n.origin.file)}:${r.start.line}:${r.start.column}-${r.end.line}:${r.end.column}`;
+      sites.set(at, n.instance !== undefined ? `${at} (${n.instance})` : at);
+    }
+    lines.push(
+      `  ${k + 1}. ${nodes.map((n) => n.op).join(" -> ")}  ${nodes.at(-1)!.dtype}[${nodes.at(-1)!.shape.join(", ")}]: reads ${group.inputs.length}, writes ${group.outputs.length}`,
+      ...[...sites.values()].map((s) => `       ${s}`),
+    );
+  });
+  return lines.join("\n") + "\n";
 }
 
 /** How a source file is named in generated comments: std/... or relative to the model's folder. */

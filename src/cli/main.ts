@@ -31,7 +31,8 @@ usage:
   dlm run FILE --weights W.safetensors --input NAME=FILE.json|JSON... [--model NAME] [--dim T=64]... [--json]
                                                    inference in eval mode; prints each output's shape and values
   dlm compile FILE [--model NAME] --target ts -o DIR [--bundle] [--batch B] [--dim T=64]...
-           [--seed S] [--runtime SPEC]          write DIR/<model>.ts (and with --bundle DIR/<model>.js)
+           [--seed S] [--runtime SPEC] [--explain] [-O0 | --no-plan | --no-cse | --no-fuse]
+                                                   write DIR/<model>.ts (and with --bundle DIR/<model>.js)
   dlm help                                         this text
 
 exit codes: 0 clean, 1 errors in the input, 2 bad command line`;
@@ -331,9 +332,10 @@ async function cmdRun(argv: readonly string[]): Promise<number> {
   }
 }
 
-async function cmdCompile(argv: readonly string[]): Promise<number> {
-  // `-o DIR` and the value-less `--bundle` in the form parseArgs reads
-  const args = argv.map((a) => (a === "-o" ? "--out" : a === "--bundle" ? "--bundle=true" : a));
+async function cmdCompile(argvIn: readonly string[]): Promise<number> {
+  const { rest: argv, passes } = passSwitches(argvIn);
+  // `-o DIR` and the value-less `--bundle` / `--explain` in the form parseArgs reads
+  const args = argv.map((a) => (a === "-o" ? "--out" : a === "--bundle" ? "--bundle=true" : a === "--explain" ? "--explain=true" : a));
   const { positional, flags } = parseArgs(args, [
     "model",
     "target",
@@ -343,11 +345,13 @@ async function cmdCompile(argv: readonly string[]): Promise<number> {
     "dim",
     "seed",
     "runtime",
+    "explain",
     "quiet",
     "no-color",
     "color",
   ]);
   if (positional.length !== 1) throw new UsageError("dlm compile needs exactly one FILE");
+  if (flags.get("explain")?.some((v) => v !== "true")) throw new UsageError("--explain takes no value");
   const out = flags.get("out")?.at(-1);
   if (!out) throw new UsageError("dlm compile needs -o DIR");
   if (flags.get("bundle")?.some((v) => v !== "true")) throw new UsageError("--bundle takes no value");
@@ -371,6 +375,8 @@ async function cmdCompile(argv: readonly string[]): Promise<number> {
       dims,
       ...(seedText !== undefined ? { seed: Number(seedText) } : {}),
       ...(flags.get("runtime") ? { runtime: flags.get("runtime")!.at(-1)! } : {}),
+      passes,
+      explain: flags.has("explain"),
     });
     if (!flags.has("quiet")) for (const f of res.files) process.stderr.write(`wrote ${displayPath(f)}\n`);
     return 0;

@@ -96,6 +96,18 @@ describe("dlm compile", () => {
     expect(text).toContain('inputs: [{ name: "x", dtype: "f32", shape: [3, 4, 10] }]');
   });
 
+  it("--explain lists the fusion groups with their source ranges; --no-fuse has none", async () => {
+    const out = outDir("explain");
+    const r = await run("compile", example("lenet5.dlm"), "--model", "LeNet5MNIST", "-o", out, "--batch", "2", "--explain", "--quiet");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^\d+ fusion groups in the training step of LeNet5MNIST \(B=2\):/);
+    expect(r.stdout).toMatch(/\d+\. add -> relu {2}f32\[2, 6, 28, 28\]: reads 2, writes \d/); // conv bias and ReLU
+    expect(r.stdout).toMatch(/lenet5\.dlm:\d+:\d+-\d+:\d+ \(features\.\d+\)/);
+    const off = await run("compile", example("lenet5.dlm"), "--model", "LeNet5MNIST", "-o", out, "--explain", "--no-fuse", "--quiet");
+    expect(off.stdout).toMatch(/^fusion is off/);
+    expect(readFileSync(join(out, "LeNet5MNIST.ts"), "utf8")).not.toContain("fused");
+  });
+
   it("bad command lines exit 2", async () => {
     const dir = outDir("bad");
     const mlp = example("mlp_mnist.dlm");

@@ -139,6 +139,18 @@ describe("generated TypeScript modules agree with the executor", () => {
 });
 
 describe("determinism and layout", () => {
+  it("runs the executor's passes (arena, fused loops, merged repeats) unless switched off", () => {
+    const { graph, train } = loadExample("mlp_mnist.dlm", "NeuralNetwork");
+    const options = { dims: new Map([["B", 4]]), runtimeImport: "./runtime.js" };
+    const optimised = generateTsModule(graph, train, options);
+    expect(optimised).toMatch(/const fArena = new ArrayBuffer\(\d+\)/);
+    expect(optimised).toContain("// fused: add -> relu");
+    expect(optimised).toContain('rt.scalar["relu"]!');
+    const plain = generateTsModule(graph, train, { ...options, passes: { plan: false, cse: false, fuse: false } });
+    expect(plain).not.toContain("Arena");
+    expect(plain).not.toContain("fused");
+  });
+
   it("two generations of the same model are byte-identical", async () => {
     const gen = async (): Promise<string> => {
       const { graph, train } = loadExample("lenet5.dlm", "LeNet5");

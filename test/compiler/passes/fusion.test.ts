@@ -15,7 +15,9 @@ describe("inputIndex", () => {
     expect(inputIndex([1, 3, 5], [2, 3, 5])).toEqual({ kind: "inner", size: 15 });
     expect(inputIndex([4, 1], [4, 8])).toEqual({ kind: "outer", span: 8 }); // per-row statistics
     expect(inputIndex([2, 3, 1, 1], [2, 3, 4, 4])).toEqual({ kind: "outer", span: 16 });
-    expect(inputIndex([1, 3, 1], [2, 3, 4])).toBeUndefined(); // a middle block (per-channel over NCHW-like)
+    expect(inputIndex([1, 3, 1], [2, 3, 4])).toEqual({ kind: "middle", size: 3, span: 4 }); // per channel
+    expect(inputIndex([3, 1, 1], [2, 3, 4, 5])).toEqual({ kind: "middle", size: 3, span: 20 }); // a conv bias
+    expect(inputIndex([2, 1, 4], [2, 3, 4])).toBeUndefined(); // two blocks
     expect(inputIndex([8, 4], [4, 8])).toBeUndefined(); // same size, another layout
   });
 });
