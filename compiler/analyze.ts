@@ -183,6 +183,27 @@ export function analyzeModel(g: ModelGraph, train?: TrainSetup, boundDims: Reado
   };
 }
 
+/**
+ * One op node's own figures at the report dims, as its row of the layer table counts them
+ * (a node inside a scan body once per step): parameters (buffers apart), forward MACs and FLOPs.
+ */
+export function countLayer(g: ModelGraph, n: OpNode): { params: number; buffers: number; macs: number; flops: number } {
+  const env = (name: string): number => g.dimDefaults.get(name) ?? 1;
+  const value = (d: Dim): number => d.evaluate(env) ?? 0;
+  const trips = regionTrips(g, n.region).reduce((a, d) => a * value(d), 1);
+  let params = 0;
+  let buffers = 0;
+  for (const p of n.params) {
+    const pn = g.nodes[p]!;
+    const count = value(numel(pn.outputs[0]!.shape));
+    if (pn.kind === "param" && pn.buffer) buffers += count;
+    else params += count;
+  }
+  const c = opCost(g, n);
+  const macs = value(c.macs) * trips;
+  return { params, buffers, macs, flops: 2 * macs + value(c.flops) * trips };
+}
+
 function costContext(g: ModelGraph, n: OpNode) {
   return {
     inputs: n.inputs.map((r) => (r ? g.nodes[r.node]!.outputs[r.index] : undefined)),

@@ -210,6 +210,33 @@ export class Dim {
     });
     return s;
   }
+
+  /**
+   * The expression in another language (code generators): `spell.symbol` names a symbol,
+   * `spell.op` writes floordiv / mod / max / min of two sub-expressions. Anything but a single
+   * name or number is parenthesised, so the result can stand as an operand.
+   */
+  render(spell: DimSpelling): string {
+    if (this.terms.length === 0) return "0";
+    const parts = this.terms.map((t) => {
+      const factors = t.factors.map((f) => {
+        const atom = atomTable.get(f)!;
+        return atom.kind === "sym"
+          ? spell.symbol(atom.name!)
+          : spell.op(atom.kind, atom.args![0]!.render(spell), atom.args![1]!.render(spell));
+      });
+      const mag = Math.abs(t.coeff);
+      return { neg: t.coeff < 0, body: factors.length === 0 ? String(mag) : [...(mag === 1 ? [] : [String(mag)]), ...factors].join(" * ") };
+    });
+    const text = parts.map((p, i) => (i === 0 ? `${p.neg ? "-" : ""}${p.body}` : `${p.neg ? " - " : " + "}${p.body}`)).join("");
+    return /^[\w.]+$/.test(text) ? text : `(${text})`;
+  }
+}
+
+/** How `Dim.render` writes symbols and the non-polynomial operations. */
+export interface DimSpelling {
+  symbol(name: string): string;
+  op(kind: "floordiv" | "mod" | "max" | "min", a: string, b: string): string;
 }
 
 const ZERO: Dim = Object.freeze(Object.create(Dim.prototype, { terms: { value: [] } })) as Dim;

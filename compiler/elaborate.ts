@@ -52,6 +52,7 @@ import {
 } from "./values.js";
 import { checkTrainSetup, TRAIN_BUILTINS, type TrainSetup } from "./train.js";
 import { suggest } from "./suggest.js";
+import { FactRecorder, type ElaborationFacts } from "./facts.js";
 
 export interface ElaborateOptions {
   /** which model; default: the last model of the entry file */
@@ -60,6 +61,8 @@ export interface ElaborateOptions {
   readonly dims?: ReadonlyMap<string, number>;
   /** hyperparameter overrides for the model */
   readonly params?: ReadonlyMap<string, Value>;
+  /** record what each name evaluated to and where blocks were applied (for editors) */
+  readonly recordFacts?: boolean;
 }
 
 export interface ElaborateResult {
@@ -67,14 +70,18 @@ export interface ElaborateResult {
   readonly train?: TrainSetup;
   readonly modelDecl?: BlockDecl;
   readonly diagnostics: readonly Diagnostic[];
+  /** with `recordFacts` */
+  readonly facts?: ElaborationFacts;
 }
 
 /** Limits that keep hostile programs from hanging or exhausting memory. */
 const LIMITS = { depth: 48, nodes: 200_000, range: 100_000, bytesPerTensor: 2 ** 40 };
 
-const KNOWN_ANNOTATIONS = new Set(["checkpoint", "frozen", "lr", "no_decay", "nofuse", "name", "inline", "memory_budget"]);
+/** annotations the compiler understands (`@frozen`, `@lr(0.1)`) */
+export const KNOWN_ANNOTATIONS = new Set(["checkpoint", "frozen", "lr", "no_decay", "nofuse", "name", "inline", "memory_budget"]);
 
-const INIT_NAMES: ReadonlySet<string> = new Set<InitName | "learned">([
+/** initialisers a `param` or `state` declaration may name */
+export const INIT_NAMES: ReadonlySet<string> = new Set<InitName | "learned">([
   "zeros",
   "ones",
   "normal",
@@ -220,11 +227,14 @@ class Elaborator {
   private regionCounter = 0;
   private depth = 0;
   private lrScale: number | undefined;
+  private readonly facts: FactRecorder | undefined;
 
   constructor(
     private readonly program: Program,
     private readonly options: ElaborateOptions,
-  ) {}
+  ) {
+    this.facts = options.recordFacts ? new FactRecorder() : undefined;
+  }
 
   // -------------------------------------------------------------------------
   // Entry points
@@ -267,7 +277,7 @@ class Elaborator {
       dimDefaults: this.reportDims(),
     };
     this.checkSizes(graph);
-    return { graph, train, modelDecl: decl, diagnostics: this.diagnostics };
+    return { graph, train, modelDecl: decl, diagnostics: this.diagnostics, ...(this.facts ? { facts: this.facts.finish() } : {}) };
   }
 
   private reportDims(): Map<string, number> {
@@ -363,7 +373,14 @@ class Elaborator {
             this.define(scope, item.name.name, new TensorValue({ node: node.id, index: 0 }, type), item.name.range);
           } else {
             const arg = frame.inputs[frame.inputsConsumed++];
-            if (!arg) throw this.fail(Diagnostics.Internal_error_0, file, item.range, ["block input without argument"]);
+            // a scan cell (or a call) that supplies fewer tensors than the block declares inputs
+            if (!arg) {
+              const site = frame.callSite ?? { file, range: item.range };
+              throw this.fail(Diagnostics.Missing_argument_0_for_1, site.file, site.range, [
+                item.name.name,
+                frame.decl?.name.name ?? "the block",
+              ]);
+            }
             this.unifyType(item.type, arg.type, scope, item.name.name, "input");
             this.define(scope, item.name.name, arg, item.name.range);
           }
@@ -484,6 +501,7 @@ class Elaborator {
     }
     if (existing) existing.value = value;
     else scope.vars.set(name, { value, range });
+    this.facts?.value(scope.frame.file, range, value);
   }
 
   private declareState(name: string, typeExpr: TensorTypeExpr, init: Expr | undefined, range: SourceRange, scope: Scope): void {
@@ -1595,6 +1613,7 @@ class Elaborator {
       shared || hint?.shared === true || scope.frame.shared,
     );
     frame.callSite = { file, range };
+    this.facts?.application(file, range, decl.name.name, instance);
     const inner = new Scope(frame);
     // Hyperparameters: given, or default (defaults may use earlier hyperparameters).
     for (const hp of decl.params) {
@@ -1606,10 +1625,9 @@ class Elaborator {
           });
         v = this.evalExpr(hp.default, inner);
       }
-      inner.vars.set(hp.name.name, {
-        value: this.checkHyperParamType(hp.name.name, hp.type, v, file, hparamRanges[hp.name.name] ?? range),
-        range: hp.name.range,
-      });
+      const value = this.checkHyperParamType(hp.name.name, hp.type, v, file, hparamRanges[hp.name.name] ?? range);
+      inner.vars.set(hp.name.name, { value, range: hp.name.range });
+      this.facts?.value(declFile, hp.name.range, value);
     }
     const errorsBefore = this.errorCount();
     this.depth++;
@@ -2151,7 +2169,8 @@ const COMPILE_TIME_MATH: Record<string, (x: number) => number> = {
   ceil: Math.ceil,
 };
 
-const BUILTINS = new Map<string, string>([
+/** compile-time functions, with how to call them */
+export const BUILTINS = new Map<string, string>([
   ["scan", "scan(xs, Cell(...), axis: 1)"],
   ["len", "len(list)"],
   ["min", "min of integers or numbers"],

@@ -68,6 +68,17 @@ class Env {
   }
 }
 
+/** Initialiser numbers at concrete shapes: `fan_in` becomes the bound 1/sqrt(fan_in). */
+export function concreteInitArgs(args: InitArgs, dim: (d: Dim) => number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(args)) {
+    const x = typeof v === "number" ? v : dim(v);
+    if (k === "fan_in") out.bound = 1 / Math.sqrt(x);
+    else out[k] = x;
+  }
+  return out;
+}
+
 export function lowerModel(g: ModelGraph, options: LowerOptions): LoweredModel {
   return new Lowering(g, options).run();
 }
@@ -148,15 +159,8 @@ class Lowering {
     return { builder: this.b, params: this.params, inputs: this.inputs, outputs, bufferUpdates: this.bufferUpdates, dims: this.dims };
   }
 
-  /** Initialiser numbers at concrete shapes: `fan_in` becomes the bound 1/sqrt(fan_in). */
   private initArgs(args: InitArgs, site: SourceSite): Record<string, number> {
-    const out: Record<string, number> = {};
-    for (const [k, v] of Object.entries(args)) {
-      const x = typeof v === "number" ? v : this.dim(v, site);
-      if (k === "fan_in") out.bound = 1 / Math.sqrt(x);
-      else out[k] = x;
-    }
-    return out;
+    return concreteInitArgs(args, (d) => this.dim(d, site));
   }
 
   private dim(d: Dim, site?: SourceSite): number {

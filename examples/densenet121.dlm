@@ -9,8 +9,8 @@ import "std/vision"
 /// earlier feature maps), transitions halving channels and resolution in between, a final
 /// batch norm, global average pooling and a dense layer. 7,978,856 parameters.
 /// Names: conv0, norm0, denseblock1.denselayer.1.conv1, transition1.conv, norm5, classifier.
-model DenseNet121(classes: int = 1000, growth: int = 32, blocks: list[int] = [6, 12, 24, 16],
-                  init_features: int = 64, bn_size: int = 4) {
+model DenseNet121(classes: int = 1000, growth: int = 32, blocks: list[int] = [6, 12, 24, 16], init_features: int = 64,
+                  bn_size: int = 4) {
   input x: f32[B, 3, 224, 224]
   stem = x |> conv2d(init_features, 7, stride: 2, padding: 3, bias: false) as conv0 |> batchnorm() as norm0
            |> relu |> maxpool2d(3, stride: 2, padding: 1)

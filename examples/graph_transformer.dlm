@@ -9,8 +9,8 @@ import "std/transformer"
 /// pre-norm transformer layers whose attention is masked to each node's neighbourhood
 /// (adjacency plus self-loops; `local: false` lets every node attend to every node), a mean
 /// readout over the nodes and a classifier.
-model GraphTransformer(features: int = 32, k: int = 8, d: int = 128, depth: int = 4, heads: int = 8,
-                       classes: int = 2, local: bool = true, N: dim = 50) {
+model GraphTransformer(features: int = 32, k: int = 8, d: int = 128, depth: int = 4, heads: int = 8, classes: int = 2,
+                       local: bool = true, N: dim = 50) {
   input x: f32[B, N, features], adj: f32[B, N, N], lap_pe: f32[B, N, k]
   h0 = linear(x, d) as node_embed + linear(lap_pe, d) as pe_embed
   neighbours: bool[B, 1, N, N] = unsqueeze(adj + eye(N) > 0.0, 1)

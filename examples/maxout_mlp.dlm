@@ -7,7 +7,7 @@
 model MaxoutMLP(hidden: int = 240, pieces: int = 2, classes: int = 10) {
   input x: f32[B, 1, 28, 28]
   h = flatten(x) |> maxout(hidden, pieces: pieces) as maxout1 |> dropout(p: 0.5)
-        |> maxout(hidden, pieces: pieces) as maxout2 |> dropout(p: 0.5)
+    |> maxout(hidden, pieces: pieces) as maxout2 |> dropout(p: 0.5)
   output logits = linear(h, classes) as classifier
 }
 

@@ -24,8 +24,8 @@ block MessagePassing(hidden: int, aggr: str = "sum") {
 /// A three-layer message-passing network for node classification; the aggregation is a
 /// hyperparameter (`--param aggr=max`). N nodes and E directed edges default to Cora's
 /// (2,708 and 10,556); `--dim N=... --dim E=...` sets others.
-model MPNN(features: int = 64, hidden: int = 128, classes: int = 10, depth: int = 3, aggr: str = "sum",
-           N: dim = 2708, E: dim = 10556) {
+model MPNN(features: int = 64, hidden: int = 128, classes: int = 10, depth: int = 3, aggr: str = "sum", N: dim = 2708,
+           E: dim = 10556) {
   input x: f32[N, features], src: i64[E], dst: i64[E]
   h = x
   for i in 0..depth {

@@ -12,8 +12,8 @@ import "std/recurrent"
 /// forcing: during training the decoder reads the gold previous tokens `tgt_in`
 /// (<bos> y₁ … y_{T−1}) rather than its own predictions, so the whole target sequence is
 /// processed in one scan.
-model Seq2SeqContext(src_vocab: int = 8000, tgt_vocab: int = 8000, emb: int = 256, hidden: int = 512,
-              S: dim = 30, T: dim = 30) {
+model Seq2SeqContext(src_vocab: int = 8000, tgt_vocab: int = 8000, emb: int = 256, hidden: int = 512, S: dim = 30,
+                     T: dim = 30) {
   input src: i64[B, S], tgt_in: i64[B, T]
   src_e = embedding(src, src_vocab, emb) as src_embed
   enc_states, h_S, c_S = scan(src_e, LSTMCell(hidden), axis: 1, return_state: true) as encoder

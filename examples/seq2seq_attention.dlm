@@ -33,7 +33,9 @@ model AttentionSeq2Seq(src_vocab: int = 8000, tgt_vocab: int = 8000, emb: int = 
   src_e = embedding(src, src_vocab, emb) as src_embed
   memory: f32[B, S, 2 * enc_hidden] = Recurrent(src_e, enc_hidden, cell: "gru", bidirectional: true) as encoder
   tgt_e = embedding(tgt_in, tgt_vocab, emb) as tgt_embed
-  dec_states, contexts, attn = scan(tgt_e, AttnDecoderCell(2 * enc_hidden, score: score, attn_dim: attn_dim, memory: memory), axis: 1) as decoder
+  dec_states, contexts, attn = scan(tgt_e,
+                                    AttnDecoderCell(2 * enc_hidden, score: score, attn_dim: attn_dim, memory: memory),
+                                    axis: 1) as decoder
   output logits = linear(concat(dec_states, contexts, axis: -1), tgt_vocab) as generator
   output attention: f32[B, T, S] = attn
 }

@@ -10,8 +10,8 @@ import "std/transformer"
 /// decoder embeds the caption so far (learned positions), runs 6 decoder layers (causal
 /// self-attention, cross-attention into the image features, feed-forward; pre-norm) and
 /// predicts the next token with an output layer tied to the token embedding.
-model CaptionDecoder(vocab: int = 10000, d: int = 512, depth: int = 6, heads: int = 8, ff: int = 2048,
-                     feat: int = 2048, max_len: int = 64, T: dim = 32, S: dim = 49) {
+model CaptionDecoder(vocab: int = 10000, d: int = 512, depth: int = 6, heads: int = 8, ff: int = 2048, feat: int = 2048,
+                     max_len: int = 64, T: dim = 32, S: dim = 49) {
   input image_features: f32[B, S, feat], caption_in: i64[B, T]
   memory = linear(image_features, d) as visual_proj
   layer embed = embedding(vocab, d)

@@ -12,8 +12,8 @@ import "std/transformer"
 /// feed-forward 2048, dropout 0.1, label smoothing 0.1. Teacher forcing: the decoder reads
 /// the gold target shifted right. Parameters: 18,944,000 (shared embedding)
 /// + 18,914,304 (encoder) + 25,224,192 (decoder) = 63,082,496.
-model Transformer(vocab: int = 37000, d: int = 512, depth: int = 6, heads: int = 8, ff: int = 2048,
-                  drop: float = 0.1, S: dim = 64, T: dim = 64) {
+model Transformer(vocab: int = 37000, d: int = 512, depth: int = 6, heads: int = 8, ff: int = 2048, drop: float = 0.1,
+                  S: dim = 64, T: dim = 64) {
   input src: i64[B, S], src_keep: bool[B, S], tgt_in: i64[B, T], tgt_keep: bool[B, T]
   layer embed = embedding(vocab, d)
   scale = float(d) ** 0.5

@@ -10,8 +10,8 @@ import "std/transformer"
 /// encoder layers (d = 768, 12 heads, MLP 3072, GELU, LayerNorm eps 1e-6) with a final
 /// LayerNorm, and a linear head on the class token.
 /// 590,592 + 768 + 151,296 + 12 · 7,087,872 + 1,536 + 769,000 = 86,567,656 parameters.
-model ViTB16(classes: int = 1000, image: int = 224, patch: int = 16, d: int = 768, depth: int = 12,
-             heads: int = 12, mlp: int = 3072) {
+model ViTB16(classes: int = 1000, image: int = 224, patch: int = 16, d: int = 768, depth: int = 12, heads: int = 12,
+             mlp: int = 3072) {
   input x: f32[B, 3, image, image]
   n = (image / patch) * (image / patch)                            // 196 patches
   patches: f32[B, n, 3 * patch * patch] = patchify(x, patch)

@@ -25,6 +25,7 @@ import {
 } from "./optim.js";
 import { Rng } from "./rng.js";
 import { readSafetensors, writeSafetensors, type SafeTensor } from "./safetensors.js";
+import { matchWeights } from "./weights.js";
 
 export interface TrainerOptions {
   /** examples per optimiser step (default: the train section's batch, else 32) */
@@ -394,18 +395,14 @@ export class Trainer {
     });
   }
 
-  /** Restore a checkpoint written by save (or plain weights: parameters only). */
+  /**
+   * Restore a checkpoint written by save, or with `weightsOnly` plain weights (parameters and
+   * buffers only: dlm's, or PyTorch's under the same names, see runtime/weights.ts).
+   */
   async load(path: string, options: { weightsOnly?: boolean } = {}): Promise<void> {
     const file = await readSafetensors(path);
-    const problems: string[] = [];
-    for (const p of this.params) {
-      const t = file.tensors.get(p.name);
-      if (!t) problems.push(`missing '${p.name}'`);
-      else if (t.shape.length !== p.shape.length || t.shape.some((d, i) => d !== p.shape[i]))
-        problems.push(`'${p.name}' is [${t.shape.join(", ")}], the model needs [${p.shape.join(", ")}]`);
-      else if (!(t.data instanceof Float32Array)) problems.push(`'${p.name}' is ${t.dtype}, not F32`);
-    }
-    if (problems.length) throw new Error(`${path} does not fit ${this.graph.name}: ${problems.join("; ")}`);
+    // every parameter and buffer, by name and shape (also from a file PyTorch wrote)
+    const weights = matchWeights(file, this.params, { path, model: this.graph.name });
     // Everything is checked before anything is changed: a failed load leaves the trainer as it was.
     let counters: { step: number; epoch: number; seed: number; dataRng: Rng } | undefined;
     if (!options.weightsOnly) {
@@ -433,7 +430,7 @@ export class Trainer {
         }
       }
     }
-    for (const p of this.params) this.values.get(p.name)!.set(file.tensors.get(p.name)!.data as Float32Array);
+    for (const p of this.params) this.values.get(p.name)!.set(weights.get(p.name)!);
     for (const phase of this.phases) for (const p of this.params) phase.program.param(p.name).set(this.values.get(p.name)!);
     if (!counters) return;
     this.step = counters.step;

@@ -11,6 +11,7 @@ export type { Diagnostic } from "../compiler/diagnostics/index.js";
 export { renderDiagnostic, diagnosticToJson } from "../compiler/diagnostics/index.js";
 export type { ElaborateOptions } from "../compiler/elaborate.js";
 export { parseDlm } from "../grammar/parse.js";
+export { formatDlm, type FormatOptions, type FormatResult } from "../grammar/format.js";
 export { createFileSystemHost, createMemoryHost, loadStdFiles } from "./host.js";
 export { checkFile as checkWithHost, summarizeFile as summarizeWithHost } from "../compiler/pipeline.js";
 

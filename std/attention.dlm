@@ -21,8 +21,8 @@
 /// - `rope`: rotary position embeddings applied to queries and keys (seed 000 ~L179).
 ///
 /// With d = 512 and 8 heads this is 4 · (512 · 512 + 512) = 1,050,624 parameters.
-block MultiHeadAttention(heads: int, kv_heads: int = heads, causal: bool = false, bias: bool = true,
-                         mask = none, rope: bool = false, drop: float = 0.0) {
+block MultiHeadAttention(heads: int, kv_heads: int = heads, causal: bool = false, bias: bool = true, mask = none,
+                         rope: bool = false, drop: float = 0.0) {
   input x: f32[B, T, D], kv: f32[B, S, E]
   dh = D / heads
 
@@ -51,11 +51,11 @@ block MultiHeadAttention(heads: int, kv_heads: int = heads, causal: bool = false
 
 /// Self-attention: multi-head attention whose queries, keys and values all come from `x`
 /// (seed 001 §5.6.1, ~L1920).
-block SelfAttention(heads: int, kv_heads: int = heads, causal: bool = false, bias: bool = true,
-                    mask = none, rope: bool = false, drop: float = 0.0) {
+block SelfAttention(heads: int, kv_heads: int = heads, causal: bool = false, bias: bool = true, mask = none,
+                    rope: bool = false, drop: float = 0.0) {
   input x: f32[B, T, D]
-  output MultiHeadAttention(x, x, heads, kv_heads: kv_heads, causal: causal, bias: bias, mask: mask,
-                            rope: rope, drop: drop) as attn
+  output MultiHeadAttention(x, x, heads, kv_heads: kv_heads, causal: causal, bias: bias, mask: mask, rope: rope,
+                            drop: drop) as attn
 }
 
 /// Single-head scaled dot-product attention with learned projections (seed 001 §5.6.2,

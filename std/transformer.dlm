@@ -20,7 +20,15 @@ import "std/attention"
 block FeedForward(hidden: int, act: str = "relu", drop: float = 0.0) {
   input x: f32[B, T, D]
   h = linear(x, hidden) as fc1
-  a = if act == "gelu" { gelu(h) } else if act == "gelu_tanh" { gelu(h, approximate: "tanh") } else if act == "silu" { silu(h) } else { relu(h) }
+  a = if act == "gelu" {
+    gelu(h)
+  } else if act == "gelu_tanh" {
+    gelu(h, approximate: "tanh")
+  } else if act == "silu" {
+    silu(h)
+  } else {
+    relu(h)
+  }
   output linear(dropout(a, p: drop), D) as fc2
 }
 
@@ -29,16 +37,18 @@ block FeedForward(hidden: int, act: str = "relu", drop: float = 0.0) {
 /// (`norm: "post"`) or before (`norm: "pre"`) the sublayer. `causal: true` turns it into a
 /// decoder-only (GPT) block; `mask` is an optional attention mask (see MultiHeadAttention).
 /// Parameters: attn (4 D² + 4 D), mlp (2 D·ff + ff + D), norm1, norm2 (2 D each).
-block EncoderLayer(heads: int, ff: int, norm: str = "post", act: str = "relu", drop: float = 0.0,
-                   eps: float = 1e-5, causal: bool = false, mask = none, rope: bool = false) {
+block EncoderLayer(heads: int, ff: int, norm: str = "post", act: str = "relu", drop: float = 0.0, eps: float = 1e-5,
+                   causal: bool = false, mask = none, rope: bool = false) {
   input x: f32[B, T, D]
   output if norm == "pre" {
     n1 = layernorm(x, eps: eps) as norm1
-    a = x + dropout(MultiHeadAttention(n1, n1, heads, causal: causal, mask: mask, rope: rope, drop: drop) as attn, p: drop)
+    a = x + dropout(MultiHeadAttention(n1, n1, heads, causal: causal, mask: mask, rope: rope, drop: drop) as attn,
+                    p: drop)
     n2 = layernorm(a, eps: eps) as norm2
     a + dropout(FeedForward(n2, ff, act: act, drop: drop) as mlp, p: drop)
   } else {
-    a = layernorm(x + dropout(MultiHeadAttention(x, x, heads, causal: causal, mask: mask, rope: rope, drop: drop) as attn, p: drop), eps: eps) as norm1
+    a = layernorm(x + dropout(MultiHeadAttention(x, x, heads, causal: causal, mask: mask, rope: rope,
+                                                 drop: drop) as attn, p: drop), eps: eps) as norm1
     layernorm(a + dropout(FeedForward(a, ff, act: act, drop: drop) as mlp, p: drop), eps: eps) as norm2
   }
 }
@@ -49,8 +59,8 @@ block EncoderLayer(heads: int, ff: int, norm: str = "post", act: str = "relu", d
 /// feed-forward network; residuals and LayerNorms as in EncoderLayer.
 /// `self_mask` (e.g. target padding) is combined with the causal mask; `memory_mask`
 /// (source padding, [B, 1, 1, S]) applies to cross-attention.
-block DecoderLayer(heads: int, ff: int, norm: str = "post", act: str = "relu", drop: float = 0.0,
-                   eps: float = 1e-5, self_mask = none, memory_mask = none) {
+block DecoderLayer(heads: int, ff: int, norm: str = "post", act: str = "relu", drop: float = 0.0, eps: float = 1e-5,
+                   self_mask = none, memory_mask = none) {
   input x: f32[B, T, D], memory: f32[B, S, D]
   output if norm == "pre" {
     n1 = layernorm(x, eps: eps) as norm1
@@ -60,8 +70,11 @@ block DecoderLayer(heads: int, ff: int, norm: str = "post", act: str = "relu", d
     n3 = layernorm(c, eps: eps) as norm3
     c + dropout(FeedForward(n3, ff, act: act, drop: drop) as mlp, p: drop)
   } else {
-    a = layernorm(x + dropout(MultiHeadAttention(x, x, heads, causal: true, mask: self_mask, drop: drop) as self_attn, p: drop), eps: eps) as norm1
-    c = layernorm(a + dropout(MultiHeadAttention(a, memory, heads, mask: memory_mask, drop: drop) as cross_attn, p: drop), eps: eps) as norm2
+    a = layernorm(x + dropout(MultiHeadAttention(x, x, heads, causal: true, mask: self_mask, drop: drop) as self_attn,
+                              p: drop), eps: eps) as norm1
+    c = layernorm(a
+                  + dropout(MultiHeadAttention(a, memory, heads, mask: memory_mask, drop: drop) as cross_attn, p: drop),
+                  eps: eps) as norm2
     layernorm(c + dropout(FeedForward(c, ff, act: act, drop: drop) as mlp, p: drop), eps: eps) as norm3
   }
 }
@@ -74,7 +87,8 @@ block Encoder(depth: int, heads: int, ff: int, norm: str = "post", act: str = "r
   input x: f32[B, T, D]
   h = x
   for i in 0..depth {
-    h = EncoderLayer(h, heads, ff, norm: norm, act: act, drop: drop, eps: eps, causal: causal, mask: mask, rope: rope) as layers[i]
+    h = EncoderLayer(h, heads, ff, norm: norm, act: act, drop: drop, eps: eps, causal: causal, mask: mask,
+                     rope: rope) as layers[i]
   }
   output if final_norm { layernorm(h, eps: eps) as norm } else { h }
 }

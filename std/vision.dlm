@@ -19,7 +19,17 @@ block ConvBNAct(out: int, kernel: int = 3, stride: int = 1, padding: int = (kern
   input x: f32[B, C, H, W]
   y = conv2d(x, out, kernel, stride: stride, padding: padding, groups: groups, bias: false) as conv
   z = batchnorm(y, eps: eps) as bn
-  output if act == "relu" { relu(z) } else if act == "relu6" { relu6(z) } else if act == "silu" { silu(z) } else if act == "gelu" { gelu(z) } else { z }
+  output if act == "relu" {
+    relu(z)
+  } else if act == "relu6" {
+    relu6(z)
+  } else if act == "silu" {
+    silu(z)
+  } else if act == "gelu" {
+    gelu(z)
+  } else {
+    z
+  }
 }
 
 /// Depth-wise separable convolution (seed 001 §6.3.2, ~L2307): a depth-wise k×k conv
@@ -51,7 +61,9 @@ block BasicBlock(out: int, stride: int = 1) {
         |> conv2d(out, 3, padding: 1, bias: false) as conv2 |> batchnorm() as bn2
   downsample = if stride != 1 or C != out {
     x |> conv2d(out, 1, stride: stride, bias: false) |> batchnorm
-  } else { x }
+  } else {
+    x
+  }
   output relu(y + downsample)
 }
 
@@ -66,7 +78,9 @@ block Bottleneck(width: int, stride: int = 1, expansion: int = 4) {
         |> conv2d(out, 1, bias: false) as conv3 |> batchnorm() as bn3
   downsample = if stride != 1 or C != out {
     x |> conv2d(out, 1, stride: stride, bias: false) |> batchnorm
-  } else { x }
+  } else {
+    x
+  }
   output relu(y + downsample)
 }
 

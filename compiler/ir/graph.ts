@@ -110,3 +110,30 @@ export function regionTrips(g: ModelGraph, region: number): Dim[] {
   }
   return out;
 }
+
+/**
+ * The nodes `roots` depend on, as flags by node id (a needed scan needs its whole body); one
+ * backward sweep suffices, since a scan's body precedes the scan in id order.
+ */
+export function liveNodes(g: { nodes: readonly Node[] }, roots: readonly number[]): Uint8Array {
+  const live = new Uint8Array(g.nodes.length);
+  for (const r of roots) live[r] = 1;
+  const byRegion = new Map<number, number[]>();
+  for (const n of g.nodes) {
+    const members = byRegion.get(n.region);
+    if (members) members.push(n.id);
+    else byRegion.set(n.region, [n.id]);
+  }
+  for (let id = g.nodes.length - 1; id >= 0; id--) {
+    if (!live[id]) continue;
+    const n = g.nodes[id]!;
+    if (n.kind === "op") {
+      for (const r of n.inputs) if (r) live[r.node] = 1;
+      for (const p of n.params) live[p] = 1;
+    } else if (n.kind === "scan") {
+      for (const r of n.inputs) live[r.node] = 1;
+      for (const m of byRegion.get(n.body.region) ?? []) live[m] = 1;
+    }
+  }
+  return live;
+}

@@ -36,12 +36,14 @@ import {
   type OpDef,
   OpError,
   axisAttr,
+  constIntAttr,
   cost,
   floatAttr,
   input,
   intAttr,
   numel,
   requireFloat,
+  stringAttr,
   typeToString,
 } from "./types.js";
 import type { T } from "../prim/builder.js";
@@ -59,6 +61,9 @@ import {
   withLower,
 } from "./lowering.js";
 import type { LowerContext } from "./types.js";
+import { castValue, float, type OnnxContext } from "../export/onnx/context.js";
+import { affine, clipValue, perChannel, reshapeTo, value } from "../export/onnx/helpers.js";
+import { arg, pyCall, unaryCall, withTorch, type TorchContext, type TorchMapping, type TorchTable } from "./torch-mapping.js";
 
 /** A float → float pointwise activation. */
 function act(name: string, flopsPerElem: number, doc: string, attrs: readonly AttrSpec[] = [], check?: (ctx: InferContext) => void): OpDef {
@@ -216,10 +221,40 @@ const POINTWISE_LOWER: Readonly<Record<string, (x: T, ctx: LowerContext) => T>> 
   identity: (x) => x,
 };
 
+// ONNX: x's value name → the activation's output (inference; `ctx` for attributes)
+const POINTWISE_ONNX: Readonly<Record<string, (x: string, ctx: OnnxContext) => string>> = {
+  relu: (x, ctx) => ctx.op("Relu", [x]),
+  relu6: (x, ctx) => clipValue(ctx, x, 0, 6),
+  leaky_relu: (x, ctx) => ctx.op("LeakyRelu", [x], { alpha: float(floatAttr(ctx, "alpha")) }),
+  elu: (x, ctx) => ctx.op("Elu", [x], { alpha: float(floatAttr(ctx, "alpha")) }),
+  selu: (x, ctx) => ctx.op("Selu", [x], { alpha: float(SELU_ALPHA), gamma: float(SELU_SCALE) }),
+  celu: (x, ctx) => ctx.op("Celu", [x], { alpha: float(floatAttr(ctx, "alpha")) }),
+  gelu: (x, ctx) => ctx.op("Gelu", [x], { approximate: stringAttr(ctx, "approximate") }),
+  silu: (x, ctx) => ctx.op("Mul", [x, ctx.op("Sigmoid", [x])]),
+  swish: (x, ctx) => ctx.op("Mul", [x, ctx.op("Sigmoid", [x])]),
+  mish: (x, ctx) => ctx.op("Mish", [x]),
+  sigmoid: (x, ctx) => ctx.op("Sigmoid", [x]),
+  hard_sigmoid: (x, ctx) => ctx.op("HardSigmoid", [x], { alpha: float(1 / 6), beta: float(0.5) }),
+  tanh: (x, ctx) => ctx.op("Tanh", [x]),
+  hard_tanh: (x, ctx) => clipValue(ctx, x, floatAttr(ctx, "min"), floatAttr(ctx, "max")),
+  softplus: (x, ctx) => {
+    const beta = floatAttr(ctx, "beta");
+    if (beta === 1) return ctx.op("Softplus", [x]);
+    return ctx.op("Div", [ctx.op("Softplus", [ctx.op("Mul", [x, ctx.scalar(beta)])]), ctx.scalar(beta)]);
+  },
+  softsign: (x, ctx) => ctx.op("Softsign", [x]),
+  hard_swish: (x, ctx) => ctx.op("HardSwish", [x]),
+  log_sigmoid: (x, ctx) => ctx.op("Neg", [ctx.op("Softplus", [ctx.op("Neg", [x])])]),
+  step: (x, ctx) => castValue(ctx, ctx.op("GreaterOrEqual", [x, ctx.scalar(0)]), "bool", ctx.outputs[0]!.dtype),
+  sign: (x, ctx) => ctx.op("Sign", [x]),
+  identity: (x) => x,
+};
+
 const pointwiseOps: OpDef[] = pointwiseRules.map((op) => {
   const f = POINTWISE_LOWER[op.name];
-  if (!f) throw new Error(`activation '${op.name}' has no lowering`);
-  return withLower(op, map1(f));
+  const g = POINTWISE_ONNX[op.name];
+  if (!f || !g) throw new Error(`activation '${op.name}' has no lowering or no ONNX mapping`);
+  return { ...withLower(op, map1(f)), onnx: (ctx: OnnxContext) => [g(value(ctx, 0), ctx)] };
 });
 
 // ---------------------------------------------------------------------------
@@ -263,7 +298,19 @@ function softmaxLike(name: "softmax" | "log_softmax" | "softmin", doc: string, f
       return cost(0, numel(input(ctx, 0).shape).scale(perElem));
     },
     lower: softmaxLower(name),
+    onnx(ctx) {
+      const x = value(ctx, 0);
+      const axis = constIntAttr(ctx, "axis");
+      const scaled = name === "softmin" ? ctx.op("Neg", [x]) : temperatureScaled(ctx, x);
+      return [ctx.op(name === "log_softmax" ? "LogSoftmax" : "Softmax", [scaled], { axis })];
+    },
   };
+}
+
+/** x / temperature (x when the temperature is 1) */
+function temperatureScaled(ctx: OnnxContext, x: string): string {
+  const t = floatAttr(ctx, "temperature");
+  return t === 1 ? x : ctx.op("Div", [x, ctx.scalar(t)]);
 }
 
 const softmax = softmaxLike("softmax", "exp(x) / sum(exp(x)) along axis (divided by temperature first)", 5, true);
@@ -331,6 +378,13 @@ const prelu: OpDef = {
     const slope = b.shape(w)[0] === 1 ? b.reshape(w, []) : b.reshape(w, [b.shape(w)[0]!, ...Array<number>(r - 2).fill(1)]);
     return positivePart(ctx, x, (v) => b.times(v, slope));
   }),
+  // PRelu broadcasts the slope against x: per channel it is [C, 1, ...]
+  onnx(ctx) {
+    const rank = input(ctx, 0).shape.length;
+    const c = ctx.paramTypes[0]!.shape[0]!.constant!;
+    const slope = c === 1 ? ctx.params[0]! : perChannel(ctx, ctx.params[0]!, c, 1, rank);
+    return [ctx.op("PRelu", [value(ctx, 0), slope])];
+  },
 };
 
 const maxout: OpDef = {
@@ -382,6 +436,54 @@ const maxout: OpDef = {
     const out = num(ctx, "out");
     return b.max(b.reshape(linear(b, x, w, bias), [...lead, out, num(ctx, "pieces")]), [lead.length + 1]);
   }),
+  onnx(ctx) {
+    const x = input(ctx, 0);
+    const y = affine(ctx, value(ctx, 0), x.shape.length, ctx.params[0]!, ctx.params[1]);
+    const grouped = reshapeTo(ctx, y, [...ctx.outputs[0]!.shape, intAttr(ctx, "pieces")]);
+    return [ctx.op("ReduceMax", [grouped, ctx.ints([-1])], { keepdims: 0 })];
+  },
 };
 
-export const ops: OpDef[] = [...pointwiseOps, prelu, maxout, softmax, logSoftmax, softmin];
+// PyTorch (compiler/ops/torch-mapping.ts): torch.nn.functional's activations, which share
+// dlm's formulas (softplus's threshold 20, hard_sigmoid = relu6(x + 3) / 6, ...).
+const withAlpha = (fn: string): TorchMapping => ({ forward: (c) => pyCall(fn, [arg(c, 0), c.py(c.attrs.alpha)]) });
+/** x divided by the temperature (x itself at 1) */
+const tempered = (c: TorchContext): string =>
+  c.attrs.temperature === undefined || c.attrs.temperature === 1 ? arg(c, 0) : `${arg(c, 0)} / ${c.py(c.attrs.temperature)}`;
+
+const TORCH: TorchTable = {
+  relu: unaryCall("F.relu"),
+  relu6: unaryCall("F.relu6"),
+  leaky_relu: withAlpha("F.leaky_relu"),
+  elu: withAlpha("F.elu"),
+  selu: unaryCall("F.selu"),
+  celu: withAlpha("F.celu"),
+  gelu: { forward: (c) => pyCall("F.gelu", [arg(c, 0)], { approximate: c.py(c.attrs.approximate) }) },
+  silu: unaryCall("F.silu"),
+  swish: unaryCall("F.silu"),
+  mish: unaryCall("F.mish"),
+  sigmoid: unaryCall("torch.sigmoid"),
+  hard_sigmoid: unaryCall("F.hardsigmoid"),
+  tanh: unaryCall("torch.tanh"),
+  hard_tanh: { forward: (c) => pyCall("F.hardtanh", [arg(c, 0), c.py(c.attrs.min), c.py(c.attrs.max)]) },
+  softplus: { forward: (c) => pyCall("F.softplus", [arg(c, 0)], { beta: c.py(c.attrs.beta) }) },
+  softsign: unaryCall("F.softsign"),
+  hard_swish: unaryCall("F.hardswish"),
+  log_sigmoid: unaryCall("F.logsigmoid"),
+  step: { forward: (c) => `(${arg(c, 0)} >= 0).to(${c.dtype(c.outputs[0]!.dtype)})` },
+  sign: unaryCall("torch.sign"),
+  identity: { forward: (c) => arg(c, 0) },
+  prelu: {
+    layer: (c) => pyCall("nn.PReLU", [String(c.paramShapes[0]![0])]),
+    forward: (c) => (c.layer ? `${c.layer}(${arg(c, 0)})` : pyCall("F.prelu", [arg(c, 0), c.params[0]!])),
+  },
+  // the affine rows are grouped per output unit (row o·pieces + k is piece k of unit o)
+  maxout: {
+    forward: (c) => `${pyCall("F.linear", [arg(c, 0), ...c.params])}.unflatten(-1, (${c.int("out")}, ${c.int("pieces")})).amax(-1)`,
+  },
+  softmax: { forward: (c) => pyCall("torch.softmax", [tempered(c)], { dim: c.py(c.attrs.axis) }) },
+  log_softmax: { forward: (c) => pyCall("torch.log_softmax", [tempered(c)], { dim: c.py(c.attrs.axis) }) },
+  softmin: { forward: (c) => pyCall("torch.softmax", [`-${arg(c, 0)}`], { dim: c.py(c.attrs.axis) }) },
+};
+
+export const ops: OpDef[] = withTorch([...pointwiseOps, prelu, maxout, softmax, logSoftmax, softmin], TORCH);

@@ -25,6 +25,7 @@ import {
   weightParam,
 } from "./builders.js";
 import { dropout, flag, linear, need, num, optNum, outShape, softmax, table } from "./lowering.js";
+import { arg, pyCall, withTorch, type TorchTable } from "./torch-mapping.js";
 import {
   type CostContext,
   type InferContext,
@@ -46,6 +47,16 @@ import {
   sameDType,
   typeToString,
 } from "./types.js";
+
+import {
+  affine as affineOnnx,
+  attend as attendOnnx,
+  reshapeTo,
+  rope as ropeOnnx,
+  squeeze as squeezeOnnx,
+  unsqueeze as unsqueezeOnnx,
+  value,
+} from "../export/onnx/helpers.js";
 
 const SOFTMAX_FLOPS = 5;
 /** torch.nn.Linear's default init: kaiming_uniform with a = sqrt(5). */
@@ -213,6 +224,10 @@ const sdpa: OpDef = {
     return cost(scores.mul(d.add(out[r - 1]!)), scores.scale(SOFTMAX_FLOPS));
   },
   lower: (ctx) => [attend(ctx, need(ctx, 0), need(ctx, 1), need(ctx, 2), ctx.inputs[3], optNum(ctx, "scale"))],
+  onnx(ctx) {
+    const [q, k, mask] = [0, 1, 3].map((i) => (ctx.values[i] === undefined ? undefined : { name: ctx.values[i]!, type: input(ctx, i) }));
+    return [attendOnnx(ctx, q!, k!, value(ctx, 2), mask, optionalFloatAttr(ctx, "scale"), boolAttr(ctx, "causal"))];
+  },
 };
 
 // ---------------------------------------------------------------------------
@@ -380,6 +395,51 @@ const mha: OpDef = {
     const y = outProj(b.reshape(b.transpose(o, [0, 2, 1, 3]), [bs, tq, d]));
     return [unbatched ? b.reshape(y, outShape(ctx)) : y];
   },
+  // as the lowering: projections, heads split [B, n, len, dh] (rotated with rope), shared kv heads, attention
+  onnx(ctx) {
+    const x0 = input(ctx, 0);
+    const unbatched = x0.shape.length === 2;
+    const batch = (v: string, t: TensorType): { v: string; shape: readonly Dim[] } =>
+      unbatched ? { v: unsqueezeOnnx(ctx, v, [0]), shape: [ONE, ...t.shape] } : { v, shape: t.shape };
+    const x = batch(value(ctx, 0), x0);
+    const kv = ctx.values[1] === undefined ? x : batch(ctx.values[1], input(ctx, 1));
+    const params = [...ctx.params];
+    const projection = (): ((t: string) => string) => {
+      const w = params.shift()!;
+      const bias = boolAttr(ctx, "bias") ? params.shift()! : undefined;
+      return (t) => affineOnnx(ctx, t, 3, w, bias);
+    };
+    const [qProj, kProj, vProj, outProj] = [projection(), projection(), projection(), projection()];
+    const heads = ctx.int("heads");
+    const kvHeads = ctx.attrs.kv_heads == null ? heads : ctx.int("kv_heads");
+    const [bs, tq, d] = x.shape as [Dim, Dim, Dim];
+    const s = kv.shape[1]!;
+    const dh = Dim.const(ctx.known(d, "the model width") / heads);
+    const rope = boolAttr(ctx, "rope");
+    const headsOf = (t: string, n: number, len: Dim, rotate: boolean): string => {
+      const h = ctx.op("Transpose", [reshapeTo(ctx, t, [bs, len, Dim.const(n), dh])], { perm: [0, 2, 1, 3] });
+      return rotate ? ropeOnnx(ctx, h, { dtype: "f32", shape: [bs, Dim.const(n), len, dh] }, 10000) : h;
+    };
+    const share = (t: string): string =>
+      kvHeads === heads
+        ? t
+        : reshapeTo(
+            ctx,
+            ctx.op("Expand", [
+              reshapeTo(ctx, t, [bs, Dim.const(kvHeads), ONE, s, dh]),
+              ctx.shape([bs, Dim.const(kvHeads), Dim.const(heads / kvHeads), s, dh]),
+            ]),
+            [bs, Dim.const(heads), s, dh],
+          );
+    const q = headsOf(qProj(x.v), heads, tq, rope);
+    const k = share(headsOf(kProj(kv.v), kvHeads, s, rope));
+    const v = share(headsOf(vProj(kv.v), kvHeads, s, false));
+    const mask = ctx.values[2] === undefined ? undefined : { name: ctx.values[2], type: input(ctx, 2) };
+    const type = (len: Dim): TensorType => ({ dtype: "f32", shape: [bs, Dim.const(heads), len, dh] });
+    const o = attendOnnx(ctx, { name: q, type: type(tq) }, { name: k, type: type(s) }, v, mask, null, boolAttr(ctx, "causal"));
+    const y = outProj(reshapeTo(ctx, ctx.op("Transpose", [o], { perm: [0, 2, 1, 3] }), [bs, tq, d]));
+    return [unbatched ? squeezeOnnx(ctx, y, [0]) : y];
+  },
 };
 
 // ---------------------------------------------------------------------------
@@ -405,6 +465,7 @@ const applyRope: OpDef = {
     return cost(0, prodRange(input(ctx, 0).shape).scale(ROPE_FLOPS));
   },
   lower: (ctx) => [rope(ctx.b, need(ctx, 0), num(ctx, "base"))],
+  onnx: (ctx) => [ropeOnnx(ctx, value(ctx, 0), input(ctx, 0), floatAttr(ctx, "base"))],
 };
 
 // ---------------------------------------------------------------------------
@@ -458,6 +519,49 @@ const relativePositionBias: OpDef = {
     const ids = table(b, [q, k], (i, j) => t5Bucket(j - i, flag(ctx, "bidirectional"), buckets, maxDistance), "i32");
     return [b.transpose(b.gather(ctx.params[0]!, ids, 0), [2, 0, 1])];
   },
+  onnx(ctx) {
+    const [, q, k] = ctx.outputs[0]!.shape.map((d) => ctx.known(d, "a sequence length")) as [number, number, number];
+    const buckets = ctx.int("num_buckets");
+    const maxDistance = ctx.int("max_distance");
+    const bidirectional = boolAttr(ctx, "bidirectional");
+    const ids = Array.from({ length: q * k }, (_, n) => t5Bucket((n % k) - Math.floor(n / k), bidirectional, buckets, maxDistance));
+    const rows = ctx.op("Gather", [ctx.params[0]!, ctx.constant(ids, [q, k], "i64")], { axis: 0 });
+    return [ctx.op("Transpose", [rows], { perm: [2, 0, 1] })];
+  },
 };
 
-export const ops: OpDef[] = [sdpa, mha, applyRope, relativePositionBias];
+// PyTorch (compiler/ops/torch-mapping.ts): helpers written out in the exported file (torch
+// 1.13 has no F.scaled_dot_product_attention; the multi-head layer keeps dlm's parameter names).
+const TORCH: TorchTable = {
+  scaled_dot_product_attention: {
+    forward: (c) =>
+      pyCall(c.helper("sdpa"), [arg(c, 0), arg(c, 1), arg(c, 2)], {
+        mask: c.inputs[3],
+        causal: c.py(c.attrs.causal),
+        scale: c.py(c.attrs.scale),
+        dropout: c.py(c.attrs.dropout),
+        training: c.training,
+      }),
+  },
+  multihead_attention: {
+    layer: (c) => {
+      const [d, dkv] = [c.paramShapes[0]![1]!, c.paramShapes[c.paramShapes.length > 4 ? 2 : 1]![1]!];
+      const heads = c.int("heads");
+      const kvHeads = c.attrs.kv_heads === null ? heads : c.int("kv_heads");
+      return pyCall(c.helper("mha"), [String(d), String(dkv), String(heads), String(kvHeads), c.py(c.attrs.bias)]);
+    },
+    forward: (c) => {
+      if (!c.layer) throw new Error("a multi-head attention whose projections are shared with another layer");
+      return pyCall(c.layer, [arg(c, 0)], {
+        kv: c.inputs[1],
+        mask: c.inputs[2],
+        causal: c.py(c.attrs.causal),
+        dropout: c.py(c.attrs.dropout),
+        rope: c.py(c.attrs.rope),
+      });
+    },
+  },
+  apply_rope: { forward: (c) => pyCall(c.helper("rope"), [arg(c, 0), c.py(c.attrs.base)]) },
+};
+
+export const ops: OpDef[] = withTorch([sdpa, mha, applyRope, relativePositionBias], TORCH);

@@ -43,11 +43,16 @@ import {
   numel,
   requireFloat,
   requireRank,
+  stringAttr,
+  intsAttr,
   typeToString,
 } from "./types.js";
 import type { Window } from "../prim/builder.js";
 import { batched, ints, need, num, outShape, padAxis, perChannel, str } from "./lowering.js";
 import type { LowerContext, PrimRef } from "./types.js";
+import type { OnnxContext } from "../export/onnx/context.js";
+import { batched as batchedOnnx, value } from "../export/onnx/helpers.js";
+import { arg, pyCall, withTorch, type TorchContext, type TorchMapping } from "./torch-mapping.js";
 
 // ---------------------------------------------------------------------------
 // Sliding-window helpers (shared with pool.ts)
@@ -232,6 +237,86 @@ export function prepad(ctx: LowerContext, x: PrimRef, win: Window, mode: string)
   return { x, win: { ...win, padLo: zeros, padHi: zeros } };
 }
 
+/** An ONNX window: strides, pads (begins then ends), dilations. */
+export interface OnnxWindow {
+  readonly strides: number[];
+  readonly padLo: number[];
+  readonly padHi: number[];
+  readonly dilations: number[];
+}
+
+/**
+ * The window of a conv or pool for ONNX export, as windowOf gives it to the lowering. Only in
+ * ceil mode does the high padding grow (so that ONNX's floor rule gives the promised size),
+ * which needs the spatial sizes known; otherwise they may stay symbolic.
+ */
+export function onnxWindow(ctx: OnnxContext, kernel: readonly number[]): OnnxWindow {
+  const n = kernel.length;
+  const a = ctx.attrs;
+  const list = (name: string): number[] => intsAttr(ctx, name, n).map((d) => ctx.known(d, `'${name}'`));
+  const strides = a.stride == null ? [...kernel] : list("stride");
+  const dilations = a.dilation === undefined ? kernel.map(() => 1) : list("dilation");
+  let padLo = kernel.map(() => 0);
+  let padHi = padLo;
+  if (a.padding === "same") {
+    const total = kernel.map((k, i) => dilations[i]! * (k - 1));
+    padLo = total.map((t) => Math.floor(t / 2));
+    padHi = total.map((t, i) => t - padLo[i]!);
+  } else if (a.padding !== undefined && a.padding !== "valid") padLo = padHi = list("padding");
+  if (a.ceil_mode === true) {
+    const size = (d: Dim): number => ctx.known(d, "a spatial size (ceil_mode)");
+    const inSize = ctx.inputs[0]!.shape.slice(-n).map(size);
+    const out = ctx.outputs[0]!.shape.slice(-n).map(size);
+    padHi = padHi.map((h, i) => Math.max(h, (out[i]! - 1) * strides[i]! + dilations[i]! * (kernel[i]! - 1) + 1 - inSize[i]! - padLo[i]!));
+  }
+  return { strides, padLo, padHi, dilations };
+}
+
+/** ONNX Pad's name of a padding mode. */
+export const ONNX_PAD_MODE: Readonly<Record<string, string>> = {
+  constant: "constant",
+  zeros: "constant",
+  reflect: "reflect",
+  replicate: "edge",
+  circular: "wrap",
+};
+
+/** x padded on its trailing `lo.length` axes (rank `rank`) in a torch padding mode. */
+export function onnxPad(ctx: OnnxContext, x: string, rank: number, lo: readonly number[], hi: readonly number[], mode: string): string {
+  const lead = Array<number>(rank - lo.length).fill(0);
+  return ctx.op("Pad", [x, ctx.ints([...lead, ...lo, ...lead, ...hi])], { mode: ONNX_PAD_MODE[mode]! });
+}
+
+/** conv / conv_transpose in ONNX: unbatched inputs get a batch of one; a padding mode other than zeros pads first. */
+function convOnnx(n: number, transposed: boolean) {
+  return (ctx: OnnxContext): string[] => {
+    const rank = input(ctx, 0).shape.length;
+    const [w, bias] = ctx.params as [string, string | undefined];
+    const kernel = ctx.paramTypes[0]!.shape.slice(2).map((d) => ctx.known(d, "the kernel size"));
+    const group = ctx.int("groups");
+    const y = batchedOnnx(ctx, value(ctx, 0), rank, n, (x) => {
+      if (transposed) {
+        const list = (name: string): number[] => intsAttr(ctx, name, n).map((d) => ctx.known(d, `'${name}'`));
+        const pad = list("padding");
+        return ctx.op("ConvTranspose", [x, w, bias], {
+          kernel_shape: kernel,
+          strides: list("stride"),
+          pads: [...pad, ...pad],
+          dilations: list("dilation"),
+          output_padding: list("output_padding"),
+          group,
+        });
+      }
+      const win = onnxWindow(ctx, kernel);
+      const mode = stringAttr(ctx, "padding_mode");
+      const padded = mode === "zeros" ? x : onnxPad(ctx, x, n + 2, win.padLo, win.padHi, mode);
+      const pads = mode === "zeros" ? [...win.padLo, ...win.padHi] : kernel.flatMap(() => [0, 0]);
+      return ctx.op("Conv", [padded, w, bias], { kernel_shape: kernel, strides: win.strides, pads, dilations: win.dilations, group });
+    });
+    return [y];
+  };
+}
+
 /** conv / conv_transpose at concrete shapes: unbatched inputs get a batch of one; bias per channel. */
 function convLower(n: number, transposed: boolean) {
   return (ctx: LowerContext): readonly PrimRef[] => {
@@ -386,6 +471,7 @@ function convOp(n: 1 | 2 | 3, transposed: boolean): OpDef {
       return cost(numel(g.macElements).mul(prodRange(g.weightShape, 1)));
     },
     lower: convLower(n, transposed),
+    onnx: convOnnx(n, transposed),
   };
 }
 
@@ -455,4 +541,42 @@ const TRANSPOSED_ATTRS: readonly AttrSpec[] = [
   BIAS,
 ];
 
-export const ops: OpDef[] = [convOp(1, false), convOp(2, false), convOp(3, false), convOp(1, true), convOp(2, true), convOp(3, true)];
+// PyTorch (compiler/ops/torch-mapping.ts): nn.ConvNd / nn.ConvTransposeNd (dlm's attributes
+// are torch's), or the functional form when a weight is shared with another layer.
+function convTorch(n: number, transposed: boolean): TorchMapping {
+  const common = (c: TorchContext): Record<string, string> => ({
+    stride: c.py(c.attrs.stride),
+    padding: c.py(c.attrs.padding),
+    ...(transposed ? { output_padding: c.py(c.attrs.output_padding) } : {}),
+    dilation: c.py(c.attrs.dilation),
+    groups: c.py(c.attrs.groups),
+  });
+  return {
+    layer: (c) => {
+      const [w0, w1, ...kernel] = c.paramShapes[0]!;
+      const groups = c.int("groups");
+      const [inC, outC] = transposed ? [w0!, w1! * groups] : [w1! * groups, w0!];
+      return pyCall(`nn.Conv${transposed ? "Transpose" : ""}${n}d`, [String(inC), String(outC), c.py(kernel.map((k) => Dim.const(k)))], {
+        ...common(c),
+        bias: c.py(c.paramShapes.length > 1),
+        ...(transposed ? {} : { padding_mode: c.py(c.attrs.padding_mode) }),
+      });
+    },
+    forward: (c) => {
+      if (c.layer) return `${c.layer}(${arg(c, 0)})`;
+      if (!transposed && c.attrs.padding_mode !== "zeros")
+        throw new Error(`a ${c.attrs.padding_mode}-padded convolution whose weight is shared with another layer`);
+      return pyCall(`F.conv${transposed ? "_transpose" : ""}${n}d`, [arg(c, 0), c.params[0]!, c.params[1] ?? "None"], common(c));
+    },
+  };
+}
+
+export const ops: OpDef[] = withTorch(
+  [convOp(1, false), convOp(2, false), convOp(3, false), convOp(1, true), convOp(2, true), convOp(3, true)],
+  Object.fromEntries(
+    [1, 2, 3].flatMap((n) => [
+      [`conv${n}d`, convTorch(n, false)],
+      [`conv_transpose${n}d`, convTorch(n, true)],
+    ]),
+  ),
+);

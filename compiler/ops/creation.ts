@@ -25,6 +25,9 @@ import {
 import type { T } from "../prim/builder.js";
 import { castTo, need, num, outDType, outShape } from "./lowering.js";
 import type { ConcreteAttr, LowerContext } from "./types.js";
+import { castValue, type OnnxContext } from "../export/onnx/context.js";
+import { sinusoidalTable, unsqueeze, value } from "../export/onnx/helpers.js";
+import { arg, pyCall, withTorch, type TorchContext, type TorchTable } from "./torch-mapping.js";
 
 /** A fill value as a number (true/false → 1/0). */
 function fillValue(v: ConcreteAttr | undefined): number {
@@ -90,6 +93,7 @@ function filled(name: string, doc: string, withValue: boolean): OpDef {
     },
     cost: () => ZERO_COST,
     lower: (ctx) => [fill(ctx, withValue ? fillValue(ctx.attrs.value) : name === "ones" ? 1 : 0)],
+    onnx: (ctx) => [fillOnnx(ctx, ctx.shape(ctx.outputs[0]!.shape), withValue ? attrNumber(ctx.attrs.value) : name === "ones" ? 1 : 0)],
   };
 }
 
@@ -111,7 +115,21 @@ function like(name: string, doc: string, withValue: boolean): OpDef {
       need(ctx, 0);
       return [fill(ctx, withValue ? fillValue(ctx.attrs.value) : name === "ones_like" ? 1 : 0)];
     },
+    onnx: (ctx) => [
+      fillOnnx(ctx, ctx.op("Shape", [value(ctx, 0)]), withValue ? attrNumber(ctx.attrs.value) : name === "ones_like" ? 1 : 0),
+    ],
   };
+}
+
+/** A fill value given as an attribute (a number, true/false, or a constant size). */
+function attrNumber(v: AttrValue | undefined): number {
+  return v instanceof Dim ? v.constant! : typeof v === "boolean" ? (v ? 1 : 0) : (v as number);
+}
+
+/** ConstantOfShape: output 0's dtype, filled with `value`, shaped by the int64 tensor `shape`. */
+function fillOnnx(ctx: OnnxContext, shape: string, value: number): string {
+  const dtype = ctx.outputs[0]!.dtype;
+  return ctx.op("ConstantOfShape", [shape], { value: { tensor: { values: [value], shape: [1], dtype } } });
 }
 
 // ---------------------------------------------------------------------------
@@ -148,6 +166,10 @@ const arange: OpDef = {
   },
   cost: () => ZERO_COST,
   lower: (ctx) => [castTo(ctx, ctx.b.shift(ctx.b.iota(outShape(ctx)), num(ctx, "start")), outDType(ctx))],
+  onnx(ctx) {
+    const range = ctx.op("Range", [ctx.size(intAttr(ctx, "start")), ctx.size(intAttr(ctx, "n")), ctx.scalar(1, "i64")]);
+    return [castValue(ctx, range, "i64", ctx.outputs[0]!.dtype)];
+  },
 };
 
 const eye: OpDef = {
@@ -162,7 +184,17 @@ const eye: OpDef = {
   },
   cost: () => ZERO_COST,
   lower: (ctx) => [castTo(ctx, diagonalRelation(ctx, "eq"), outDType(ctx))],
+  onnx(ctx) {
+    const n = intAttr(ctx, "n");
+    return [castValue(ctx, diagonalRelationOnnx(ctx, n, "Equal"), "bool", ctx.outputs[0]!.dtype)];
+  },
 };
+
+/** row index `op` column index over an [n, n] grid, at run time */
+function diagonalRelationOnnx(ctx: OnnxContext, n: Dim, op: string): string {
+  const positions = ctx.op("Range", [ctx.scalar(0, "i64"), ctx.size(n), ctx.scalar(1, "i64")]);
+  return ctx.op(op, [unsqueeze(ctx, positions, [1]), positions]);
+}
 
 /** row index `op` column index over the [n, n] output */
 function diagonalRelation(ctx: LowerContext, op: "eq" | "ge"): T {
@@ -183,6 +215,7 @@ const causalMask: OpDef = {
   cost: () => ZERO_COST,
   // query i (row) may attend key j (column) when j <= i
   lower: (ctx) => [diagonalRelation(ctx, "ge")],
+  onnx: (ctx) => [diagonalRelationOnnx(ctx, intAttr(ctx, "T"), "GreaterOrEqual")],
 };
 
 const sinusoidalPositions: OpDef = {
@@ -217,6 +250,7 @@ const sinusoidalPositions: OpDef = {
       }
     return [ctx.b.tensor(values, [t, d])];
   },
+  onnx: (ctx) => [sinusoidalTable(ctx, intAttr(ctx, "T"), ctx.int("d"))],
 };
 
 // ---------------------------------------------------------------------------
@@ -264,18 +298,46 @@ const constant: OpDef = {
     const flat = [ctx.attrs.value].flat(Infinity as 1) as ConcreteAttr[];
     return [ctx.b.tensor(flat.map(fillValue), outShape(ctx), outDType(ctx))];
   },
+  onnx(ctx) {
+    const flat = [ctx.attrs.value].flat(Infinity as 1) as AttrValue[];
+    const shape = ctx.outputs[0]!.shape.map((d) => d.constant!);
+    return [ctx.constant(flat.map(attrNumber), shape, ctx.outputs[0]!.dtype)];
+  },
 };
 
-export const ops: OpDef[] = [
-  filled("zeros", "a tensor of zeros of the given shape", false),
-  filled("ones", "a tensor of ones of the given shape", false),
-  filled("full", "a tensor of the given shape filled with value", true),
-  like("zeros_like", "zeros with x's shape and dtype", false),
-  like("ones_like", "ones with x's shape and dtype", false),
-  like("full_like", "value with x's shape and dtype", true),
-  arange,
-  eye,
-  causalMask,
-  sinusoidalPositions,
-  constant,
-];
+// PyTorch (compiler/ops/torch-mapping.ts): torch's factories on the forward's device.
+const made = (c: TorchContext, dtype = true): Record<string, string> => ({
+  ...(dtype ? { dtype: c.dtype(c.outputs[0]!.dtype) } : {}),
+  device: c.device,
+});
+const TORCH: TorchTable = {
+  zeros: { forward: (c) => pyCall("torch.zeros", [c.py(c.attrs.shape)], made(c)) },
+  ones: { forward: (c) => pyCall("torch.ones", [c.py(c.attrs.shape)], made(c)) },
+  full: { forward: (c) => pyCall("torch.full", [c.py(c.attrs.shape), c.py(c.attrs.value)], made(c)) },
+  zeros_like: { forward: (c) => pyCall("torch.zeros_like", [arg(c, 0)]) },
+  ones_like: { forward: (c) => pyCall("torch.ones_like", [arg(c, 0)]) },
+  full_like: { forward: (c) => pyCall("torch.full_like", [arg(c, 0), c.py(c.attrs.value)]) },
+  arange: { forward: (c) => pyCall("torch.arange", [c.py(c.attrs.start), c.py(c.attrs.n)], made(c)) },
+  eye: { forward: (c) => pyCall("torch.eye", [c.py(c.attrs.n)], made(c)) },
+  // query i may attend key j when j <= i: the lower triangle
+  causal_mask: { forward: (c) => `${pyCall("torch.ones", [c.py(c.attrs.T), c.py(c.attrs.T)], made(c))}.tril()` },
+  sinusoidal_positions: { forward: (c) => pyCall(c.helper("sinusoidal"), [c.py(c.attrs.T), c.py(c.attrs.d), c.device, c.dtype("f32")]) },
+  constant: { forward: (c) => pyCall("torch.tensor", [c.py(c.attrs.value)], made(c)) },
+};
+
+export const ops: OpDef[] = withTorch(
+  [
+    filled("zeros", "a tensor of zeros of the given shape", false),
+    filled("ones", "a tensor of ones of the given shape", false),
+    filled("full", "a tensor of the given shape filled with value", true),
+    like("zeros_like", "zeros with x's shape and dtype", false),
+    like("ones_like", "ones with x's shape and dtype", false),
+    like("full_like", "value with x's shape and dtype", true),
+    arange,
+    eye,
+    causalMask,
+    sinusoidalPositions,
+    constant,
+  ],
+  TORCH,
+);

@@ -15,9 +15,24 @@
 
 import { type Shape, shapesEqual } from "../dim.js";
 import { type DTypeClass, ONE, sameDim, dtypeAttr, optionalFloatAttr, pointwise, requireDTypeClass } from "./builders.js";
-import { type DType, type OpDef, type TensorType, OpError, broadcastShapes, cost, input, isInteger, numel, typeToString } from "./types.js";
+import {
+  type DType,
+  type OpDef,
+  type TensorType,
+  OpError,
+  broadcastShapes,
+  cost,
+  input,
+  isFloat,
+  isInteger,
+  numel,
+  typeToString,
+} from "./types.js";
 import type { BinaryOp, UnaryOp } from "../prim/builder.js";
 import { castTo, map1, need, optNum, outDType, withLower } from "./lowering.js";
+import { castValue, type OnnxContext } from "../export/onnx/context.js";
+import { clipValue, value, withOnnx } from "../export/onnx/helpers.js";
+import { arg, pyCall, unaryCall, withTorch, type TorchMapping, type TorchTable } from "./torch-mapping.js";
 
 // ---------------------------------------------------------------------------
 // Unary
@@ -33,11 +48,35 @@ function unary(name: string, flopsPerElem: number, doc: string, dtypes: DTypeCla
   });
   // same-named primitive; rounding is the identity on integers
   const rounding = name === "floor" || name === "ceil" || name === "round";
-  return withLower(
-    rule,
-    map1((x, { b }) => (rounding && b.dtype(x) !== "f32" ? x : b.unary(name as UnaryOp, x))),
-  );
+  const onnx = UNARY_ONNX[name];
+  if (!onnx) throw new Error(`elementwise '${name}' has no ONNX mapping`);
+  return {
+    ...withLower(
+      rule,
+      map1((x, { b }) => (rounding && b.dtype(x) !== "f32" ? x : b.unary(name as UnaryOp, x))),
+    ),
+    onnx: (ctx) => [rounding && !isFloat(input(ctx, 0).dtype) ? value(ctx, 0) : onnx(value(ctx, 0), ctx)],
+  };
 }
+
+/** The unary functions in ONNX, by name. */
+const UNARY_ONNX: Readonly<Record<string, (x: string, ctx: OnnxContext) => string>> = {
+  exp: (x, ctx) => ctx.op("Exp", [x]),
+  log: (x, ctx) => ctx.op("Log", [x]),
+  log1p: (x, ctx) => ctx.op("Log", [ctx.op("Add", [x, ctx.scalar(1)])]),
+  sqrt: (x, ctx) => ctx.op("Sqrt", [x]),
+  rsqrt: (x, ctx) => ctx.op("Reciprocal", [ctx.op("Sqrt", [x])]),
+  abs: (x, ctx) => ctx.op("Abs", [x]),
+  neg: (x, ctx) => ctx.op("Neg", [x]),
+  square: (x, ctx) => ctx.op("Mul", [x, x]),
+  sin: (x, ctx) => ctx.op("Sin", [x]),
+  cos: (x, ctx) => ctx.op("Cos", [x]),
+  reciprocal: (x, ctx) => ctx.op("Reciprocal", [x]),
+  erf: (x, ctx) => ctx.op("Erf", [x]),
+  floor: (x, ctx) => ctx.op("Floor", [x]),
+  ceil: (x, ctx) => ctx.op("Ceil", [x]),
+  round: (x, ctx) => ctx.op("Round", [x]),
+};
 
 const unaryOps: OpDef[] = [
   unary("exp", 1, "e^x"),
@@ -55,72 +94,85 @@ const unaryOps: OpDef[] = [
   unary("floor", 1, "largest integer <= x (integers pass through)", "numeric"),
   unary("ceil", 1, "smallest integer >= x (integers pass through)", "numeric"),
   unary("round", 1, "round half to even (integers pass through)", "numeric"),
-  withLower(
-    pointwise({
-      name: "stop_gradient",
-      category: "elementwise",
-      doc: "x unchanged forward; no gradient flows back through it (detach)",
-      flopsPerElem: 0,
-      dtypes: "any",
-    }),
-    map1((x, { b }) => b.stopGradient(x)),
+  withOnnx(
+    withLower(
+      pointwise({
+        name: "stop_gradient",
+        category: "elementwise",
+        doc: "x unchanged forward; no gradient flows back through it (detach)",
+        flopsPerElem: 0,
+        dtypes: "any",
+      }),
+      map1((x, { b }) => b.stopGradient(x)),
+    ),
+    (ctx) => [value(ctx, 0)],
   ),
-  withLower(
-    pointwise({
-      name: "logical_not",
-      category: "elementwise",
-      doc: "elementwise NOT of a bool tensor",
-      flopsPerElem: 1,
-      dtypes: "bool",
-    }),
-    map1((x, { b }) => b.unary("not", x)),
+  withOnnx(
+    withLower(
+      pointwise({
+        name: "logical_not",
+        category: "elementwise",
+        doc: "elementwise NOT of a bool tensor",
+        flopsPerElem: 1,
+        dtypes: "bool",
+      }),
+      map1((x, { b }) => b.unary("not", x)),
+    ),
+    (ctx) => [ctx.op("Not", [value(ctx, 0)])],
   ),
 ];
 
-const cast = withLower(
-  pointwise({
-    name: "cast",
-    category: "elementwise",
-    doc: "converts x to another dtype (float → integer truncates toward zero; nonzero → true)",
-    attrs: [{ name: "dtype", type: "dtype", doc: "the target dtype" }],
-    dtypes: "any",
-    outDType: (ctx) => dtypeAttr(ctx, "dtype"),
-    // a conversion per element; none when the dtype already matches
-    flopsPerElem: (ctx) => (ctx.attrs.dtype === input(ctx, 0).dtype ? 0 : 1),
-  }),
-  map1((x, ctx) => castTo(ctx, x, outDType(ctx))),
+const cast = withOnnx(
+  withLower(
+    pointwise({
+      name: "cast",
+      category: "elementwise",
+      doc: "converts x to another dtype (float → integer truncates toward zero; nonzero → true)",
+      attrs: [{ name: "dtype", type: "dtype", doc: "the target dtype" }],
+      dtypes: "any",
+      outDType: (ctx) => dtypeAttr(ctx, "dtype"),
+      // a conversion per element; none when the dtype already matches
+      flopsPerElem: (ctx) => (ctx.attrs.dtype === input(ctx, 0).dtype ? 0 : 1),
+    }),
+    map1((x, ctx) => castTo(ctx, x, outDType(ctx))),
+  ),
+  (ctx) => [castValue(ctx, value(ctx, 0), input(ctx, 0).dtype, ctx.outputs[0]!.dtype)],
 );
 
-const clamp = withLower(
-  pointwise({
-    name: "clamp",
-    category: "elementwise",
-    doc: "limits x to [min, max]; either bound may be none (but not both)",
-    attrs: [
-      { name: "min", type: "float", default: null },
-      { name: "max", type: "float", default: null },
-    ],
-    dtypes: "numeric",
-    check(ctx) {
-      const lo = optionalFloatAttr(ctx, "min");
-      const hi = optionalFloatAttr(ctx, "max");
-      if (lo === null && hi === null)
-        throw new OpError("clamp needs at least one of 'min' and 'max'", {
-          hint: "e.g. clamp(x, min: 0.0), or clamp(x, min: -1.0, max: 1.0)",
-        });
-    },
-    // one comparison per bound
-    flopsPerElem: (ctx) => (ctx.attrs.min == null ? 0 : 1) + (ctx.attrs.max == null ? 0 : 1),
-  }),
-  map1((x, ctx) => {
-    const { b } = ctx;
-    const lo = optNum(ctx, "min");
-    const hi = optNum(ctx, "max");
-    const d = b.dtype(x);
-    // torch.clamp: max(x, min) first, then min(., max) (so min > max gives max everywhere)
-    const y = lo === null ? x : b.binary("maximum", x, b.scalar(lo, d));
-    return hi === null ? y : b.binary("minimum", y, b.scalar(hi, d));
-  }),
+const clamp = withOnnx(
+  withLower(
+    pointwise({
+      name: "clamp",
+      category: "elementwise",
+      doc: "limits x to [min, max]; either bound may be none (but not both)",
+      attrs: [
+        { name: "min", type: "float", default: null },
+        { name: "max", type: "float", default: null },
+      ],
+      dtypes: "numeric",
+      check(ctx) {
+        const lo = optionalFloatAttr(ctx, "min");
+        const hi = optionalFloatAttr(ctx, "max");
+        if (lo === null && hi === null)
+          throw new OpError("clamp needs at least one of 'min' and 'max'", {
+            hint: "e.g. clamp(x, min: 0.0), or clamp(x, min: -1.0, max: 1.0)",
+          });
+      },
+      // one comparison per bound
+      flopsPerElem: (ctx) => (ctx.attrs.min == null ? 0 : 1) + (ctx.attrs.max == null ? 0 : 1),
+    }),
+    map1((x, ctx) => {
+      const { b } = ctx;
+      const lo = optNum(ctx, "min");
+      const hi = optNum(ctx, "max");
+      const d = b.dtype(x);
+      // torch.clamp: max(x, min) first, then min(., max) (so min > max gives max everywhere)
+      const y = lo === null ? x : b.binary("maximum", x, b.scalar(lo, d));
+      return hi === null ? y : b.binary("minimum", y, b.scalar(hi, d));
+    }),
+  ),
+  // ONNX Clip applies min then max, as torch.clamp
+  (ctx) => [clipValue(ctx, value(ctx, 0), optionalFloatAttr(ctx, "min"), optionalFloatAttr(ctx, "max"), input(ctx, 0).dtype)],
 );
 
 // ---------------------------------------------------------------------------
@@ -175,8 +227,37 @@ function binary(spec: BinarySpec): OpDef {
       if (as) [x, y] = [b.cast(x, as), b.cast(y, as)];
       return [b.binary(prim, x, y)];
     },
+    onnx(ctx) {
+      let [x, y] = [value(ctx, 0), value(ctx, 1)];
+      const d = input(ctx, 0).dtype;
+      // true division of integers; ONNX's order comparisons take numbers, not bools
+      const as = spec.name === "div" ? ctx.outputs[0]!.dtype : d === "bool" && ORDERING.has(spec.name) ? "i32" : undefined;
+      if (as) [x, y] = [castValue(ctx, x, d, as), castValue(ctx, y, d, as)];
+      const onnxOp = BINARY_ONNX[spec.name]!;
+      return [spec.name === "ne" ? ctx.op("Not", [ctx.op(onnxOp, [x, y])]) : ctx.op(onnxOp, [x, y])];
+    },
   };
 }
+
+/** ONNX ops of the binary ops (ne is Not(Equal)). */
+const BINARY_ONNX: Readonly<Record<string, string>> = {
+  add: "Add",
+  sub: "Sub",
+  mul: "Mul",
+  div: "Div",
+  pow: "Pow",
+  maximum: "Max",
+  minimum: "Min",
+  eq: "Equal",
+  ne: "Equal",
+  lt: "Less",
+  le: "LessOrEqual",
+  gt: "Greater",
+  ge: "GreaterOrEqual",
+  logical_and: "And",
+  logical_or: "Or",
+};
+const ORDERING = new Set(["lt", "le", "gt", "ge"]);
 
 /** a and b must share a dtype; the error shows both operands. */
 function sameOperandDType(op: string, a: TensorType, b: TensorType): DType {
@@ -298,6 +379,52 @@ const where: OpDef = {
     return cost(0, numel(ctx.outputs[0]!.shape));
   },
   lower: (ctx) => [ctx.b.where(need(ctx, 0), need(ctx, 1), need(ctx, 2))],
+  onnx: (ctx) => [ctx.op("Where", [value(ctx, 0), value(ctx, 1), value(ctx, 2)])],
 };
 
-export const ops: OpDef[] = [...unaryOps, cast, clamp, ...binaryOps, where];
+// PyTorch (compiler/ops/torch-mapping.ts): torch's elementwise functions and Python's
+// operators (a plain-number operand stays a number, as in dlm).
+/** floor / ceil / round are the identity on integers (torch has no integer kernels for them) */
+const rounding = (fn: string): TorchMapping => ({ forward: (c) => (isFloat(c.inputTypes[0]!.dtype) ? `${fn}(${arg(c, 0)})` : arg(c, 0)) });
+const operator = (op: string): TorchMapping => ({ forward: (c) => `${arg(c, 0)} ${op} ${arg(c, 1)}` });
+const onTensors = (fn: string): TorchMapping => ({
+  forward: (c) =>
+    pyCall(
+      fn,
+      c.inputs.map((_, i) => c.tensor(i)),
+    ),
+});
+
+const TORCH: TorchTable = {
+  ...Object.fromEntries(
+    ["exp", "log", "log1p", "sqrt", "rsqrt", "abs", "neg", "square", "sin", "cos", "reciprocal", "erf"].map((n) => [
+      n,
+      unaryCall(`torch.${n}`),
+    ]),
+  ),
+  floor: rounding("torch.floor"),
+  ceil: rounding("torch.ceil"),
+  round: rounding("torch.round"),
+  stop_gradient: { forward: (c) => `${arg(c, 0)}.detach()` },
+  logical_not: unaryCall("torch.logical_not"),
+  cast: { forward: (c) => `${arg(c, 0)}.to(${c.dtype(c.outputs[0]!.dtype)})` },
+  clamp: { forward: (c) => pyCall("torch.clamp", [arg(c, 0)], { min: c.py(c.attrs.min), max: c.py(c.attrs.max) }) },
+  add: operator("+"),
+  sub: operator("-"),
+  mul: operator("*"),
+  div: operator("/"),
+  pow: { forward: (c) => pyCall("torch.pow", [arg(c, 0), arg(c, 1)]) },
+  maximum: onTensors("torch.maximum"),
+  minimum: onTensors("torch.minimum"),
+  eq: operator("=="),
+  ne: operator("!="),
+  lt: operator("<"),
+  le: operator("<="),
+  gt: operator(">"),
+  ge: operator(">="),
+  logical_and: onTensors("torch.logical_and"),
+  logical_or: onTensors("torch.logical_or"),
+  where: onTensors("torch.where"),
+};
+
+export const ops: OpDef[] = withTorch([...unaryOps, cast, clamp, ...binaryOps, where], TORCH);

@@ -21,6 +21,10 @@ import {
   typeToString,
 } from "./types.js";
 
+import { DataType } from "../export/onnx/context.js";
+import { sinusoidalTable, sliceAxis, unsqueeze as unsqueezeOnnx, value } from "../export/onnx/helpers.js";
+import { arg, pyCall, withTorch, type TorchTable } from "./torch-mapping.js";
+
 /** nn.Embedding's default init: N(0, 1). */
 const EMBEDDING_INIT = Object.freeze({ mean: 0, std: 1 });
 
@@ -69,6 +73,17 @@ const embedding: OpDef = {
     const num = b.shape(w)[0]!;
     const keep = b.cast(b.binary("ne", ids, b.scalar(pad < 0 ? pad + num : pad, "i32")), "f32");
     return [b.times(rows, unsqueeze(ctx, keep, -1))];
+  },
+  // the padding row's output is zero, as in the lowering
+  onnx(ctx) {
+    const ids = value(ctx, 0);
+    const rows = ctx.op("Gather", [ctx.params[0]!, ids], { axis: 0 });
+    if (ctx.attrs.padding_idx == null) return [rows];
+    const num = ctx.known(ctx.paramTypes[0]!.shape[0]!, "the table size");
+    const pad = ctx.int("padding_idx");
+    const hit = ctx.op("Equal", [ids, ctx.scalar(pad < 0 ? pad + num : pad, input(ctx, 0).dtype)]);
+    const keep = ctx.op("Cast", [ctx.op("Not", [hit])], { to: DataType.FLOAT });
+    return [ctx.op("Mul", [rows, unsqueezeOnnx(ctx, keep, [-1])])];
   },
 };
 
@@ -119,6 +134,10 @@ const positionalEmbedding: OpDef = {
   cost: addCost,
   // the first T rows of the learned table
   lower: addPositions((ctx, t) => ctx.b.sliceAxis(ctx.params[0]!, 0, 0, t)),
+  onnx(ctx) {
+    const t = input(ctx, 0).shape.at(-2)!;
+    return [ctx.op("Add", [value(ctx, 0), sliceAxis(ctx, ctx.params[0]!, 0, 0, ctx.shape([t]))])];
+  },
 };
 
 const sinusoidalEncoding: OpDef = {
@@ -145,6 +164,31 @@ const sinusoidalEncoding: OpDef = {
       return j % 2 === 0 ? Math.sin(angle) : Math.cos(angle);
     }),
   ),
+  onnx(ctx) {
+    const x = input(ctx, 0);
+    const table = sinusoidalTable(ctx, x.shape.at(-2)!, ctx.known(x.shape.at(-1)!, "the feature size"));
+    return [ctx.op("Add", [value(ctx, 0), table])];
+  },
 };
 
-export const ops: OpDef[] = [embedding, positionalEmbedding, sinusoidalEncoding];
+// PyTorch (compiler/ops/torch-mapping.ts): nn.Embedding (with dlm's padding row masked to
+// zero, which torch's padding_idx leaves to the weights); position tables added to x.
+const TORCH: TorchTable = {
+  embedding: {
+    layer: (c) => pyCall("nn.Embedding", c.paramShapes[0]!.map(String)),
+    forward: (c) => {
+      const weight = c.layer ? `${c.layer}.weight` : c.params[0]!;
+      const pad = c.attrs.padding_idx;
+      if (pad === null || pad === undefined) return c.layer ? `${c.layer}(${arg(c, 0)})` : pyCall("F.embedding", [arg(c, 0), weight]);
+      const p = c.int("padding_idx");
+      return pyCall(c.helper("embedding"), [arg(c, 0), weight, String(p < 0 ? p + c.paramShapes[0]![0]! : p)]);
+    },
+  },
+  positional_embedding: { forward: (c) => `${arg(c, 0)} + ${c.params[0]}[: ${arg(c, 0)}.shape[-2]]` },
+  sinusoidal_encoding: {
+    forward: (c) =>
+      `${arg(c, 0)} + ${pyCall(c.helper("sinusoidal"), [`${arg(c, 0)}.shape[-2]`, `${arg(c, 0)}.shape[-1]`, `${arg(c, 0)}.device`, `${arg(c, 0)}.dtype`])}`,
+  },
+};
+
+export const ops: OpDef[] = withTorch([embedding, positionalEmbedding, sinusoidalEncoding], TORCH);

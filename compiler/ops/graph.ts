@@ -12,6 +12,7 @@ import { prodRange, requireIntegerInput, requireMinRank, requirePositiveDim, sam
 import { flag, need, num, outShape, table } from "./lowering.js";
 import {
   type CostContext,
+  type DType,
   type InferContext,
   type LowerContext,
   type OpDef,
@@ -22,11 +23,16 @@ import {
   cost,
   input,
   intAttr,
+  isFloat,
+  normAxis,
   numel,
   requireFloat,
   requireRank,
   typeToString,
 } from "./types.js";
+
+import { DataType, type OnnxContext } from "../export/onnx/context.js";
+import { swapPerm, unsqueeze as unsqueezeOnnx, value } from "../export/onnx/helpers.js";
 
 /** Values being aggregated: any numeric dtype (floats for means). */
 function requireNumeric(op: string, x: TensorType, float: boolean): void {
@@ -78,6 +84,46 @@ function lowerSegment(kind: SegmentKind, ctx: LowerContext): T {
   return b.where(b.binary("gt", count, b.scalar(0)), reduced, b.scalar(0, dt));
 }
 
+// ---------------------------------------------------------------------------
+// ONNX: scatters with a reduction (ScatterElements), as the lowerings
+
+/** A tensor of `shape` (int64 shape tensor) filled with `value` of dtype `dtype`. */
+function filledOnnx(ctx: OnnxContext, shape: string, value: number, dtype: DType): string {
+  return ctx.op("ConstantOfShape", [shape], { value: { tensor: { values: [value], shape: [1], dtype } } });
+}
+
+/** How many entries of ids [E] name each of `n` rows: f32 [n]. */
+function countsOnnx(ctx: OnnxContext, ids: string, n: Dim): string {
+  const ones = filledOnnx(ctx, ctx.op("Shape", [ids]), 1, "f32");
+  return ctx.op("ScatterElements", [filledOnnx(ctx, ctx.shape([n]), 0, "f32"), ids, ones], { axis: 0, reduction: "add" });
+}
+
+/** A 1-D index along `axis` of x (rank `rank`) spread to x's shape, as ScatterElements wants its indices. */
+function spreadIndex(ctx: OnnxContext, ids: string, x: string, axis: number, rank: number): string {
+  const lifted = unsqueezeOnnx(
+    ctx,
+    ids,
+    [...Array(rank).keys()].filter((i) => i !== axis),
+  );
+  return ctx.op("Expand", [lifted, ctx.op("Shape", [x])]);
+}
+
+function segmentOnnx(kind: SegmentKind, ctx: OnnxContext): string {
+  const t = input(ctx, 0);
+  const x = value(ctx, 0);
+  const ids = value(ctx, 1);
+  const out = ctx.outputs[0]!.shape;
+  const idx = spreadIndex(ctx, ids, x, 0, t.shape.length);
+  const scatter = (init: number, reduction: string): string =>
+    ctx.op("ScatterElements", [filledOnnx(ctx, ctx.shape(out), init, t.dtype), idx, x], { axis: 0, reduction });
+  if (kind === "sum") return scatter(0, "add");
+  const count = ctx.op("Reshape", [countsOnnx(ctx, ids, out[0]!), ctx.ints([-1, ...Array<number>(t.shape.length - 1).fill(1)])]);
+  if (kind === "mean") return ctx.op("Div", [scatter(0, "add"), ctx.op("Max", [count, ctx.scalar(1)])]);
+  const extreme = isFloat(t.dtype) ? Infinity : 2147483647;
+  const reduced = scatter(kind === "max" ? -extreme : extreme, kind);
+  return ctx.op("Where", [ctx.op("Greater", [count, ctx.scalar(0)]), reduced, ctx.scalar(0, t.dtype)]);
+}
+
 function segmentOp(kind: SegmentKind): OpDef {
   const name = `segment_${kind}`;
   return {
@@ -106,6 +152,7 @@ function segmentOp(kind: SegmentKind): OpDef {
       return cost(0, kind === "mean" ? work.add(numel(ctx.outputs[0]!.shape)) : work);
     },
     lower: (ctx) => [lowerSegment(kind, ctx)],
+    onnx: (ctx) => [segmentOnnx(kind, ctx)],
   };
 }
 
@@ -164,6 +211,14 @@ const scatterAdd: OpDef = {
     const total = out.reduce((m, d) => m * d, 1);
     return [b.reshape(b.scatterAdd(b.reshape(x, [-1]), flat, 0, total), out)];
   },
+  onnx(ctx) {
+    const t = input(ctx, 0);
+    const x = value(ctx, 0);
+    const axis = normAxis(ctx.int("axis"), t.shape.length);
+    const idx = input(ctx, 1).shape.length === 1 ? spreadIndex(ctx, value(ctx, 1), x, axis, t.shape.length) : value(ctx, 1);
+    const zeros = filledOnnx(ctx, ctx.shape(ctx.outputs[0]!.shape), 0, t.dtype);
+    return [ctx.op("ScatterElements", [zeros, idx, x], { axis, reduction: "add" })];
+  },
 };
 
 const gcnNorm: OpDef = {
@@ -206,6 +261,22 @@ const gcnNorm: OpDef = {
     const dinv = b.where(pos, b.unary("rsqrt", b.where(pos, deg, b.scalar(1))), b.scalar(0));
     return [b.times(b.times(dinv, hat), b.swapAxes(dinv, -1, -2))];
   },
+  onnx(ctx) {
+    const t = input(ctx, 0);
+    const a = value(ctx, 0);
+    let hat = a;
+    if (boolAttr(ctx, "add_self_loops")) {
+      const positions = ctx.op("Range", [ctx.scalar(0, "i64"), ctx.size(t.shape.at(-1)!), ctx.scalar(1, "i64")]);
+      const eye = ctx.op("Cast", [ctx.op("Equal", [unsqueezeOnnx(ctx, positions, [1]), positions])], { to: DataType.FLOAT });
+      hat = ctx.op("Add", [a, eye]);
+    }
+    const deg = ctx.op("ReduceSum", [hat, ctx.ints([-1])], { keepdims: 1 });
+    const pos = ctx.op("Greater", [deg, ctx.scalar(0)]);
+    const root = ctx.op("Reciprocal", [ctx.op("Sqrt", [ctx.op("Where", [pos, deg, ctx.scalar(1)])])]);
+    const dinv = ctx.op("Where", [pos, root, ctx.scalar(0)]);
+    const dinvT = ctx.op("Transpose", [dinv], { perm: swapPerm(t.shape.length, -1, -2) });
+    return [ctx.op("Mul", [ctx.op("Mul", [dinv, hat]), dinvT])];
+  },
 };
 
 const degree: OpDef = {
@@ -222,6 +293,7 @@ const degree: OpDef = {
     return cost(0, input(ctx, 0).shape[0]!);
   },
   lower: (ctx) => [counts(ctx.b, need(ctx, 0), outShape(ctx)[0]!)],
+  onnx: (ctx) => [countsOnnx(ctx, value(ctx, 0), ctx.outputs[0]!.shape[0]!)],
 };
 
 export const ops: OpDef[] = [segmentOp("sum"), segmentOp("mean"), segmentOp("max"), segmentOp("min"), scatterAdd, gcnNorm, degree];

@@ -43,6 +43,8 @@ import {
 import type { T } from "../prim/builder.js";
 import { linear as affine, need, outShape, str } from "./lowering.js";
 import type { LowerContext } from "./types.js";
+import { affine as affineOnnx, value } from "../export/onnx/helpers.js";
+import { arg, pyCall, withTorch, type TorchTable } from "./torch-mapping.js";
 
 // ---------------------------------------------------------------------------
 // Lowering helpers
@@ -110,6 +112,7 @@ const linear: OpDef = {
     return cost(numel(x.shape).mul(intAttr(ctx, "out")));
   },
   lower: (ctx) => [affine(ctx.b, need(ctx, 0), ctx.params[0]!, ctx.params[1])],
+  onnx: (ctx) => [affineOnnx(ctx, value(ctx, 0), input(ctx, 0).shape.length, ctx.params[0]!, ctx.params[1])],
 };
 
 // ---------------------------------------------------------------------------
@@ -192,6 +195,8 @@ const matmul: OpDef = {
     const b2 = b.rank(y) === 1 ? b.reshape(y, [b.shape(y)[0]!, 1]) : y;
     return [b.reshape(b.matmul(a2, b2), outShape(ctx))];
   },
+  // NumPy semantics, 1-D operands included, as ONNX MatMul
+  onnx: (ctx) => [ctx.op("MatMul", [value(ctx, 0), value(ctx, 1)])],
 };
 
 // ---------------------------------------------------------------------------
@@ -248,6 +253,11 @@ const bilinear: OpDef = {
         return bias === undefined ? y : b.plus(y, bias);
       }),
     ];
+  },
+  // y[..., k] = sum_ij x1[..., i] W[k, i, j] x2[..., j] + b[k]
+  onnx(ctx) {
+    const y = ctx.op("Einsum", [value(ctx, 0), ctx.params[0]!, value(ctx, 1)], { equation: "...i,kij,...j->...k" });
+    return [ctx.params[1] === undefined ? y : ctx.op("Add", [y, ctx.params[1]])];
   },
 };
 
@@ -408,6 +418,13 @@ const einsum: OpDef = {
     return cost(prodRange(plan.all));
   },
   lower: lowerEinsum,
+  onnx: (ctx) => [
+    ctx.op(
+      "Einsum",
+      ctx.values.map((_, i) => value(ctx, i)),
+      { equation: stringAttr(ctx, "equation").replace(/\s+/g, "") },
+    ),
+  ],
 };
 
 // ---------------------------------------------------------------------------
@@ -524,4 +541,23 @@ function lowerEinsum(ctx: LowerContext): readonly T[] {
   return [b.broadcastTo(res.t, outShape(ctx))];
 }
 
-export const ops: OpDef[] = [linear, matmul, bilinear, einsum];
+// PyTorch (compiler/ops/torch-mapping.ts): nn.Linear / nn.Bilinear when the layer owns its
+// weights, their functional forms when a weight is shared with another layer.
+const TORCH: TorchTable = {
+  linear: {
+    layer: (c) =>
+      pyCall("nn.Linear", [String(c.paramShapes[0]![1]), String(c.paramShapes[0]![0])], { bias: c.py(c.paramShapes.length > 1) }),
+    forward: (c) => (c.layer ? `${c.layer}(${arg(c, 0)})` : pyCall("F.linear", [arg(c, 0), ...c.params])),
+  },
+  matmul: { forward: (c) => pyCall("torch.matmul", [arg(c, 0), arg(c, 1)]) },
+  bilinear: {
+    layer: (c) => {
+      const [out, in1, in2] = c.paramShapes[0]!;
+      return pyCall("nn.Bilinear", [String(in1), String(in2), String(out)], { bias: c.py(c.paramShapes.length > 1) });
+    },
+    forward: (c) => (c.layer ? `${c.layer}(${arg(c, 0)}, ${arg(c, 1)})` : pyCall("F.bilinear", [arg(c, 0), arg(c, 1), ...c.params])),
+  },
+  einsum: { forward: (c) => pyCall("torch.einsum", [c.py(c.attrs.equation), ...c.inputs.map((_, i) => arg(c, i))]) },
+};
+
+export const ops: OpDef[] = withTorch([linear, matmul, bilinear, einsum], TORCH);

@@ -28,8 +28,10 @@ import {
 } from "./builders.js";
 import type { T } from "../prim/builder.js";
 import { clampMinValue, flag, logSoftmax, need, num, optNums, reduceLoss, softplus, str } from "./lowering.js";
+import { arg, pyCall, withTorch, type TorchContext, type TorchMapping, type TorchTable } from "./torch-mapping.js";
 import {
   type AttrSpec,
+  type AttrValue,
   type CostContext,
   type InferContext,
   type InputSpec,
@@ -45,6 +47,7 @@ import {
   intAttr,
   isFloat,
   isInteger,
+  normAxis,
   numel,
   requireFloat,
   sameDType,
@@ -570,23 +573,109 @@ const cosineSimilarity: OpDef = {
     const unit = (t: T): T => b.over(t, clampMinValue(b, b.sqrt(b.sum(b.unary("square", t), [axis], true)), eps));
     return [b.sum(b.times(unit(need(ctx, 0)), unit(need(ctx, 1))), [axis])];
   },
+  // the axis counted from the end, so that it names the same axis of a, b and their broadcast
+  onnx(ctx) {
+    const { full } = cosineShape(ctx);
+    const axes = ctx.ints([normAxis(ctx.int("axis"), full.length) - full.length]);
+    const eps = ctx.scalar(floatAttr(ctx, "eps"));
+    const unit = (t: string): string =>
+      ctx.op("Div", [t, ctx.op("Max", [ctx.op("Sqrt", [ctx.op("ReduceSum", [ctx.op("Mul", [t, t]), axes], { keepdims: 1 })]), eps])]);
+    const [a, b] = [ctx.values[0]!, ctx.values[1]!];
+    return [ctx.op("ReduceSum", [ctx.op("Mul", [unit(a), unit(b)]), axes], { keepdims: 0 })];
+  },
 };
 
-export const ops: OpDef[] = [
-  crossEntropy,
-  nllLoss,
-  mse,
-  l1,
-  smoothL1,
-  huber,
-  bce,
-  bceWithLogits,
-  klDiv,
-  klNormal,
-  hinge,
-  triplet,
-  contrastive,
-  cosineSimilarity,
-  cosineEmbedding,
-  gaussianNll,
-];
+// PyTorch (compiler/ops/torch-mapping.ts): torch.nn.functional's losses, which share dlm's
+// definitions; class losses through helpers that move dlm's last-axis classes to torch's axis 1.
+const reduction = (c: TorchContext): string => c.py(c.attrs.reduction);
+const pairTorch = (fn: string, extra: (c: TorchContext) => Record<string, string | undefined> = () => ({})): TorchMapping => ({
+  forward: (c) => pyCall(fn, [arg(c, 0), arg(c, 1)], { ...extra(c), reduction: reduction(c) }),
+});
+/** a per-element loss written out, reduced as dlm reduces it */
+const reduced = (el: (c: TorchContext) => string): TorchMapping => ({
+  forward: (c) => pyCall(c.helper("reduce_loss"), [el(c), reduction(c)]),
+});
+const floatList = (c: TorchContext, v: unknown, like: string): string =>
+  v === null || v === undefined ? "None" : `torch.tensor(${c.py(v as AttrValue)}, dtype=${like}.dtype, device=${like}.device)`;
+
+const TORCH: TorchTable = {
+  cross_entropy: {
+    forward: (c) =>
+      pyCall(c.helper("cross_entropy"), [arg(c, 0), arg(c, 1)], {
+        weight: c.attrs.weight === null ? undefined : c.py(c.attrs.weight),
+        label_smoothing: c.py(c.attrs.label_smoothing),
+        ignore_index: c.py(c.attrs.ignore_index),
+        reduction: reduction(c),
+      }),
+  },
+  nll_loss: {
+    forward: (c) =>
+      pyCall(c.helper("nll_loss"), [arg(c, 0), arg(c, 1)], {
+        weight: c.attrs.weight === null ? undefined : c.py(c.attrs.weight),
+        ignore_index: c.py(c.attrs.ignore_index),
+        reduction: reduction(c),
+      }),
+  },
+  mse_loss: pairTorch("F.mse_loss"),
+  l1_loss: pairTorch("F.l1_loss"),
+  smooth_l1_loss: pairTorch("F.smooth_l1_loss", (c) => ({ beta: c.py(c.attrs.beta) })),
+  huber_loss: pairTorch("F.huber_loss", (c) => ({ delta: c.py(c.attrs.delta) })),
+  bce_loss: pairTorch("F.binary_cross_entropy"),
+  bce_with_logits: pairTorch("F.binary_cross_entropy_with_logits", (c) =>
+    c.attrs.pos_weight === null ? {} : { pos_weight: floatList(c, c.attrs.pos_weight, arg(c, 0)) },
+  ),
+  kl_div: pairTorch("F.kl_div"),
+  kl_normal: reduced((c) => `-0.5 * (1 + ${arg(c, 1)} - ${arg(c, 0)} ** 2 - torch.exp(${arg(c, 1)})).sum(-1)`),
+  hinge_loss: reduced((c) => `torch.relu(${c.py(c.attrs.margin)} - ${arg(c, 1)}.to(${arg(c, 0)}.dtype) * ${arg(c, 0)})`),
+  triplet_margin_loss: {
+    forward: (c) =>
+      pyCall("F.triplet_margin_loss", [arg(c, 0), arg(c, 1), arg(c, 2)], { margin: c.py(c.attrs.margin), reduction: reduction(c) }),
+  },
+  contrastive_loss: reduced((c) => {
+    const d = pyCall("F.pairwise_distance", [arg(c, 0), arg(c, 1)]);
+    const y = `${arg(c, 2)}.to(${arg(c, 0)}.dtype)`;
+    return `${y} * ${d} ** 2 + (1 - ${y}) * torch.relu(${c.py(c.attrs.margin)} - ${d}) ** 2`;
+  }),
+  // written out: each side over max(its norm, eps), as dlm (torch's own eps handling changed across versions)
+  cosine_similarity: {
+    forward: (c) => {
+      const unit = (x: string): string =>
+        `(${x} / torch.linalg.vector_norm(${x}, dim=${c.py(c.attrs.axis)}, keepdim=True).clamp_min(${c.py(c.attrs.eps)}))`;
+      return `(${unit(arg(c, 0))} * ${unit(arg(c, 1))}).sum(${c.py(c.attrs.axis)})`;
+    },
+  },
+  cosine_embedding_loss: {
+    forward: (c) =>
+      pyCall("F.cosine_embedding_loss", [arg(c, 0), arg(c, 1), arg(c, 2)], { margin: c.py(c.attrs.margin), reduction: reduction(c) }),
+  },
+  gaussian_nll: {
+    forward: (c) =>
+      pyCall("F.gaussian_nll_loss", [arg(c, 0), arg(c, 2), arg(c, 1)], {
+        full: c.py(c.attrs.full),
+        eps: c.py(c.attrs.eps),
+        reduction: reduction(c),
+      }),
+  },
+};
+
+export const ops: OpDef[] = withTorch(
+  [
+    crossEntropy,
+    nllLoss,
+    mse,
+    l1,
+    smoothL1,
+    huber,
+    bce,
+    bceWithLogits,
+    klDiv,
+    klNormal,
+    hinge,
+    triplet,
+    contrastive,
+    cosineSimilarity,
+    cosineEmbedding,
+    gaussianNll,
+  ],
+  TORCH,
+);

@@ -14,7 +14,7 @@
 //                                        then k + alpha/size * s, pow beta, divide)
 
 import { Dim, type Shape } from "../dim.js";
-import { biasParam, optionalFloatAttr, rangeAttr, requireAtLeast, requireMinRank, weightParam } from "./builders.js";
+import { biasParam, optionalFloatAttr, prodRange, rangeAttr, requireAtLeast, requireMinRank, weightParam } from "./builders.js";
 import {
   type AttrSpec,
   type CostContext,
@@ -36,7 +36,10 @@ import {
 } from "./types.js";
 import type { T } from "../prim/builder.js";
 import { type Lower, flag, map1, need, num, optNum, padAxis, perChannel } from "./lowering.js";
+import { float, type OnnxContext } from "../export/onnx/context.js";
+import { perChannel as perChannelOnnx, reshapeTo, value } from "../export/onnx/helpers.js";
 import type { LowerContext } from "./types.js";
+import { arg, pyCall, rankOf, withTorch, type TorchContext, type TorchTable } from "./torch-mapping.js";
 
 // ---------------------------------------------------------------------------
 // Shared attributes and parameters
@@ -184,6 +187,8 @@ interface NormSpec {
   readonly flopsPerElement: (ctx: CostContext) => number;
   readonly modeDependent?: boolean;
   readonly lower: Lower;
+  /** the ONNX export (inference: running statistics where tracked) */
+  readonly onnx: (ctx: OnnxContext) => readonly string[];
 }
 
 function normOp(spec: NormSpec): OpDef {
@@ -204,7 +209,47 @@ function normOp(spec: NormSpec): OpDef {
     },
     ...(spec.modeDependent ? { modeDependent: true } : {}),
     lower: spec.lower,
+    onnx: spec.onnx,
   };
+}
+
+// ---------------------------------------------------------------------------
+// ONNX helpers
+
+/** (x - mean) / sqrt(var + eps) over `axes` (biased variance), as `standardize` does. */
+function standardizeOnnx(ctx: OnnxContext, x: string, axes: readonly number[], eps: number): string {
+  const mean = ctx.op("ReduceMean", [x, ctx.ints(axes)], { keepdims: 1 });
+  const d = ctx.op("Sub", [x, mean]);
+  const variance = ctx.op("ReduceMean", [ctx.op("Mul", [d, d]), ctx.ints(axes)], { keepdims: 1 });
+  return ctx.op("Mul", [d, ctx.op("Reciprocal", [ctx.op("Sqrt", [ctx.op("Add", [variance, ctx.scalar(eps)])])])]);
+}
+
+/** y · weight + bias with the optional parameters reshaped by `shape`. */
+function scaleShiftOnnx(ctx: OnnxContext, y: string, weight?: string, bias?: string, shape: (p: string) => string = (p) => p): string {
+  const scaled = weight === undefined ? y : ctx.op("Mul", [y, shape(weight)]);
+  return bias === undefined ? scaled : ctx.op("Add", [scaled, shape(bias)]);
+}
+
+/**
+ * batch / instance norm in inference: running statistics (BatchNormalization) when tracked,
+ * else the statistics of x over `axes`; parameters laid out as affine?, running?.
+ */
+function channelNormOnnx(ctx: OnnxContext, axes: (r: number) => number[]): string {
+  const x = value(ctx, 0);
+  const t = input(ctx, 0);
+  const r = t.shape.length;
+  const affine = boolAttr(ctx, "affine");
+  const eps = floatAttr(ctx, "eps");
+  const c = ctx.known(t.shape[1]!, "the channel count");
+  if (boolAttr(ctx, "track_running_stats")) {
+    const at = affine ? 2 : 0;
+    const [scale, shift] = affine
+      ? [ctx.params[0]!, ctx.params[1]!]
+      : [ctx.constant(new Float32Array(c).fill(1), [c], "f32"), ctx.constant(new Float32Array(c), [c], "f32")];
+    return ctx.op("BatchNormalization", [x, scale, shift, ctx.params[at]!, ctx.params[at + 1]!], { epsilon: float(eps) });
+  }
+  const y = standardizeOnnx(ctx, x, axes(r), eps);
+  return affine ? scaleShiftOnnx(ctx, y, ctx.params[0], ctx.params[1], (p) => perChannelOnnx(ctx, p, c, 1, r)) : y;
 }
 
 const batchnorm = normOp({
@@ -232,6 +277,7 @@ const batchnorm = normOp({
   modeDependent: true,
   // statistics over every axis but the channel axis 1
   lower: (ctx) => [channelNorm(ctx, (r) => [0, ...Array.from({ length: r - 2 }, (_, i) => i + 2)], optNum(ctx, "momentum"))],
+  onnx: (ctx) => [channelNormOnnx(ctx, (r) => [0, ...Array.from({ length: r - 2 }, (_, i) => i + 2)])],
 });
 
 const layernorm = normOp({
@@ -263,6 +309,16 @@ const layernorm = normOp({
     const y = standardize(ctx, x, moments(ctx, x, trailing(ctx, ctx.b.rank(x))), num(ctx, "eps"));
     return scaleShift(ctx, y, ctx.params[0], ctx.params[1]);
   }),
+  // LayerNormalization needs a scale: ones when not affine
+  onnx(ctx) {
+    const dims = ctx.int("dims");
+    const trailingShape = input(ctx, 0)
+      .shape.slice(-dims)
+      .map((d) => ctx.known(d, "a normalised size"));
+    const ones = (): string => ctx.constant(new Float32Array(trailingShape.reduce((a, b) => a * b, 1)).fill(1), trailingShape, "f32");
+    const scale = ctx.params[0] ?? ones();
+    return [ctx.op("LayerNormalization", [value(ctx, 0), scale, ctx.params[1]], { axis: -dims, epsilon: float(floatAttr(ctx, "eps")) })];
+  },
 });
 
 const rmsnorm = normOp({
@@ -290,6 +346,14 @@ const rmsnorm = normOp({
     const ms = b.mean(b.times(x, x), trailing(ctx, b.rank(x)), true);
     return scaleShift(ctx, b.times(x, b.unary("rsqrt", b.shift(ms, num(ctx, "eps")))), ctx.params[0], undefined);
   }),
+  onnx(ctx) {
+    const x = value(ctx, 0);
+    const r = input(ctx, 0).shape.length;
+    const d = ctx.int("dims");
+    const ms = ctx.op("ReduceMean", [ctx.op("Mul", [x, x]), ctx.ints(Array.from({ length: d }, (_, i) => r - d + i))], { keepdims: 1 });
+    const inv = ctx.op("Reciprocal", [ctx.op("Sqrt", [ctx.op("Add", [ms, ctx.scalar(floatAttr(ctx, "eps"))])])]);
+    return [scaleShiftOnnx(ctx, ctx.op("Mul", [x, inv]), ctx.params[0])];
+  },
 });
 
 const instancenorm = normOp({
@@ -306,6 +370,7 @@ const instancenorm = normOp({
   modeDependent: true,
   // per sample and channel over the spatial axes; torch's fixed momentum 0.1 for the running stats
   lower: (ctx) => [channelNorm(ctx, (r) => Array.from({ length: r - 2 }, (_, i) => i + 2), 0.1)],
+  onnx: (ctx) => [channelNormOnnx(ctx, (r) => Array.from({ length: r - 2 }, (_, i) => i + 2))],
 });
 
 /** Divisors of n closest to g from below and above (for the groupnorm hint). */
@@ -355,6 +420,13 @@ const groupnorm = normOp({
     const y = b.reshape(standardize(ctx, g, moments(ctx, g, [2]), num(ctx, "eps")), s);
     return scaleShift(ctx, y, ctx.params[0], ctx.params[1], (p) => perChannel(ctx, p, 1, s.length));
   }),
+  onnx(ctx) {
+    const t = input(ctx, 0);
+    const grouped = reshapeTo(ctx, value(ctx, 0), [t.shape[0]!, Dim.const(ctx.int("groups")), Dim.const(-1)]);
+    const y = reshapeTo(ctx, standardizeOnnx(ctx, grouped, [2], floatAttr(ctx, "eps")), t.shape);
+    const c = ctx.known(t.shape[1]!, "the channel count");
+    return [scaleShiftOnnx(ctx, y, ctx.params[0], ctx.params[1], (p) => perChannelOnnx(ctx, p, c, 1, t.shape.length))];
+  },
 });
 
 const localResponseNorm = normOp({
@@ -390,6 +462,21 @@ const localResponseNorm = normOp({
     const div = b.binary("pow", b.shift(b.scale(acc, num(ctx, "alpha") / size), num(ctx, "k")), b.scalar(num(ctx, "beta")));
     return b.over(x, div);
   }),
+  // ONNX's LRN sums (size - 1) / 2 channels on each side: torch's window only for odd sizes
+  onnx(ctx) {
+    const size = ctx.int("size");
+    if (size % 2 === 0) ctx.unsupported(`an even window (size ${size}) sits differently in ONNX's LRN than in torch`);
+    // onnxruntime's LRN takes [B, C, H, W] only: other ranks run with their spatial axes as one
+    const s = input(ctx, 0).shape;
+    const asImage = s.length === 4 ? value(ctx, 0) : reshapeTo(ctx, value(ctx, 0), [s[0]!, s[1]!, prodRange(s, 2), Dim.const(1)]);
+    const y = ctx.op("LRN", [asImage], {
+      size,
+      alpha: float(floatAttr(ctx, "alpha")),
+      beta: float(floatAttr(ctx, "beta")),
+      bias: float(floatAttr(ctx, "k")),
+    });
+    return [s.length === 4 ? y : reshapeTo(ctx, y, s)];
+  },
 });
 
 const l2Normalize = normOp({
@@ -417,6 +504,86 @@ const l2Normalize = normOp({
     const norm = b.sqrt(b.sum(b.times(x, x), [num(ctx, "axis")], true));
     return b.over(x, b.binary("maximum", norm, b.scalar(num(ctx, "eps"))));
   }),
+  onnx(ctx) {
+    const x = value(ctx, 0);
+    const norm = ctx.op("Sqrt", [ctx.op("ReduceSum", [ctx.op("Mul", [x, x]), ctx.ints([ctx.int("axis")])], { keepdims: 1 })]);
+    return [ctx.op("Div", [x, ctx.op("Max", [norm, ctx.scalar(floatAttr(ctx, "eps"))])])];
+  },
 });
 
-export const ops: OpDef[] = [batchnorm, layernorm, rmsnorm, instancenorm, groupnorm, localResponseNorm, l2Normalize];
+// PyTorch (compiler/ops/torch-mapping.ts): nn.BatchNormNd / nn.LayerNorm / nn.GroupNorm when
+// the layer owns its parameters (batch norm without torch's num_batches_tracked, which dlm does
+// not keep), the functional forms otherwise; RMS norm written out (nn.RMSNorm needs torch 2.4).
+/** the trailing dims layer norm and RMS norm normalise, as a tuple of sizes */
+const trailingSizes = (c: TorchContext): string => c.py(c.inputTypes[0]!.shape.slice(-c.int("dims")));
+/** the affine parameters and running statistics in the op's order */
+const normParams = (c: TorchContext): { weight: string; bias: string; mean: string; var: string } => {
+  const affine = c.attrs.affine === true;
+  const track = c.attrs.track_running_stats === true;
+  const at = affine ? 2 : 0;
+  return {
+    weight: affine ? c.params[0]! : "None",
+    bias: affine ? c.params[1]! : "None",
+    mean: track ? c.params[at]! : "None",
+    var: track ? c.params[at + 1]! : "None",
+  };
+};
+const TORCH: TorchTable = {
+  batchnorm: {
+    layer: (c) => {
+      const r = rankOf(c, 0);
+      const norm = pyCall(`nn.BatchNorm${r <= 3 ? 1 : r - 2}d`, [c.py(c.inputTypes[0]!.shape[1])], {
+        eps: c.py(c.attrs.eps),
+        momentum: c.py(c.attrs.momentum),
+        affine: c.py(c.attrs.affine),
+        track_running_stats: c.py(c.attrs.track_running_stats),
+      });
+      return c.attrs.track_running_stats === true ? pyCall(c.helper("no_batch_counter"), [norm]) : norm;
+    },
+    forward: (c) => {
+      if (c.layer) return `${c.layer}(${arg(c, 0)})`;
+      const p = normParams(c);
+      const training = c.attrs.track_running_stats === true ? c.training : "True";
+      return pyCall("F.batch_norm", [arg(c, 0), p.mean, p.var, p.weight, p.bias, training, c.py(c.attrs.momentum), c.py(c.attrs.eps)]);
+    },
+  },
+  layernorm: {
+    layer: (c) => (c.paramShapes.length === 2 ? pyCall("nn.LayerNorm", [trailingSizes(c)], { eps: c.py(c.attrs.eps) }) : undefined),
+    forward: (c) =>
+      c.layer
+        ? `${c.layer}(${arg(c, 0)})`
+        : pyCall("F.layer_norm", [arg(c, 0), trailingSizes(c), c.params[0] ?? "None", c.params[1] ?? "None", c.py(c.attrs.eps)]),
+  },
+  rmsnorm: {
+    forward: (c) => {
+      const dims = c.py(Array.from({ length: c.int("dims") }, (_, i) => Dim.const(i - c.int("dims"))));
+      const y = `${arg(c, 0)} * torch.rsqrt(${arg(c, 0)}.pow(2).mean(dim=${dims}, keepdim=True) + ${c.py(c.attrs.eps)})`;
+      return c.params.length > 0 ? `${y} * ${c.params[0]}` : y;
+    },
+  },
+  instancenorm: {
+    forward: (c) => {
+      const p = normParams(c);
+      const stats = c.attrs.track_running_stats === true ? c.training : "True";
+      return pyCall("F.instance_norm", [arg(c, 0), p.mean, p.var, p.weight, p.bias, stats, "0.1", c.py(c.attrs.eps)]);
+    },
+  },
+  groupnorm: {
+    layer: (c) => pyCall("nn.GroupNorm", [c.py(c.attrs.groups), String(c.paramShapes[0]![0])], { eps: c.py(c.attrs.eps) }),
+    forward: (c) =>
+      c.layer
+        ? `${c.layer}(${arg(c, 0)})`
+        : pyCall("F.group_norm", [arg(c, 0), c.py(c.attrs.groups), c.params[0] ?? "None", c.params[1] ?? "None", c.py(c.attrs.eps)]),
+  },
+  local_response_norm: {
+    forward: (c) =>
+      pyCall("F.local_response_norm", [arg(c, 0), c.py(c.attrs.size)], {
+        alpha: c.py(c.attrs.alpha),
+        beta: c.py(c.attrs.beta),
+        k: c.py(c.attrs.k),
+      }),
+  },
+  l2_normalize: { forward: (c) => pyCall("F.normalize", [arg(c, 0)], { p: "2.0", dim: c.py(c.attrs.axis), eps: c.py(c.attrs.eps) }) },
+};
+
+export const ops: OpDef[] = withTorch([batchnorm, layernorm, rmsnorm, instancenorm, groupnorm, localResponseNorm, l2Normalize], TORCH);

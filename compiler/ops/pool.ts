@@ -19,6 +19,8 @@ import {
   perAxis,
   prepad,
   requirePositiveOutput,
+  onnxPad,
+  onnxWindow,
   spatialInput,
   windowOf,
   windowOutput,
@@ -34,6 +36,7 @@ import {
   cost,
   floatAttr,
   input,
+  intsAttr,
   numel,
   requireFloat,
   typeToString,
@@ -41,6 +44,9 @@ import {
 import type { T } from "../prim/builder.js";
 import { type Lower, flag, ints, map1, need, num, outShape } from "./lowering.js";
 import type { LowerContext } from "./types.js";
+import type { OnnxContext } from "../export/onnx/context.js";
+import { batched as batchedOnnx, reshapeTo, sliceAxis, squeeze as squeezeOnnx, value } from "../export/onnx/helpers.js";
+import { arg, pyCall, rankOf, withTorch, type TorchContext, type TorchMapping, type TorchTable } from "./torch-mapping.js";
 
 type PoolKind = "max" | "avg" | "lp";
 
@@ -141,6 +147,35 @@ function slidingLower(kind: PoolKind, n: number): Lower {
   });
 }
 
+/**
+ * max / avg / lp pooling in ONNX as the lowering does it: in ceil mode the high padding grows
+ * instead (onnxWindow); with count_include_pad the regular padding becomes real zeros, so the
+ * ceil overhang never counts in an average.
+ */
+function slidingOnnx(kind: PoolKind, n: number) {
+  return (ctx: OnnxContext): string[] => {
+    const rank = input(ctx, 0).shape.length;
+    const kernel = intsAttr(ctx, "kernel", n).map((d) => ctx.known(d, "the kernel size"));
+    const win = onnxWindow(ctx, kernel);
+    const y = batchedOnnx(ctx, value(ctx, 0), rank, n, (x) => {
+      const common = { kernel_shape: kernel, strides: win.strides };
+      if (kind === "max") return ctx.op("MaxPool", [x], { ...common, pads: [...win.padLo, ...win.padHi], dilations: win.dilations });
+      if (kind === "lp") {
+        const p = floatAttr(ctx, "p");
+        const mean = ctx.op("AveragePool", [ctx.op("Pow", [x, ctx.scalar(p)])], common);
+        const sum = ctx.op("Mul", [mean, ctx.scalar(kernel.reduce((a, k) => a * k, 1))]);
+        return ctx.op("Pow", [sum, ctx.scalar(1 / p)]);
+      }
+      const padded = ctx.attrs.count_include_pad === true && win.padLo.some((p) => p > 0);
+      if (!padded) return ctx.op("AveragePool", [x], { ...common, pads: [...win.padLo, ...win.padHi], count_include_pad: 0 });
+      const real = onnxPad(ctx, x, n + 2, win.padLo, win.padLo, "constant");
+      const extra = win.padHi.map((h, i) => h - win.padLo[i]!);
+      return ctx.op("AveragePool", [real], { ...common, pads: [...win.padLo.map(() => 0), ...extra], count_include_pad: 0 });
+    });
+    return [y];
+  };
+}
+
 function slidingPool(
   name: string,
   kind: PoolKind,
@@ -175,6 +210,7 @@ function slidingPool(
       return cost(0, numel(g.outShape).mul(window.scale(flopsPerWindowElem).add(flopsPerOutput)));
     },
     lower: slidingLower(kind, n),
+    onnx: slidingOnnx(kind, n),
   };
 }
 
@@ -282,6 +318,21 @@ function adaptiveAxis(ctx: LowerContext, x: T, axis: number, o: number, kind: "m
   return b.concat(parts, axis);
 }
 
+/** adaptiveAxis in ONNX: x (of shape `shape`) pooled to `o` windows along `axis`. */
+function adaptiveAxisOnnx(ctx: OnnxContext, x: string, shape: Dim[], axis: number, o: number, kind: "max" | "avg"): string {
+  const s = ctx.known(shape[axis]!, "the pooled size");
+  const reduce = (t: string, ax: number, keep: number): string =>
+    ctx.op(kind === "max" ? "ReduceMax" : "ReduceMean", [t, ctx.ints([ax])], { keepdims: keep });
+  if (s % o === 0) {
+    const split = [...shape.slice(0, axis), Dim.const(o), Dim.const(s / o), ...shape.slice(axis + 1)];
+    return reduce(reshapeTo(ctx, x, split), axis + 1, 0);
+  }
+  const parts = Array.from({ length: o }, (_, i) =>
+    reduce(sliceAxis(ctx, x, axis, Math.floor((i * s) / o), Math.ceil(((i + 1) * s) / o)), axis, 1),
+  );
+  return ctx.op("Concat", parts, { axis });
+}
+
 function withAxisSize(shape: readonly number[], axis: number, d: number): number[] {
   return shape.map((v, i) => (i === axis ? d : v));
 }
@@ -316,6 +367,17 @@ function adaptivePool(kind: "max" | "avg", n: 1 | 2 | 3): OpDef {
       const r = ctx.b.rank(x);
       return ints(ctx, "size", n).reduce((y, o, i) => adaptiveAxis(ctx, y, r - n + i, o, kind), x);
     }),
+    onnx(ctx) {
+      const shape = input(ctx, 0).shape.slice();
+      const r = shape.length;
+      let y = value(ctx, 0);
+      intsAttr(ctx, "size", n).forEach((d, i) => {
+        const o = ctx.known(d, "the output size");
+        y = adaptiveAxisOnnx(ctx, y, shape, r - n + i, o, kind);
+        shape[r - n + i] = Dim.const(o);
+      });
+      return [y];
+    },
   };
 }
 
@@ -363,30 +425,71 @@ function globalPool(kind: "max" | "avg"): OpDef {
       const y = kind === "max" ? b.max(x, axes, true) : b.mean(x, axes, true);
       return [b.reshape(y, outShape(ctx))];
     },
+    onnx(ctx) {
+      const rank = input(ctx, 0).shape.length;
+      const y = ctx.op(kind === "max" ? "GlobalMaxPool" : "GlobalAveragePool", [value(ctx, 0)]);
+      return [
+        boolAttr(ctx, "keepdim")
+          ? y
+          : squeezeOnnx(
+              ctx,
+              y,
+              [...Array(rank - 2).keys()].map((i) => i + 2),
+            ),
+      ];
+    },
   };
 }
 
-export const ops: OpDef[] = [
-  maxPool(1),
-  maxPool(2),
-  maxPool(3),
-  avgPool(1),
-  avgPool(2),
-  avgPool(3),
-  adaptivePool("avg", 1),
-  adaptivePool("avg", 2),
-  adaptivePool("avg", 3),
-  adaptivePool("max", 1),
-  adaptivePool("max", 2),
-  globalPool("avg"),
-  globalPool("max"),
-  slidingPool(
-    "lppool2d",
-    "lp",
-    2,
-    "2-D power-average pooling (sum of x^p over each window)^(1/p): x [B, C, H, W] → [B, C, H', W']",
-    LP_ATTRS,
-    2,
-    1,
+// PyTorch (compiler/ops/torch-mapping.ts): torch.nn.functional's pools, which share dlm's
+// windows (stride none = the kernel, ceil_mode, count_include_pad); global pools reduce.
+const windowed = (fn: string, keys: readonly string[]): TorchMapping => ({
+  forward: (c) => pyCall(fn, [arg(c, 0), c.py(c.attrs.kernel)], Object.fromEntries(keys.map((k) => [k, c.py(c.attrs[k])]))),
+});
+const spatialAxes = (c: TorchContext): string => {
+  const r = rankOf(c, 0);
+  return c.py(Array.from({ length: r - 2 }, (_, i) => Dim.const(i + 2)));
+};
+const TORCH: TorchTable = {
+  ...Object.fromEntries(
+    [1, 2, 3].flatMap((n) => [
+      [`maxpool${n}d`, windowed(`F.max_pool${n}d`, ["stride", "padding", "dilation", "ceil_mode"])],
+      [`avgpool${n}d`, windowed(`F.avg_pool${n}d`, ["stride", "padding", "ceil_mode", "count_include_pad"])],
+      [`adaptive_avgpool${n}d`, { forward: (c: TorchContext) => pyCall(`F.adaptive_avg_pool${n}d`, [arg(c, 0), c.py(c.attrs.size)]) }],
+      ...(n < 3
+        ? [[`adaptive_maxpool${n}d`, { forward: (c: TorchContext) => pyCall(`F.adaptive_max_pool${n}d`, [arg(c, 0), c.py(c.attrs.size)]) }]]
+        : []),
+    ]),
   ),
-];
+  global_avgpool: { forward: (c) => pyCall(`${arg(c, 0)}.mean`, [], { dim: spatialAxes(c), keepdim: c.py(c.attrs.keepdim) }) },
+  global_maxpool: { forward: (c) => pyCall(`${arg(c, 0)}.amax`, [], { dim: spatialAxes(c), keepdim: c.py(c.attrs.keepdim) }) },
+  lppool2d: { forward: (c) => pyCall("F.lp_pool2d", [arg(c, 0), c.py(c.attrs.p), c.py(c.attrs.kernel)], { stride: c.py(c.attrs.stride) }) },
+};
+
+export const ops: OpDef[] = withTorch(
+  [
+    maxPool(1),
+    maxPool(2),
+    maxPool(3),
+    avgPool(1),
+    avgPool(2),
+    avgPool(3),
+    adaptivePool("avg", 1),
+    adaptivePool("avg", 2),
+    adaptivePool("avg", 3),
+    adaptivePool("max", 1),
+    adaptivePool("max", 2),
+    globalPool("avg"),
+    globalPool("max"),
+    slidingPool(
+      "lppool2d",
+      "lp",
+      2,
+      "2-D power-average pooling (sum of x^p over each window)^(1/p): x [B, C, H, W] → [B, C, H', W']",
+      LP_ATTRS,
+      2,
+      1,
+    ),
+  ],
+  TORCH,
+);

@@ -8,9 +8,12 @@
 //   minus the shared max) — the hard variant's one-hot is not counted.
 
 import { Dim } from "../dim.js";
+import { DataType, type OnnxContext } from "../export/onnx/context.js";
+import { value } from "../export/onnx/helpers.js";
 import type { PrimBuilder, T } from "../prim/builder.js";
 import { broadcastPair, prodRange, rangeAttr, requireFloatDType, shapeAttr } from "./builders.js";
 import { dropout as dropoutMasked, flag, moveAxis, need, num, outShape, softmax } from "./lowering.js";
+import { arg, pyCall, withTorch, type TorchContext, type TorchTable } from "./torch-mapping.js";
 import {
   type AttrSpec,
   type CostContext,
@@ -76,7 +79,19 @@ function sameShapeRandom(spec: SameShapeRandom): OpDef {
       const x = need(ctx, 0);
       return [spec.trainOnly && !ctx.training ? x : spec.lower(ctx.b, x, ctx)];
     },
+    // inference: a train-only op is the identity; the samplers draw with ONNX's own generator
+    onnx(ctx) {
+      const x = value(ctx, 0);
+      if (spec.trainOnly) return [x];
+      return [ctx.op(spec.name === "randn_like" ? "RandomNormalLike" : "RandomUniformLike", [x], { dtype: DataType.FLOAT })];
+    },
   };
+}
+
+/** Samples of the output's shape: RandomNormalLike / RandomUniformLike of a tensor of that shape. */
+function samplesOnnx(ctx: OnnxContext, kind: "normal" | "uniform"): string {
+  const like = ctx.op("ConstantOfShape", [ctx.shape(ctx.outputs[0]!.shape)]);
+  return ctx.op(kind === "normal" ? "RandomNormalLike" : "RandomUniformLike", [like], { dtype: DataType.FLOAT });
 }
 
 const P: AttrSpec = { name: "p", type: "float", default: 0.5, doc: "drop probability" };
@@ -180,6 +195,7 @@ function randomTensor(name: string, doc: string, kind: "normal" | "uniform"): Op
       return cost(0, numel(ctx.outputs[0]!.shape));
     },
     lower: (ctx) => [ctx.b.random(kind, outShape(ctx))],
+    onnx: (ctx) => [samplesOnnx(ctx, kind)],
   };
 }
 
@@ -207,6 +223,10 @@ const reparameterize: OpDef = {
     const b = ctx.b;
     const std = b.exp(b.scale(need(ctx, 1), 0.5));
     return [b.plus(need(ctx, 0), b.times(std, b.random("normal", outShape(ctx))))];
+  },
+  onnx(ctx) {
+    const std = ctx.op("Exp", [ctx.op("Mul", [value(ctx, 1), ctx.scalar(0.5)])]);
+    return [ctx.op("Add", [value(ctx, 0), ctx.op("Mul", [std, samplesOnnx(ctx, "normal")])])];
   },
 };
 
@@ -247,17 +267,49 @@ const gumbelSoftmax: OpDef = {
     const hard = moveAxis(ctx, b.oneHot(b.argmax(y, axis), b.shape(x).at(axis)!), -1, axis);
     return [b.plus(b.minus(hard, b.stopGradient(y)), y)];
   },
+  // forward values: the soft sample, or its one-hot argmax
+  onnx(ctx) {
+    const x = value(ctx, 0);
+    const axis = ctx.int("axis");
+    const u = ctx.op("Max", [ctx.op("RandomUniformLike", [x], { dtype: DataType.FLOAT }), ctx.scalar(1e-20)]);
+    const gumbel = ctx.op("Neg", [ctx.op("Log", [ctx.op("Neg", [ctx.op("Log", [u])])])]);
+    const y = ctx.op("Softmax", [ctx.op("Div", [ctx.op("Add", [x, gumbel]), ctx.scalar(floatAttr(ctx, "tau"))])], { axis });
+    if (!boolAttr(ctx, "hard")) return [y];
+    const depth = ctx.size(input(ctx, 0).shape.at(axis)!);
+    return [ctx.op("OneHot", [ctx.op("ArgMax", [y], { axis, keepdims: 0 }), depth, ctx.constant([0, 1], [2], "f32")], { axis })];
+  },
 };
 
-export const ops: OpDef[] = [
-  dropout,
-  dropout2d,
-  alphaDropout,
-  gaussianNoise,
-  randnLike,
-  randLike,
-  randomTensor("randn", "N(0, 1) samples of the given shape", "normal"),
-  randomTensor("rand", "U[0, 1) samples of the given shape", "uniform"),
-  reparameterize,
-  gumbelSoftmax,
-];
+// PyTorch (compiler/ops/torch-mapping.ts): torch's random functions (torch's generator, so
+// the draws differ from dlm's; the distributions and the train-only switches are the same).
+const trainOnly = (c: TorchContext, sample: string): string => `(${sample} if ${c.training} else ${arg(c, 0)})`;
+const TORCH: TorchTable = {
+  dropout: { forward: (c) => pyCall("F.dropout", [arg(c, 0), c.py(c.attrs.p)], { training: c.training }) },
+  dropout2d: { forward: (c) => pyCall("F.dropout2d", [arg(c, 0), c.py(c.attrs.p)], { training: c.training }) },
+  alpha_dropout: { forward: (c) => pyCall("F.alpha_dropout", [arg(c, 0), c.py(c.attrs.p)], { training: c.training }) },
+  gaussian_noise: { forward: (c) => trainOnly(c, `${arg(c, 0)} + torch.randn_like(${arg(c, 0)}) * ${c.py(c.attrs.std)}`) },
+  randn_like: { forward: (c) => pyCall("torch.randn_like", [arg(c, 0)]) },
+  rand_like: { forward: (c) => pyCall("torch.rand_like", [arg(c, 0)]) },
+  randn: { forward: (c) => pyCall("torch.randn", [c.py(c.attrs.shape)], { dtype: c.dtype(c.outputs[0]!.dtype), device: c.device }) },
+  rand: { forward: (c) => pyCall("torch.rand", [c.py(c.attrs.shape)], { dtype: c.dtype(c.outputs[0]!.dtype), device: c.device }) },
+  reparameterize: { forward: (c) => `${arg(c, 0)} + torch.exp(0.5 * ${arg(c, 1)}) * torch.randn_like(${arg(c, 0)})` },
+  gumbel_softmax: {
+    forward: (c) => pyCall("F.gumbel_softmax", [arg(c, 0)], { tau: c.py(c.attrs.tau), hard: c.py(c.attrs.hard), dim: c.py(c.attrs.axis) }),
+  },
+};
+
+export const ops: OpDef[] = withTorch(
+  [
+    dropout,
+    dropout2d,
+    alphaDropout,
+    gaussianNoise,
+    randnLike,
+    randLike,
+    randomTensor("randn", "N(0, 1) samples of the given shape", "normal"),
+    randomTensor("rand", "U[0, 1) samples of the given shape", "uniform"),
+    reparameterize,
+    gumbelSoftmax,
+  ],
+  TORCH,
+);

@@ -31,6 +31,7 @@ import {
   weightParam,
 } from "./builders.js";
 import { flag, linear, need, num, outShape } from "./lowering.js";
+import { arg, pyCall, withTorch, type TorchMapping } from "./torch-mapping.js";
 import {
   type AttrSpec,
   type CostContext,
@@ -50,8 +51,19 @@ import {
   requireFloat,
   requireRank,
   sameDType,
+  stringAttr,
   typeToString,
 } from "./types.js";
+
+import type { OnnxContext } from "../export/onnx/context.js";
+import {
+  affine as affineOnnx,
+  reshapeTo,
+  sliceAxis as sliceAxisOnnx,
+  squeeze as squeezeOnnx,
+  unsqueeze as unsqueezeOnnx,
+  value,
+} from "../export/onnx/helpers.js";
 
 interface RecurrentKind {
   /** gate blocks stacked in the weight matrices: rnn 1, lstm 4 (i, f, g, o), gru 3 (r, z, n) */
@@ -215,6 +227,120 @@ function lowerLayer(ctx: LowerContext, kind: RecurrentKind): T[] {
   return results;
 }
 
+// ---------------------------------------------------------------------------
+// ONNX
+
+/** ONNX's gate order as positions of torch's blocks: LSTM i, o, f, c (torch i, f, g, o); GRU z, r, h (torch r, z, n). */
+function onnxGateOrder(kind: RecurrentKind): number[] {
+  return kind.gates === 4 ? [0, 3, 1, 2] : kind.gates === 3 ? [1, 0, 2] : [0];
+}
+
+/** A torch weight or bias with its gate blocks (rows) in ONNX's order. */
+function reorderGates(ctx: OnnxContext, kind: RecurrentKind, p: string, hidden: number): string {
+  if (kind.gates === 1) return p;
+  const blocks = ctx.node("Split", [p, ctx.ints(Array<number>(kind.gates).fill(hidden))], { axis: 0 }, kind.gates);
+  return ctx.op(
+    "Concat",
+    onnxGateOrder(kind).map((i) => blocks[i]!),
+    { axis: 0 },
+  );
+}
+
+/**
+ * A recurrent layer stack as ONNX RNN / LSTM / GRU nodes, one per layer (both directions in
+ * one node): torch's weights regrouped as ONNX wants them (W, R [dirs, gates·hidden, ·] in ONNX's
+ * gate order, B the two biases concatenated), time-major inside.
+ */
+function recurrentLayerOnnx(kind: RecurrentKind, opType: string) {
+  return (ctx: OnnxContext): string[] => {
+    if (ctx.attrs.proj !== undefined && ctx.int("proj") > 0) ctx.unsupported("ONNX's LSTM has no output projection (proj)");
+    const x0 = input(ctx, 0);
+    const unbatched = x0.shape.length === 2;
+    const [bs, steps] = unbatched ? [Dim.const(1), x0.shape[0]!] : [x0.shape[0]!, x0.shape[1]!];
+    const hidden = ctx.int("hidden");
+    const layers = ctx.int("layers");
+    const dirs = boolAttr(ctx, "bidirectional") ? 2 : 1;
+    const bias = boolAttr(ctx, "bias");
+    const perCell = 2 + (bias ? 2 : 0);
+    // time-major [T, B, in]
+    let seq = unbatched ? unsqueezeOnnx(ctx, value(ctx, 0), [1]) : ctx.op("Transpose", [value(ctx, 0)], { perm: [1, 0, 2] });
+    const stacked = (make: (k: number) => string, layer: number): string => {
+      const parts = Array.from({ length: dirs }, (_, dir) => unsqueezeOnnx(ctx, make(layer * dirs + dir), [0]));
+      return parts.length === 1 ? parts[0]! : ctx.op("Concat", parts, { axis: 0 });
+    };
+    const param = (k: number, i: number): string => ctx.params[k * perCell + i]!;
+    const state = (i: number, layer: number): string | undefined => {
+      const s0 = ctx.values[i];
+      if (s0 === undefined) return undefined;
+      const batchedState = unbatched ? unsqueezeOnnx(ctx, s0, [1]) : s0;
+      return sliceAxisOnnx(ctx, batchedState, 0, layer * dirs, (layer + 1) * dirs);
+    };
+    const hs: string[] = [];
+    const cs: string[] = [];
+    for (let layer = 0; layer < layers; layer++) {
+      const w = stacked((k) => reorderGates(ctx, kind, param(k, 0), hidden), layer);
+      const r = stacked((k) => reorderGates(ctx, kind, param(k, 1), hidden), layer);
+      const b = bias
+        ? stacked(
+            (k) =>
+              ctx.op("Concat", [reorderGates(ctx, kind, param(k, 2), hidden), reorderGates(ctx, kind, param(k, 3), hidden)], { axis: 0 }),
+            layer,
+          )
+        : undefined;
+      const attrs = {
+        hidden_size: hidden,
+        direction: dirs === 2 ? "bidirectional" : "forward",
+        ...(kind.gates === 3 ? { linear_before_reset: 1 } : {}),
+        ...(kind.gates === 1
+          ? { activations: { strings: Array<string>(dirs).fill(stringAttr(ctx, "nonlinearity") === "relu" ? "Relu" : "Tanh") } }
+          : {}),
+      };
+      const inputs = [seq, w, r, b, undefined, state(1, layer), ...(kind.states === 2 ? [state(2, layer)] : [])];
+      const [y, yh, yc] = ctx.node(opType, inputs, attrs, kind.states === 2 ? 3 : 2);
+      hs.push(yh!);
+      if (yc) cs.push(yc);
+      // Y [T, dirs, B, hidden] → [T, B, dirs·hidden]
+      seq = reshapeTo(ctx, ctx.op("Transpose", [y!], { perm: [0, 2, 1, 3] }), [steps, bs, Dim.const(dirs * hidden)]);
+    }
+    const out = unbatched ? squeezeOnnx(ctx, seq, [1]) : ctx.op("Transpose", [seq], { perm: [1, 0, 2] });
+    const final = (list: string[]): string => {
+      const all = list.length === 1 ? list[0]! : ctx.op("Concat", list, { axis: 0 });
+      return unbatched ? squeezeOnnx(ctx, all, [1]) : all;
+    };
+    return kind.states === 2 ? [out, final(hs), final(cs)] : [out, final(hs)];
+  };
+}
+
+/** One cell step in ONNX, as cellStep: the gates of x and of the state, then the kind's update. */
+function recurrentCellOnnx(kind: RecurrentKind) {
+  return (ctx: OnnxContext): string[] => {
+    const rank = input(ctx, 0).shape.length;
+    const bias = boolAttr(ctx, "bias");
+    const [wih, whh] = ctx.params as [string, string];
+    const [bih, bhh] = bias ? [ctx.params[2], ctx.params[3]] : [undefined, undefined];
+    const zeros = (): string => ctx.op("ConstantOfShape", [ctx.shape(ctx.outputs[0]!.shape)]);
+    const h = ctx.values[1] ?? zeros();
+    const gx = affineOnnx(ctx, value(ctx, 0), rank, wih, bih);
+    const gh = affineOnnx(ctx, h, rank, whh, bhh);
+    const split = (g: string): string[] => ctx.node("Split", [g], { axis: -1, num_outputs: kind.gates }, kind.gates);
+    const sigmoid = (t: string): string => ctx.op("Sigmoid", [t]);
+    const tanh = (t: string): string => ctx.op("Tanh", [t]);
+    if (kind.gates === 1) return [ctx.op(stringAttr(ctx, "nonlinearity") === "relu" ? "Relu" : "Tanh", [ctx.op("Add", [gx, gh])])];
+    if (kind.gates === 4) {
+      const c = ctx.values[2] ?? zeros();
+      const [i, f, g, o] = split(ctx.op("Add", [gx, gh])) as [string, string, string, string];
+      const c2 = ctx.op("Add", [ctx.op("Mul", [sigmoid(f), c]), ctx.op("Mul", [sigmoid(i), tanh(g)])]);
+      return [ctx.op("Mul", [sigmoid(o), tanh(c2)]), c2];
+    }
+    const [xr, xz, xn] = split(gx) as [string, string, string];
+    const [hr, hz, hn] = split(gh) as [string, string, string];
+    const r = sigmoid(ctx.op("Add", [xr, hr]));
+    const z = sigmoid(ctx.op("Add", [xz, hz]));
+    const n = tanh(ctx.op("Add", [xn, ctx.op("Mul", [r, hn])]));
+    return [ctx.op("Add", [n, ctx.op("Mul", [z, ctx.op("Sub", [h, n])])])];
+  };
+}
+
 const NONLINEARITIES = ["tanh", "relu"] as const;
 
 function commonChecks(ctx: InferContext, kind: RecurrentKind): { hidden: Dim; bias: boolean; init: InitArgs } {
@@ -322,8 +448,12 @@ function recurrentLayer(name: string, kind: RecurrentKind, doc: string, attrs: r
     },
     cost: recurrentCost(kind),
     lower: (ctx) => lowerLayer(ctx, kind),
+    onnx: recurrentLayerOnnx(kind, ONNX_LAYER[name]!),
   };
 }
+
+/** The ONNX op of each full-sequence layer. */
+const ONNX_LAYER: Readonly<Record<string, string>> = { rnn: "RNN", lstm: "LSTM", gru: "GRU" };
 
 const HIDDEN: AttrSpec = { name: "hidden", type: "int", doc: "hidden state size" };
 const LAYERS: AttrSpec = { name: "layers", type: "int", default: Dim.const(1), doc: "stacked layers" };
@@ -367,30 +497,66 @@ function recurrentCell(name: string, kind: RecurrentKind, doc: string, attrs: re
       const s = cellStep(ctx, kind, w, linear(ctx.b, need(ctx, 0), w.wih, w.bih), s0);
       return kind.states === 2 ? [s.h, s.c!] : [s.h];
     },
+    onnx: recurrentCellOnnx(kind),
   };
 }
 
-export const ops: OpDef[] = [
-  recurrentLayer("rnn", RNN, "Elman RNN over x [B, T, in] → (out [B, T, dirs*hidden], h_n [layers*dirs, B, hidden])", [
-    HIDDEN,
-    LAYERS,
-    BIDIRECTIONAL,
-    NONLINEARITY,
-    BIAS,
-  ]),
-  recurrentLayer(
-    "lstm",
-    LSTM,
-    "LSTM over x [B, T, in] → (out [B, T, dirs*hidden], h_n [layers*dirs, B, hidden], c_n [layers*dirs, B, hidden])",
-    [HIDDEN, LAYERS, BIDIRECTIONAL, BIAS, PROJ],
-  ),
-  recurrentLayer("gru", GRU, "GRU over x [B, T, in] → (out [B, T, dirs*hidden], h_n [layers*dirs, B, hidden])", [
-    HIDDEN,
-    LAYERS,
-    BIDIRECTIONAL,
-    BIAS,
-  ]),
-  recurrentCell("rnn_cell", RNN, "one Elman RNN step: (x [B, in], h [B, hidden]) → h' [B, hidden]", [HIDDEN, BIAS, NONLINEARITY]),
-  recurrentCell("lstm_cell", LSTM, "one LSTM step: (x [B, in], h, c [B, hidden]) → (h', c')", [HIDDEN, BIAS]),
-  recurrentCell("gru_cell", GRU, "one GRU step: (x [B, in], h [B, hidden]) → h' [B, hidden]", [HIDDEN, BIAS]),
-];
+// PyTorch (compiler/ops/torch-mapping.ts): nn.RNN / nn.LSTM / nn.GRU (batch_first) and their
+// cells, whose parameter names and gate orders dlm follows.
+function recurrentTorch(cls: string, layered: boolean): TorchMapping {
+  return {
+    layer: (c) => {
+      const input = c.paramShapes[0]![1]!;
+      const hidden = c.int("hidden");
+      const kw: Record<string, string | undefined> = { bias: c.py(c.attrs.bias) };
+      if (c.attrs.nonlinearity !== undefined) kw.nonlinearity = c.py(c.attrs.nonlinearity);
+      if (layered) {
+        kw.num_layers = c.py(c.attrs.layers);
+        kw.batch_first = "True";
+        kw.bidirectional = c.py(c.attrs.bidirectional);
+        if (c.attrs.proj !== undefined && c.int("proj") > 0) kw.proj_size = c.py(c.attrs.proj);
+      }
+      return pyCall(cls, [String(input), String(hidden)], kw);
+    },
+    forward: (c) => {
+      if (!c.layer) throw new Error("recurrent weights shared with another layer");
+      const states = c.inputs.slice(1).map((s) => s ?? "None");
+      return pyCall(c.helper(layered ? "recurrent" : "cell"), [c.layer, arg(c, 0), ...states]);
+    },
+  };
+}
+
+export const ops: OpDef[] = withTorch(
+  [
+    recurrentLayer("rnn", RNN, "Elman RNN over x [B, T, in] → (out [B, T, dirs*hidden], h_n [layers*dirs, B, hidden])", [
+      HIDDEN,
+      LAYERS,
+      BIDIRECTIONAL,
+      NONLINEARITY,
+      BIAS,
+    ]),
+    recurrentLayer(
+      "lstm",
+      LSTM,
+      "LSTM over x [B, T, in] → (out [B, T, dirs*hidden], h_n [layers*dirs, B, hidden], c_n [layers*dirs, B, hidden])",
+      [HIDDEN, LAYERS, BIDIRECTIONAL, BIAS, PROJ],
+    ),
+    recurrentLayer("gru", GRU, "GRU over x [B, T, in] → (out [B, T, dirs*hidden], h_n [layers*dirs, B, hidden])", [
+      HIDDEN,
+      LAYERS,
+      BIDIRECTIONAL,
+      BIAS,
+    ]),
+    recurrentCell("rnn_cell", RNN, "one Elman RNN step: (x [B, in], h [B, hidden]) → h' [B, hidden]", [HIDDEN, BIAS, NONLINEARITY]),
+    recurrentCell("lstm_cell", LSTM, "one LSTM step: (x [B, in], h, c [B, hidden]) → (h', c')", [HIDDEN, BIAS]),
+    recurrentCell("gru_cell", GRU, "one GRU step: (x [B, in], h [B, hidden]) → h' [B, hidden]", [HIDDEN, BIAS]),
+  ],
+  {
+    rnn: recurrentTorch("nn.RNN", true),
+    lstm: recurrentTorch("nn.LSTM", true),
+    gru: recurrentTorch("nn.GRU", true),
+    rnn_cell: recurrentTorch("nn.RNNCell", false),
+    lstm_cell: recurrentTorch("nn.LSTMCell", false),
+    gru_cell: recurrentTorch("nn.GRUCell", false),
+  },
+);

@@ -20,6 +20,8 @@ import {
   cost,
   floatAttr,
   input,
+  isFloat,
+  normAxis,
   numel,
   requireFloat,
   typeToString,
@@ -27,6 +29,9 @@ import {
 import type { T } from "../prim/builder.js";
 import { type Lower, axesOf, castTo, flag, map1, num, outShape } from "./lowering.js";
 import type { LowerContext } from "./types.js";
+import { DataType, castValue, type OnnxContext } from "../export/onnx/context.js";
+import { value } from "../export/onnx/helpers.js";
+import { arg, pyCall, pyTuple, reductionAxes, withTorch, type TorchContext, type TorchMapping, type TorchTable } from "./torch-mapping.js";
 
 /** What a reduction does to the dtype. */
 type DTypeRule =
@@ -121,8 +126,69 @@ function reduceOp(spec: ReduceSpec): OpDef {
       return cost(0, numel(input(ctx, 0).shape).scale(spec.flopsPerElement));
     },
     lower: reduceLower(spec),
+    onnx: reduceOnnx(spec),
   };
 }
+
+/**
+ * A reduction in ONNX: argmax/argmin with no axis run over x flattened; the others reduce the
+ * listed axes (none: all of them), keeping them as size 1 with keepdim.
+ */
+function reduceOnnx(spec: ReduceSpec) {
+  return (ctx: OnnxContext): string[] => {
+    const t = input(ctx, 0);
+    const keepdims = boolAttr(ctx, "keepdim") ? 1 : 0;
+    if (spec.positional) {
+      const flat = ctx.attrs.axis === null;
+      const x = flat ? ctx.op("Reshape", [value(ctx, 0), ctx.ints([-1])]) : value(ctx, 0);
+      const axis = flat ? 0 : normAxis(ctx.int("axis"), t.shape.length);
+      const y = ctx.op(spec.name === "argmax" ? "ArgMax" : "ArgMin", [x], { axis, keepdims: flat ? 0 : keepdims });
+      // keepdim over a flattened x keeps every axis as size 1
+      return [flat && keepdims ? ctx.op("Reshape", [y, ctx.ints(t.shape.map(() => 1))]) : y];
+    }
+    const axes = axesAttr(ctx, "axis", t.shape.length) ?? [...t.shape.keys()];
+    const counted = spec.dtype === "count" ? castValue(ctx, value(ctx, 0), t.dtype, ctx.outputs[0]!.dtype) : value(ctx, 0);
+    const f = REDUCE_ONNX[spec.name];
+    if (!f) throw new Error(`reduction '${spec.name}' has no ONNX mapping`);
+    return [f(ctx, counted, axes, keepdims, t)];
+  };
+}
+
+type ReduceOnnx = (ctx: OnnxContext, x: string, axes: number[], keepdims: number, t: TensorType) => string;
+
+function reduceWith(op: string): ReduceOnnx {
+  return (ctx, x, axes, keepdims) => ctx.op(op, [x, ctx.ints(axes)], { keepdims });
+}
+
+/** variance over axes (population, or unbiased with n - 1) */
+function varianceOnnx(ctx: OnnxContext, x: string, axes: number[], keepdims: number, t: TensorType): string {
+  const d = ctx.op("Sub", [x, ctx.op("ReduceMean", [x, ctx.ints(axes)], { keepdims: 1 })]);
+  const sum = ctx.op("ReduceSum", [ctx.op("Mul", [d, d]), ctx.ints(axes)], { keepdims });
+  const n = axes.reduce((acc, a) => acc.mul(t.shape[a]!), Dim.const(1)).sub(boolAttr(ctx, "unbiased") ? 1 : 0);
+  return ctx.op("Div", [sum, ctx.op("Cast", [ctx.size(n)], { to: DataType.FLOAT })]);
+}
+
+const REDUCE_ONNX: Readonly<Record<string, ReduceOnnx>> = {
+  sum: reduceWith("ReduceSum"),
+  mean: reduceWith("ReduceMean"),
+  max: reduceWith("ReduceMax"),
+  min: reduceWith("ReduceMin"),
+  prod: reduceWith("ReduceProd"),
+  logsumexp: reduceWith("ReduceLogSumExp"),
+  var: varianceOnnx,
+  std: (ctx, x, axes, keepdims, t) => ctx.op("Sqrt", [varianceOnnx(ctx, x, axes, keepdims, t)]),
+  norm(ctx, x, axes, keepdims) {
+    const p = floatAttr(ctx, "p");
+    const abs = (): string => ctx.op("Abs", [x]);
+    const over = (op: string, v: string): string => ctx.op(op, [v, ctx.ints(axes)], { keepdims });
+    if (p === 2) return over("ReduceL2", x);
+    if (p === 1) return over("ReduceL1", x);
+    if (p === Infinity) return over("ReduceMax", abs());
+    if (p === -Infinity) return over("ReduceMin", abs());
+    if (p === 0) return over("ReduceSum", ctx.op("Cast", [ctx.op("Not", [ctx.op("Equal", [x, ctx.scalar(0)])])], { to: DataType.FLOAT }));
+    return ctx.op("Pow", [over("ReduceSum", ctx.op("Pow", [abs(), ctx.scalar(p)])), ctx.scalar(1 / p)]);
+  },
+};
 
 // ---------------------------------------------------------------------------
 // Lowerings: each reduces with kept axes; the result takes the promised output shape
@@ -220,87 +286,124 @@ const UNBIASED: AttrSpec = {
   doc: "divide by n - 1 (Bessel's correction) instead of n",
 };
 
-export const ops: OpDef[] = [
-  reduceOp({
-    name: "sum",
-    doc: "sum over axes (none: all)",
-    dtype: "count",
-    flopsPerElement: 1,
-    lower: (ctx, x, axes) => ctx.b.sum(counted(ctx, x), axes, true),
-  }),
-  reduceOp({
-    name: "mean",
-    doc: "mean over axes (none: all)",
-    dtype: "float",
-    flopsPerElement: 1,
-    lower: (ctx, x, axes) => ctx.b.mean(x, axes, true),
-  }),
-  reduceOp({
-    name: "max",
-    doc: "maximum over axes (none: all)",
-    dtype: "keep",
-    flopsPerElement: 1,
-    lower: extreme("max"),
-  }),
-  reduceOp({
-    name: "min",
-    doc: "minimum over axes (none: all)",
-    dtype: "keep",
-    flopsPerElement: 1,
-    lower: extreme("min"),
-  }),
-  reduceOp({
-    name: "prod",
-    doc: "product over axes (none: all)",
-    dtype: "count",
-    flopsPerElement: 1,
-    lower: (ctx, x, axes) => axes.reduce((y, a) => prodAxis(ctx, y, a), counted(ctx, x)),
-  }),
-  reduceOp({
-    name: "logsumexp",
-    doc: "log(sum(exp(x))) over axes, computed stably (none: all)",
-    dtype: "float",
-    flopsPerElement: 4,
-    lower: logsumexpOf,
-  }),
-  reduceOp({
-    name: "var",
-    doc: "variance over axes (none: all); population variance unless unbiased",
-    dtype: "float",
-    flopsPerElement: 3,
-    extraAttrs: [UNBIASED],
-    lower: varianceOf,
-  }),
-  reduceOp({
-    name: "std",
-    doc: "standard deviation over axes (none: all); population unless unbiased",
-    dtype: "float",
-    flopsPerElement: 3,
-    extraAttrs: [UNBIASED],
-    lower: (ctx, x, axes) => ctx.b.sqrt(varianceOf(ctx, x, axes)),
-  }),
-  reduceOp({
-    name: "norm",
-    doc: "p-norm (sum |x|^p)^(1/p) over axes (none: all), p = 2 by default",
-    dtype: "float",
-    flopsPerElement: 2,
-    extraAttrs: [{ name: "p", type: "float", default: 2.0, doc: "order of the norm" }],
-    lower: pNorm,
-  }),
-  reduceOp({
-    name: "argmax",
-    doc: "i64 position of the maximum along axis (default the last)",
-    dtype: "index",
-    flopsPerElement: 1,
-    positional: true,
-    lower: position(false),
-  }),
-  reduceOp({
-    name: "argmin",
-    doc: "i64 position of the minimum along axis (default the last)",
-    dtype: "index",
-    flopsPerElement: 1,
-    positional: true,
-    lower: position(true),
-  }),
-];
+// PyTorch (compiler/ops/torch-mapping.ts): torch's reductions over explicit axes.
+const over = (fn: string, extra: (c: TorchContext) => Record<string, string | undefined> = () => ({})): TorchMapping => ({
+  forward: (c) => pyCall(fn, [arg(c, 0)], { dim: pyTuple(reductionAxes(c)), ...extra(c), keepdim: c.py(c.attrs.keepdim) }),
+});
+/** integer sums keep dlm's dtype (torch would widen i32 to i64) */
+const counting = (fn: string): TorchMapping =>
+  over(fn, (c) => (isFloat(c.inputTypes[0]!.dtype) ? {} : { dtype: c.dtype(c.outputs[0]!.dtype) }));
+const located = (fn: string): TorchMapping => ({
+  forward: (c) =>
+    c.attrs.axis === null
+      ? `${pyCall(fn, [`${arg(c, 0)}.reshape(-1)`])}.reshape(${c.py(c.outputs[0]!.shape)})`
+      : pyCall(fn, [arg(c, 0)], { dim: c.py(c.attrs.axis), keepdim: c.py(c.attrs.keepdim) }),
+});
+const TORCH: TorchTable = {
+  sum: counting("torch.sum"),
+  mean: over("torch.mean"),
+  max: over("torch.amax"),
+  min: over("torch.amin"),
+  // torch.prod takes one axis: the highest first, so the others keep their numbers
+  prod: {
+    forward: (c) =>
+      reductionAxes(c)
+        .sort((a, b) => b - a)
+        .reduce((x, a) => `${x}.prod(dim=${a}, keepdim=${c.py(c.attrs.keepdim)})`, arg(c, 0)) +
+      (isFloat(c.inputTypes[0]!.dtype) ? "" : `.to(${c.dtype(c.outputs[0]!.dtype)})`),
+  },
+  logsumexp: over("torch.logsumexp"),
+  var: over("torch.var", (c) => ({ correction: c.attrs.unbiased === true ? "1" : "0" })),
+  std: over("torch.std", (c) => ({ correction: c.attrs.unbiased === true ? "1" : "0" })),
+  norm: over("torch.linalg.vector_norm", (c) => ({ ord: c.py(c.attrs.p) })),
+  argmax: located("torch.argmax"),
+  argmin: located("torch.argmin"),
+};
+
+export const ops: OpDef[] = withTorch(
+  [
+    reduceOp({
+      name: "sum",
+      doc: "sum over axes (none: all)",
+      dtype: "count",
+      flopsPerElement: 1,
+      lower: (ctx, x, axes) => ctx.b.sum(counted(ctx, x), axes, true),
+    }),
+    reduceOp({
+      name: "mean",
+      doc: "mean over axes (none: all)",
+      dtype: "float",
+      flopsPerElement: 1,
+      lower: (ctx, x, axes) => ctx.b.mean(x, axes, true),
+    }),
+    reduceOp({
+      name: "max",
+      doc: "maximum over axes (none: all)",
+      dtype: "keep",
+      flopsPerElement: 1,
+      lower: extreme("max"),
+    }),
+    reduceOp({
+      name: "min",
+      doc: "minimum over axes (none: all)",
+      dtype: "keep",
+      flopsPerElement: 1,
+      lower: extreme("min"),
+    }),
+    reduceOp({
+      name: "prod",
+      doc: "product over axes (none: all)",
+      dtype: "count",
+      flopsPerElement: 1,
+      lower: (ctx, x, axes) => axes.reduce((y, a) => prodAxis(ctx, y, a), counted(ctx, x)),
+    }),
+    reduceOp({
+      name: "logsumexp",
+      doc: "log(sum(exp(x))) over axes, computed stably (none: all)",
+      dtype: "float",
+      flopsPerElement: 4,
+      lower: logsumexpOf,
+    }),
+    reduceOp({
+      name: "var",
+      doc: "variance over axes (none: all); population variance unless unbiased",
+      dtype: "float",
+      flopsPerElement: 3,
+      extraAttrs: [UNBIASED],
+      lower: varianceOf,
+    }),
+    reduceOp({
+      name: "std",
+      doc: "standard deviation over axes (none: all); population unless unbiased",
+      dtype: "float",
+      flopsPerElement: 3,
+      extraAttrs: [UNBIASED],
+      lower: (ctx, x, axes) => ctx.b.sqrt(varianceOf(ctx, x, axes)),
+    }),
+    reduceOp({
+      name: "norm",
+      doc: "p-norm (sum |x|^p)^(1/p) over axes (none: all), p = 2 by default",
+      dtype: "float",
+      flopsPerElement: 2,
+      extraAttrs: [{ name: "p", type: "float", default: 2.0, doc: "order of the norm" }],
+      lower: pNorm,
+    }),
+    reduceOp({
+      name: "argmax",
+      doc: "i64 position of the maximum along axis (default the last)",
+      dtype: "index",
+      flopsPerElement: 1,
+      positional: true,
+      lower: position(false),
+    }),
+    reduceOp({
+      name: "argmin",
+      doc: "i64 position of the minimum along axis (default the last)",
+      dtype: "index",
+      flopsPerElement: 1,
+      positional: true,
+      lower: position(true),
+    }),
+  ],
+  TORCH,
+);

@@ -33,11 +33,15 @@ import {
   intsAttr,
   numel,
   requireRank,
+  stringAttr,
   typeToString,
 } from "./types.js";
 import type { T } from "../prim/builder.js";
 import { type Lower, ints, map1, need, normAxis, num, outShape, padAxis, str, unsqueeze as insertAxis } from "./lowering.js";
 import type { LowerContext } from "./types.js";
+import { TO_END, type OnnxContext } from "../export/onnx/context.js";
+import { reshapeTo, squeeze as squeezeAxes, swapPerm, toOutputShape, unsqueeze as unsqueezeAxes, value } from "../export/onnx/helpers.js";
+import { arg, pyCall, rankOf, withTorch, type TorchContext, type TorchMapping, type TorchTable } from "./torch-mapping.js";
 
 // ---------------------------------------------------------------------------
 // Shared pieces
@@ -193,6 +197,16 @@ const splitLower: Lower = (ctx) => {
   return ctx.outputs.map((o) => ctx.b.sliceAxis(x, axis, at, (at += o.shape[axis]!)));
 };
 
+/** ONNX Split into the outputs' sizes along `axis` (split, chunk). */
+function splitOnnx(ctx: OnnxContext): string[] {
+  const axis = normAxis(ctx.int("axis"), input(ctx, 0).shape.length);
+  const sizes = ctx.shape(ctx.outputs.map((o) => o.shape[axis]!));
+  return ctx.node("Split", [value(ctx, 0), sizes], { axis }, ctx.outputs.length);
+}
+
+/** ONNX Pad's names of the padding modes. */
+const ONNX_PAD_MODES: Readonly<Record<string, string>> = { constant: "constant", reflect: "reflect", replicate: "edge", circular: "wrap" };
+
 /** x's axis `axis` of size d becomes [d, k] via broadcasting, then is merged: each entry k times in place. */
 function repeatEach(ctx: LowerContext, x: T, axis: number, k: number): T {
   const { b } = ctx;
@@ -229,6 +243,7 @@ const reshape = shapeOp({
     return same(x, resolveSizes(intsAttr(ctx, "shape"), numel(x.shape), "shape", `x ${typeToString(x)}`));
   },
   lower: toOutShape,
+  onnx: toOutputShape,
 });
 
 const flatten = shapeOp({
@@ -248,6 +263,7 @@ const flatten = shapeOp({
     return same(x, [...x.shape.slice(0, s), prodRange(x.shape, s, e + 1), ...x.shape.slice(e + 1)]);
   },
   lower: toOutShape,
+  onnx: toOutputShape,
 });
 
 const unflatten = shapeOp({
@@ -266,6 +282,7 @@ const unflatten = shapeOp({
     return same(x, [...x.shape.slice(0, axis), ...sizes, ...x.shape.slice(axis + 1)]);
   },
   lower: toOutShape,
+  onnx: toOutputShape,
 });
 
 const transpose = shapeOp({
@@ -288,6 +305,11 @@ const transpose = shapeOp({
     return same(x, shape);
   },
   lower: map1((x, ctx) => (ctx.b.rank(x) < 2 ? x : ctx.b.swapAxes(x, num(ctx, "dim0"), num(ctx, "dim1")))),
+  onnx(ctx) {
+    const r = input(ctx, 0).shape.length;
+    if (r < 2) return [value(ctx, 0)];
+    return [ctx.op("Transpose", [value(ctx, 0)], { perm: swapPerm(r, ctx.int("dim0"), ctx.int("dim1")) })];
+  },
 });
 
 const permute = shapeOp({
@@ -330,6 +352,10 @@ const permute = shapeOp({
       ints(ctx, "dims").map((d) => normAxis(d, ctx.b.rank(x))),
     ),
   ),
+  onnx(ctx) {
+    const r = input(ctx, 0).shape.length;
+    return [ctx.op("Transpose", [value(ctx, 0)], { perm: intsAttr(ctx, "dims").map((d) => normAxis(d.constant!, r)) })];
+  },
 });
 
 const squeeze = shapeOp({
@@ -357,6 +383,12 @@ const squeeze = shapeOp({
     );
   },
   lower: toOutShape,
+  // without axes: the axes the shape rule dropped (size 1 at export time; never "whatever is 1 at run time")
+  onnx(ctx) {
+    const x = input(ctx, 0);
+    const axes = axesAttr(ctx, "axis", x.shape.length) ?? x.shape.flatMap((d, i) => (d.equals(1) ? [i] : []));
+    return [axes.length === 0 ? value(ctx, 0) : squeezeAxes(ctx, value(ctx, 0), axes)];
+  },
 });
 
 const unsqueeze = shapeOp({
@@ -370,6 +402,10 @@ const unsqueeze = shapeOp({
     return same(x, [...x.shape.slice(0, a), ONE, ...x.shape.slice(a)]);
   },
   lower: toOutShape,
+  onnx(ctx) {
+    const rank = ctx.outputs[0]!.shape.length;
+    return [unsqueezeAxes(ctx, value(ctx, 0), [normAxis(ctx.int("axis"), rank)])];
+  },
 });
 
 // ---------------------------------------------------------------------------
@@ -404,6 +440,10 @@ const concat = shapeOp({
       num(ctx, "axis"),
     ),
   ],
+  onnx(ctx) {
+    const values = ctx.values.map((_, i) => value(ctx, i));
+    return [values.length === 1 ? values[0]! : ctx.op("Concat", values, { axis: ctx.int("axis") })];
+  },
 });
 
 const stack = shapeOp({
@@ -426,6 +466,11 @@ const stack = shapeOp({
         axis,
       ),
     ];
+  },
+  onnx(ctx) {
+    const axis = normAxis(ctx.int("axis"), ctx.outputs[0]!.shape.length);
+    const parts = ctx.values.map((_, i) => unsqueezeAxes(ctx, value(ctx, i), [axis]));
+    return [parts.length === 1 ? parts[0]! : ctx.op("Concat", parts, { axis })];
   },
 });
 
@@ -469,6 +514,7 @@ const split = shapeOp({
     );
   },
   lower: splitLower,
+  onnx: splitOnnx,
 });
 
 const chunk = shapeOp({
@@ -503,6 +549,7 @@ const chunk = shapeOp({
     return splitOutputs(x, axis, sizes);
   },
   lower: splitLower,
+  onnx: splitOnnx,
 });
 
 // ---------------------------------------------------------------------------
@@ -553,6 +600,12 @@ const slice = shapeOp({
     const end = Math.max(start, ctx.attrs.end == null ? size : bound(num(ctx, "end"), size));
     return ctx.b.sliceAxis(x, axis, start, end, num(ctx, "step"));
   }),
+  // ONNX's Slice has Python's semantics: negative bounds count from the end, and bounds clamp
+  onnx(ctx) {
+    const axis = normAxis(ctx.int("axis"), input(ctx, 0).shape.length);
+    const bound = (name: string, none: number): string => (ctx.attrs[name] == null ? ctx.ints([none]) : ctx.shape([intAttr(ctx, name)]));
+    return [ctx.op("Slice", [value(ctx, 0), bound("start", 0), bound("end", TO_END), ctx.ints([axis]), ctx.ints([ctx.int("step")])])];
+  },
 });
 
 const index = shapeOp({
@@ -587,6 +640,10 @@ const index = shapeOp({
     const i = normAxis(num(ctx, "index"), ctx.b.shape(x)[axis]!);
     return ctx.b.reshape(ctx.b.sliceAxis(x, axis, i, i + 1), outShape(ctx));
   }),
+  onnx(ctx) {
+    const axis = normAxis(ctx.int("axis"), input(ctx, 0).shape.length);
+    return [ctx.op("Gather", [value(ctx, 0), ctx.size(intAttr(ctx, "index"))], { axis })];
+  },
 });
 
 const take = shapeOp({
@@ -637,6 +694,11 @@ const take = shapeOp({
     const idx = list ? b.tensor(list, [list.length], "i32") : need(ctx, 1);
     return [b.gather(x, idx, axis)];
   },
+  onnx(ctx) {
+    const axis = normAxis(ctx.int("axis"), input(ctx, 0).shape.length);
+    const indices = ctx.values[1] ?? ctx.ints(intsAttr(ctx, "indices").map((d) => ctx.known(d, "an index")));
+    return [ctx.op("Gather", [value(ctx, 0), indices], { axis })];
+  },
 });
 
 const gather = shapeOp({
@@ -680,6 +742,10 @@ const gather = shapeOp({
       stride *= s[k]!;
     }
     return [b.gather(b.reshape(x, [stride]), b.broadcastTo(flat, at), 0)];
+  },
+  onnx(ctx) {
+    const axis = normAxis(ctx.int("axis"), input(ctx, 0).shape.length);
+    return [ctx.op("GatherElements", [value(ctx, 0), value(ctx, 1)], { axis })];
   },
 });
 
@@ -742,6 +808,18 @@ const pad = shapeOp({
       x = padAxis(ctx, x, r - 1 - k, pads[2 * k]!, pads[2 * k + 1]!, str(ctx, "mode"), num(ctx, "value"));
     return x;
   }),
+  // torch's (before, after) pairs from the last axis back become ONNX's begins then ends
+  onnx(ctx) {
+    const x = input(ctx, 0);
+    const r = x.shape.length;
+    const pads = intsAttr(ctx, "pads").map((d) => ctx.known(d, "a padding"));
+    const begins = Array<number>(r).fill(0);
+    const ends = Array<number>(r).fill(0);
+    for (let k = 0; k < pads.length / 2; k++) [begins[r - 1 - k], ends[r - 1 - k]] = [pads[2 * k]!, pads[2 * k + 1]!];
+    const mode = ONNX_PAD_MODES[stringAttr(ctx, "mode")]!;
+    const fill = mode === "constant" ? ctx.scalar(floatAttr(ctx, "value"), x.dtype) : undefined;
+    return [ctx.op("Pad", [value(ctx, 0), ctx.ints([...begins, ...ends]), fill], { mode })];
+  },
 });
 
 const tile = shapeOp({
@@ -781,6 +859,13 @@ const tile = shapeOp({
       out,
     );
   }),
+  onnx(ctx) {
+    const x = input(ctx, 0);
+    const reps = intsAttr(ctx, "reps");
+    const n = ctx.outputs[0]!.shape.length;
+    const lifted = n > x.shape.length ? unsqueezeAxes(ctx, value(ctx, 0), [...Array(n - x.shape.length).keys()]) : value(ctx, 0);
+    return [ctx.op("Tile", [lifted, ctx.shape([...Array<Dim>(n - reps.length).fill(ONE), ...reps])])];
+  },
 });
 
 /** expand / broadcast_to: size-1 dims grow to the target, new dims are added in front, -1 keeps. */
@@ -814,6 +899,7 @@ function expandOp(name: string, doc: string): OpDef {
       return same(x, shape);
     },
     lower: map1((x, ctx) => ctx.b.broadcastTo(x, outShape(ctx))),
+    onnx: (ctx) => [ctx.op("Expand", [value(ctx, 0), ctx.shape(ctx.outputs[0]!.shape)])],
   });
 }
 
@@ -849,6 +935,12 @@ const patchify = shapeOp({
     const t = b.transpose(b.reshape(x, [bs, c, h / p, p, w / q, q]), [0, 2, 4, 1, 3, 5]);
     return b.reshape(t, outShape(ctx));
   }),
+  onnx(ctx) {
+    const [b, c, h, w] = input(ctx, 0).shape as [Dim, Dim, Dim, Dim];
+    const [p, q] = intsAttr(ctx, "patch", 2) as [Dim, Dim];
+    const grid = reshapeTo(ctx, value(ctx, 0), [b, c, h.floordiv(p), p, w.floordiv(q), q]);
+    return [reshapeTo(ctx, ctx.op("Transpose", [grid], { perm: [0, 2, 4, 1, 3, 5] }), ctx.outputs[0]!.shape)];
+  },
 });
 
 const pixelShuffle = shapeOp({
@@ -883,6 +975,15 @@ const pixelShuffle = shapeOp({
     const perm = [...lead.keys(), n, n + 3, n + 1, n + 4, n + 2];
     return b.reshape(b.transpose(t, perm), outShape(ctx));
   }),
+  onnx(ctx) {
+    const s = input(ctx, 0).shape;
+    const n = s.length - 3;
+    const r = ctx.int("factor");
+    const [c, h, w] = s.slice(n) as [Dim, Dim, Dim];
+    const split = reshapeTo(ctx, value(ctx, 0), [...s.slice(0, n), c.floordiv(r * r), Dim.const(r), Dim.const(r), h, w]);
+    const perm = [...Array(n).keys(), n, n + 3, n + 1, n + 4, n + 2];
+    return [reshapeTo(ctx, ctx.op("Transpose", [split], { perm }), ctx.outputs[0]!.shape)];
+  },
 });
 
 const oneHot = shapeOp({
@@ -897,6 +998,10 @@ const oneHot = shapeOp({
     return { outputs: [{ dtype: "f32", shape: [...x.shape, classes] }] };
   },
   lower: map1((x, ctx) => ctx.b.oneHot(x, num(ctx, "classes"), "f32")),
+  onnx(ctx) {
+    const offOn = ctx.constant([0, 1], [2], "f32");
+    return [ctx.op("OneHot", [value(ctx, 0), ctx.size(intAttr(ctx, "classes")), offOn], { axis: -1 })];
+  },
 });
 
 const repeatInterleave = shapeOp({
@@ -914,30 +1019,116 @@ const repeatInterleave = shapeOp({
     return same(x, withAxis(x.shape, axis, x.shape[axis]!.mul(k)));
   },
   lower: map1((x, ctx) => repeatEach(ctx, x, normAxis(num(ctx, "axis"), ctx.b.rank(x)), num(ctx, "repeats"))),
+  // each entry k times in place: a new axis after `axis`, expanded to k, merged
+  onnx(ctx) {
+    const s = input(ctx, 0).shape;
+    const axis = normAxis(ctx.int("axis"), s.length);
+    const spread = [...s.slice(0, axis + 1), intAttr(ctx, "repeats"), ...s.slice(axis + 1)];
+    const big = ctx.op("Expand", [unsqueezeAxes(ctx, value(ctx, 0), [axis + 1]), ctx.shape(spread)]);
+    return [reshapeTo(ctx, big, ctx.outputs[0]!.shape)];
+  },
 });
 
-export const ops: OpDef[] = [
-  reshape,
-  flatten,
-  unflatten,
-  transpose,
-  permute,
-  squeeze,
-  unsqueeze,
-  concat,
-  stack,
-  split,
-  chunk,
-  slice,
-  index,
-  take,
-  gather,
-  pad,
-  tile,
-  expandOp("expand", "broadcasts size-1 dims to `shape` without copying (-1 keeps a dim; new dims go in front)"),
-  expandOp("broadcast_to", "broadcasts x to `shape` (NumPy rules: size-1 dims grow, new dims in front)"),
-  patchify,
-  pixelShuffle,
-  oneHot,
-  repeatInterleave,
-];
+// PyTorch (compiler/ops/torch-mapping.ts): tensor methods; sizes that are symbolic in dlm
+// are expressions of the forward's size variables, so any batch size runs.
+/** x reshaped to output `i`'s shape (squeeze, patchify: dlm's rule already says where each element goes) */
+const toOutput = (c: TorchContext, x: string, i = 0): string => `${x}.reshape(${c.py(c.outputs[i]!.shape as readonly AttrValue[])})`;
+/** `x[:, :, <index>]`: an index expression on one axis */
+const onAxis = (c: TorchContext, index: string): string => {
+  const axis = c.int("axis");
+  const r = rankOf(c, 0);
+  return `${arg(c, 0)}[${[...Array<string>(axis < 0 ? axis + r : axis).fill(":"), index].join(", ")}]`;
+};
+/** a tuple of parts (torch.split, torch.chunk); one part is x itself */
+const parts = (fn: (c: TorchContext) => string): TorchMapping => ({ forward: (c) => (c.outputs.length === 1 ? arg(c, 0) : fn(c)) });
+
+const TORCH: TorchTable = {
+  reshape: { forward: (c) => `${arg(c, 0)}.reshape(${c.py(c.attrs.shape)})` },
+  flatten: {
+    forward: (c) => (rankOf(c, 0) === 0 ? `${arg(c, 0)}.reshape(1)` : `${arg(c, 0)}.flatten(${c.py(c.attrs.start)}, ${c.py(c.attrs.end)})`),
+  },
+  unflatten: { forward: (c) => `${arg(c, 0)}.unflatten(${c.py(c.attrs.axis)}, ${c.py(c.attrs.sizes)})` },
+  transpose: {
+    forward: (c) =>
+      rankOf(c, 0) < 2 && c.int("dim0") === -2 && c.int("dim1") === -1
+        ? arg(c, 0)
+        : `${arg(c, 0)}.transpose(${c.py(c.attrs.dim0)}, ${c.py(c.attrs.dim1)})`,
+  },
+  permute: { forward: (c) => `${arg(c, 0)}.permute(${c.py(c.attrs.dims)})` },
+  squeeze: { forward: (c) => toOutput(c, arg(c, 0)) },
+  unsqueeze: { forward: (c) => `${arg(c, 0)}.unsqueeze(${c.py(c.attrs.axis)})` },
+  concat: { forward: (c) => pyCall("torch.cat", [`[${c.inputs.map((_, i) => c.tensor(i)).join(", ")}]`], { dim: c.py(c.attrs.axis) }) },
+  stack: { forward: (c) => pyCall("torch.stack", [`[${c.inputs.map((_, i) => c.tensor(i)).join(", ")}]`], { dim: c.py(c.attrs.axis) }) },
+  split: parts((c) => {
+    const axis = c.int("axis");
+    const sizes = c.outputs.map((o) => o.shape[axis < 0 ? axis + o.shape.length : axis]!);
+    return pyCall("torch.split", [arg(c, 0), c.py(sizes)], { dim: String(axis) });
+  }),
+  chunk: parts((c) => pyCall("torch.chunk", [arg(c, 0), c.py(c.attrs.chunks)], { dim: c.py(c.attrs.axis) })),
+  slice: {
+    forward: (c) => {
+      const end = c.attrs.end === null || c.attrs.end === undefined ? "" : c.py(c.attrs.end);
+      return onAxis(c, `${c.py(c.attrs.start)}:${end}:${c.py(c.attrs.step)}`);
+    },
+  },
+  index: { forward: (c) => `${arg(c, 0)}.select(${c.py(c.attrs.axis)}, ${c.py(c.attrs.index)})` },
+  take: {
+    forward: (c) =>
+      onAxis(
+        c,
+        c.inputs[1] !== undefined ? `${arg(c, 1)}.long()` : `[${(c.attrs.indices as readonly AttrValue[]).map((i) => c.py(i)).join(", ")}]`,
+      ),
+  },
+  gather: { forward: (c) => pyCall("torch.gather", [arg(c, 0), c.py(c.attrs.axis), `${arg(c, 1)}.long()`]) },
+  pad: {
+    forward: (c) =>
+      pyCall("F.pad", [arg(c, 0), c.py(c.attrs.pads)], {
+        mode: c.py(c.attrs.mode),
+        ...(c.attrs.mode === "constant" ? { value: c.py(c.attrs.value) } : {}),
+      }),
+  },
+  tile: { forward: (c) => pyCall("torch.tile", [arg(c, 0), c.py(c.attrs.reps)]) },
+  expand: { forward: (c) => `${arg(c, 0)}.expand(${c.py(c.outputs[0]!.shape as readonly AttrValue[])})` },
+  broadcast_to: { forward: (c) => `${arg(c, 0)}.expand(${c.py(c.outputs[0]!.shape as readonly AttrValue[])})` },
+  // [B, C, H/p, p, W/q, q] → [B, H/p, W/q, C, p, q]: patches row-major, features (c, i, j)
+  patchify: {
+    forward: (c) => {
+      const [b, ch, h, w] = c.inputTypes[0]!.shape;
+      const p = intsAttr({ inputs: [], attrs: c.attrs }, "patch", 2);
+      const grid = c.py([b!, ch!, h!.floordiv(p[0]!), p[0]!, w!.floordiv(p[1]!), p[1]!]);
+      return toOutput(c, `${arg(c, 0)}.reshape(${grid}).permute(0, 2, 4, 1, 3, 5)`);
+    },
+  },
+  pixel_shuffle: { forward: (c) => pyCall("F.pixel_shuffle", [arg(c, 0), c.py(c.attrs.factor)]) },
+  one_hot: { forward: (c) => `${pyCall("F.one_hot", [`${arg(c, 0)}.long()`, c.py(c.attrs.classes)])}.to(${c.dtype(c.outputs[0]!.dtype)})` },
+  repeat_interleave: { forward: (c) => pyCall("torch.repeat_interleave", [arg(c, 0), c.py(c.attrs.repeats)], { dim: c.py(c.attrs.axis) }) },
+};
+
+export const ops: OpDef[] = withTorch(
+  [
+    reshape,
+    flatten,
+    unflatten,
+    transpose,
+    permute,
+    squeeze,
+    unsqueeze,
+    concat,
+    stack,
+    split,
+    chunk,
+    slice,
+    index,
+    take,
+    gather,
+    pad,
+    tile,
+    expandOp("expand", "broadcasts size-1 dims to `shape` without copying (-1 keeps a dim; new dims go in front)"),
+    expandOp("broadcast_to", "broadcasts x to `shape` (NumPy rules: size-1 dims grow, new dims in front)"),
+    patchify,
+    pixelShuffle,
+    oneHot,
+    repeatInterleave,
+  ],
+  TORCH,
+);

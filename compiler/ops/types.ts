@@ -5,6 +5,8 @@
 import { Dim, type Shape, numel, shapeToString, toDim } from "../dim.js";
 import type { PrimBuilder } from "../prim/builder.js";
 import type { PDType } from "../prim/ir.js";
+import type { OnnxContext } from "../export/onnx/context.js";
+import type { TorchMapping } from "./torch-mapping.js";
 
 export const DTYPES = ["f16", "bf16", "f32", "f64", "i8", "u8", "i32", "i64", "bool"] as const;
 export type DType = (typeof DTYPES)[number];
@@ -176,6 +178,13 @@ export interface OpDef {
   readonly stochastic?: boolean;
   /** differs between train and eval mode (dropout, batch norm) */
   readonly modeDependent?: boolean;
+  /**
+   * ONNX export of one application in inference mode (compiler/export/onnx/): emits nodes
+   * through the context and returns the value names of the outputs. Absent: not exportable.
+   */
+  onnx?(ctx: OnnxContext): readonly string[];
+  /** PyTorch export (compiler/export/torch.ts): the op as torch code. Absent: not exportable. */
+  readonly torch?: TorchMapping;
 }
 
 /** An error in how an op was used; the elaborator turns it into a diagnostic at the call. */

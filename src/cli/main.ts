@@ -12,6 +12,9 @@ import { writeFileAtomicSync } from "../atomic.js";
 import { runTraining, TrainUsageError } from "./train.js";
 import { CompileUsageError, runCompile } from "./compile.js";
 import { RunInputError, RunUsageError, runInference } from "./run.js";
+import { ExportInputError, runExport } from "./export.js";
+import { ExportError } from "../../compiler/export/onnx/context.js";
+import { FmtUsageError, runFmt } from "./fmt.js";
 import { LowerError } from "../../compiler/lower.js";
 import type { ModelGraph } from "../../compiler/ir/graph.js";
 import type { TrainSetup } from "../../compiler/train.js";
@@ -25,7 +28,7 @@ usage:
   dlm summary FILE [--model NAME] [--dim B=32]... [--param name=value]... [--json] [--memory-svg FILE.svg]
                                                    layer table, parameters, MACs/FLOPs, memory (planned)
   dlm train FILE [--model NAME] [--data mnist|synthetic|FILE.csv] [--epochs N] [--batch B]
-           [--lr X] [--seed S] [--dim T=64]... [--save CKPT] [--resume CKPT]
+           [--lr X] [--seed S] [--dim T=64]... [--save CKPT] [--resume CKPT | --weights W.safetensors]
            [--report FILE.json] [--curve FILE.svg] [--steps-per-epoch N] [--quiet] [-O0 | --no-plan | --no-cse | --no-fuse]
                                                    train on the CPU; per-epoch loss and accuracy
   dlm run FILE --weights W.safetensors --input NAME=FILE.json|JSON... [--model NAME] [--dim T=64]... [--json]
@@ -33,6 +36,12 @@ usage:
   dlm compile FILE [--model NAME] --target ts -o DIR [--bundle] [--batch B] [--dim T=64]...
            [--seed S] [--runtime SPEC] [--explain] [-O0 | --no-plan | --no-cse | --no-fuse]
                                                    write DIR/<model>.ts (and with --bundle DIR/<model>.js)
+  dlm export FILE [--model NAME] (--onnx OUT.onnx | --torch OUT.py) [--weights W.safetensors]
+           [--dim T=64]... [--seed S]           the inference graph as ONNX (with weights) or a PyTorch module
+  dlm fmt FILE|DIR... [--check] | --stdout FILE | -
+                                                   canonical layout, in place (--check: list files that would
+                                                   change, exit 1 if any; --stdout / -: print the result)
+  dlm lsp --stdio                                   the language server for editors, over standard input/output
   dlm help                                         this text
 
 exit codes: 0 clean, 1 errors in the input, 2 bad command line`;
@@ -255,6 +264,7 @@ async function cmdTrain(args: readonly string[]): Promise<number> {
     "dim",
     "save",
     "resume",
+    "weights",
     "report",
     "curve",
     "steps-per-epoch",
@@ -268,6 +278,8 @@ async function cmdTrain(args: readonly string[]): Promise<number> {
   if (lr !== undefined && !(lr > 0 && Number.isFinite(lr))) throw new UsageError(`--lr expects a positive number, got '${lrText}'`);
   const seedText = flags.get("seed")?.at(-1);
   if (seedText !== undefined && !/^\d+$/.test(seedText)) throw new UsageError(`--seed expects a non-negative integer, got '${seedText}'`);
+  if (flags.has("weights") && flags.has("resume"))
+    throw new UsageError("--weights starts a new run from weights, --resume continues one: give one of them");
   const loaded = loadForTraining(positional[0]!, flags.get("model")?.[0], useColor(flags));
   if (typeof loaded === "number") return loaded;
   const opt = (k: string): string | undefined => flags.get(k)?.at(-1);
@@ -284,6 +296,7 @@ async function cmdTrain(args: readonly string[]): Promise<number> {
       dims: parseDims(flags.get("dim") ?? []),
       ...(opt("save") ? { save: opt("save")! } : {}),
       ...(opt("resume") ? { resume: opt("resume")! } : {}),
+      ...(opt("weights") ? { weights: opt("weights")! } : {}),
       ...(opt("report") ? { report: opt("report")! } : {}),
       ...(opt("curve") ? { curve: opt("curve")! } : {}),
       quiet: flags.has("quiet"),
@@ -330,6 +343,42 @@ async function cmdRun(argv: readonly string[]): Promise<number> {
     }
     throw e;
   }
+}
+
+async function cmdFmt(argv: readonly string[]): Promise<number> {
+  // the value-less flags in the form parseArgs reads
+  const args = argv.map((a) => (a === "--check" || a === "--stdout" ? `${a}=true` : a));
+  const { positional, flags } = parseArgs(args, ["check", "stdout", "no-color", "color"]);
+  for (const f of ["check", "stdout"]) if (flags.get(f)?.some((v) => v !== "true")) throw new UsageError(`--${f} takes no value`);
+  const color = useColor(flags);
+  try {
+    return await runFmt({
+      paths: positional,
+      check: flags.has("check"),
+      stdout: flags.has("stdout"),
+      render: (d, source) => renderDiagnostic(forDisplay(d), source, color),
+      display: displayPath,
+    });
+  } catch (e) {
+    if (e instanceof FmtUsageError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+async function cmdLsp(argv: readonly string[]): Promise<number> {
+  if (argv.length !== 1 || argv[0] !== "--stdio") throw new UsageError("dlm lsp takes --stdio (the only transport)");
+  const { SERVER_NODE_OPTIONS } = await import("../lsp/node-flags.js");
+  if (!SERVER_NODE_OPTIONS.every((o) => process.execArgv.includes(o))) {
+    // start again with the server's Node options, passing standard input and output through
+    const { spawn } = await import("node:child_process");
+    const child = spawn(process.execPath, [...process.execArgv, ...SERVER_NODE_OPTIONS, process.argv[1]!, "lsp", ...argv], {
+      stdio: "inherit",
+    });
+    return new Promise((resolve) => child.on("exit", (code) => resolve(code ?? 1)));
+  }
+  // loaded on demand: the other commands do not need the protocol library
+  const { runStdioServer } = await import("../lsp/server.js");
+  return runStdioServer();
 }
 
 async function cmdCompile(argvIn: readonly string[]): Promise<number> {
@@ -391,6 +440,54 @@ async function cmdCompile(argvIn: readonly string[]): Promise<number> {
   }
 }
 
+async function cmdExport(argv: readonly string[]): Promise<number> {
+  const { positional, flags } = parseArgs(argv, ["model", "onnx", "torch", "weights", "dim", "seed", "quiet", "no-color", "color"]);
+  if (positional.length !== 1) throw new UsageError("dlm export needs exactly one FILE");
+  const opt = (k: string): string | undefined => flags.get(k)?.at(-1);
+  const onnx = opt("onnx");
+  const torch = opt("torch");
+  if (onnx === undefined && torch === undefined) throw new UsageError("dlm export needs --onnx OUT.onnx or --torch OUT.py");
+  for (const [flag, v] of [
+    ["onnx", onnx],
+    ["torch", torch],
+    ["weights", opt("weights")],
+  ] as const)
+    if (v === "") throw new UsageError(`--${flag} needs a file name`);
+  const seedText = opt("seed");
+  if (seedText !== undefined && !/^\d+$/.test(seedText)) throw new UsageError(`--seed expects a non-negative integer, got '${seedText}'`);
+  const dims = parseDims(flags.get("dim") ?? []);
+  const chosen = loadChecked("export", positional[0]!, flags.get("model")?.[0], useColor(flags));
+  if (typeof chosen === "number") return chosen;
+  try {
+    const files = await runExport({
+      ...chosen,
+      ...(onnx !== undefined ? { onnx } : {}),
+      ...(torch !== undefined ? { torch } : {}),
+      ...(opt("weights") !== undefined ? { weights: opt("weights")! } : {}),
+      dims,
+      ...(seedText !== undefined ? { seed: Number(seedText) } : {}),
+    });
+    if (!flags.has("quiet")) for (const f of files) process.stderr.write(`wrote ${displayPath(f)}\n`);
+    return 0;
+  } catch (e) {
+    if (e instanceof ExportError) {
+      const where = e.site ? `${displayPath(e.site.file)}:${e.site.range.start.line}:${e.site.range.start.column}: ` : "";
+      process.stderr.write(`${where}dlm export: ${e.message}\n`);
+      return 1;
+    }
+    if (e instanceof ExportInputError) {
+      process.stderr.write(`dlm export: ${e.message}\n`);
+      return 1;
+    }
+    // the output cannot be written (a missing folder, no permission, a full disk)
+    if (e instanceof Error && typeof (e as NodeJS.ErrnoException).code === "string") {
+      process.stderr.write(`dlm export: cannot write the output: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
 export function main(argv: readonly string[]): number | Promise<number> {
   const [cmd, ...rest] = argv;
   try {
@@ -405,6 +502,12 @@ export function main(argv: readonly string[]): number | Promise<number> {
         return cmdRun(rest).catch(handleError);
       case "compile":
         return cmdCompile(rest).catch(handleError);
+      case "export":
+        return cmdExport(rest).catch(handleError);
+      case "fmt":
+        return cmdFmt(rest).catch(handleError);
+      case "lsp":
+        return cmdLsp(rest).catch(handleError);
       case undefined:
       case "help":
       case "--help":

@@ -9,12 +9,13 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { Dim } from "../../compiler/dim.js";
-import { typeOfRef, type InputNode, type ModelGraph, type TensorRef } from "../../compiler/ir/graph.js";
+import { liveNodes, typeOfRef, type InputNode, type ModelGraph, type TensorRef } from "../../compiler/ir/graph.js";
 import { buildEvalGraph } from "../../compiler/training-graph.js";
 import type { DType } from "../../compiler/ops/types.js";
 import { compile } from "../../runtime/cpu/executor.js";
 import type { HostArray } from "../../runtime/cpu/reference.js";
 import { readSafetensors } from "../../runtime/safetensors.js";
+import { matchWeights } from "../../runtime/weights.js";
 
 export interface RunArgs {
   readonly graph: ModelGraph;
@@ -167,26 +168,6 @@ function formatTensor(data: ArrayLike<number>, shape: readonly number[], dtype: 
   return build(0, "");
 }
 
-/** The nodes the model's outputs depend on (sweeping backwards: a scan's body precedes it in id order). */
-function liveNodes(g: ModelGraph): Uint8Array {
-  const live = new Uint8Array(g.nodes.length);
-  for (const o of g.outputs) live[o.ref.node] = 1;
-  const byRegion = new Map<number, number[]>();
-  for (const n of g.nodes) byRegion.set(n.region, [...(byRegion.get(n.region) ?? []), n.id]);
-  for (let id = g.nodes.length - 1; id >= 0; id--) {
-    if (!live[id]) continue;
-    const n = g.nodes[id]!;
-    if (n.kind === "op") {
-      for (const r of n.inputs) if (r) live[r.node] = 1;
-      for (const p of n.params) live[p] = 1;
-    } else if (n.kind === "scan") {
-      for (const r of n.inputs) live[r.node] = 1;
-      for (const m of byRegion.get(n.body.region) ?? []) live[m] = 1;
-    }
-  }
-  return live;
-}
-
 /** The output's declared dtype (i64 class ids run as 32-bit integers). */
 const typeName = (o: { dtype: string; declared?: TensorRef | undefined }, g: ModelGraph): string =>
   o.declared && g ? typeOfRef(g, o.declared).dtype : o.dtype;
@@ -194,7 +175,10 @@ const typeName = (o: { dtype: string; declared?: TensorRef | undefined }, g: Mod
 export async function runInference(a: RunArgs): Promise<number> {
   const g = a.graph;
   const declared = new Map<string, { dtype: DType; shape: readonly Dim[] }>();
-  const live = liveNodes(g);
+  const live = liveNodes(
+    g,
+    g.outputs.map((o) => o.ref.node),
+  );
   for (const id of g.inputs) {
     const n = g.nodes[id] as InputNode;
     if (live[id]) declared.set(n.name, n.outputs[0]!); // a train section's inputs (labels) are not needed
@@ -240,32 +224,15 @@ export async function runInference(a: RunArgs): Promise<number> {
   const file = await readSafetensors(a.weights).catch((e: Error) => {
     throw new RunInputError(e.message);
   });
-  const problems: string[] = [];
-  for (const p of lowered.params) {
-    const t = file.tensors.get(p.name);
-    if (!t) problems.push(`missing '${p.name}' ${fmtShape(p.shape)}`);
-    else if (t.shape.length !== p.shape.length || t.shape.some((d, k) => d !== p.shape[k]))
-      problems.push(`'${p.name}' is ${fmtShape(t.shape)}, the model needs ${fmtShape(p.shape)}`);
-    else if (t.data instanceof BigInt64Array) problems.push(`'${p.name}' is ${t.dtype}; weights must be floats`);
-  }
-  if (problems.length) {
-    const known = new Set(lowered.params.map((p) => p.name));
-    const extra = [...file.tensors.keys()].filter((k) => !known.has(k) && !k.startsWith("optimizer."));
-    const shown = problems.slice(0, 8).join("; ") + (problems.length > 8 ? `; and ${problems.length - 8} more` : "");
-    throw new RunInputError(
-      `${a.weights} does not fit ${g.name}: ${shown}` +
-        (extra.length
-          ? ` (the file holds ${extra
-              .slice(0, 8)
-              .map((k) => `'${k}'`)
-              .join(", ")}${extra.length > 8 ? ", ..." : ""})`
-          : "") +
-        (file.metadata.model && file.metadata.model !== g.name ? `; it was saved from model ${file.metadata.model}` : ""),
-    );
+  let weights: Map<string, Float32Array>;
+  try {
+    weights = matchWeights(file, lowered.params, { path: a.weights, model: g.name });
+  } catch (e) {
+    throw new RunInputError((e as Error).message);
   }
 
   const program = compile(lowered.builder.graph());
-  for (const p of lowered.params) program.setParam(p.name, file.tensors.get(p.name)!.data as ArrayLike<number>);
+  for (const p of lowered.params) program.setParam(p.name, weights.get(p.name)!);
   const feeds = new Map<string, HostArray>();
   for (const i of lowered.inputs) feeds.set(i.name, hostArray(i.dtype, given.get(i.name)!, i.name));
   program.run(feeds, { seed: 0 });

@@ -26,6 +26,8 @@ export interface TrainArgs {
   readonly dims: ReadonlyMap<string, number>;
   readonly save?: string;
   readonly resume?: string;
+  /** start from these parameters and buffers (dlm's or PyTorch's safetensors, same names) */
+  readonly weights?: string;
   readonly report?: string;
   readonly curve?: string;
   /** stop after this many steps per epoch (quick smoke runs) */
@@ -57,6 +59,7 @@ export async function runTraining(a: TrainArgs): Promise<number> {
   });
   const { train, test } = await loadData(a, trainer);
   if (a.resume) await trainer.load(a.resume);
+  if (a.weights) await trainer.load(a.weights, { weightsOnly: true });
   const epochs = a.epochs ?? a.train.epochs ?? 1;
   const log = (s: string): void => {
     if (!a.quiet) process.stderr.write(s + "\n");
