@@ -10,6 +10,7 @@ import { commonSubexpressions } from "../compiler/passes/cse.js";
 import { liveNodes } from "../compiler/passes/dead-code.js";
 import { planFusion } from "../compiler/passes/fusion.js";
 import { DTYPE_BYTES } from "../compiler/passes/memory-plan.js";
+import { NO_KERNEL } from "../compiler/passes/memory-report.js";
 import { numelOf, type PGraph } from "../compiler/prim/ir.js";
 import { compile } from "../runtime/cpu/executor.js";
 import { check } from "../src/index.js";
@@ -21,8 +22,6 @@ const CASES: { file: string; model: string; dims: Record<string, number> }[] = [
   { file: "lstm_lm.dlm", model: "LSTMLanguageModel", dims: { B: 4, T: 16 } },
   { file: "transformer_encoder.dlm", model: "TransformerEncoderClassifier", dims: { B: 2, T: 64 } },
 ];
-
-const NO_KERNEL = new Set(["input", "param", "const", "iota", "reshape", "stop_gradient"]);
 
 /** Kernels per step and the bytes they read and write, with and without fusion (repeats merged either way). */
 function traffic(graph: PGraph): { kernels: [number, number]; bytes: [number, number] } {

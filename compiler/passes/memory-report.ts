@@ -11,7 +11,7 @@ import { liveNodes } from "./dead-code.js";
 import { DEFAULT_ALIGNMENT, planGraphMemory, type Placement } from "./memory-plan.js";
 
 /** Primitives that launch nothing per run: fed or owned values, compile-time constants, aliases. */
-const NO_KERNEL: ReadonlySet<string> = new Set(["input", "param", "const", "iota", "reshape", "stop_gradient"]);
+export const NO_KERNEL: ReadonlySet<string> = new Set(["input", "param", "const", "iota", "reshape", "stop_gradient"]);
 
 export interface ActivationMemory {
   /** bytes with a buffer per intermediate value */

@@ -27,7 +27,7 @@ import { liveNodes } from "../../compiler/passes/dead-code.js";
 import { commonSubexpressions } from "../../compiler/passes/cse.js";
 import { planFusion } from "../../compiler/passes/fusion.js";
 import { canGenerateCode, fusedKernel } from "./fused.js";
-import { DEFAULT_ALIGNMENT, planGraphMemory, type GraphMemoryPlan } from "../../compiler/passes/memory-plan.js";
+import { ALIASING_PRIMITIVES, DEFAULT_ALIGNMENT, planGraphMemory, type GraphMemoryPlan } from "../../compiler/passes/memory-plan.js";
 import { numelOf, type PDType, type PGraph } from "../../compiler/prim/ir.js";
 import { BUILDERS, type Buf, type Kernel } from "./builders.js";
 import { SeededStream } from "./ops-rng.js";
@@ -110,12 +110,11 @@ export function compile(graph: PGraph, options: CompileOptions = {}): Program {
       }
       continue;
     }
-    bufs[n.id] =
-      n.op === "reshape" || n.op === "stop_gradient"
-        ? bufs[n.inputs[0]!]!
-        : planned
-          ? viewBuf(arena!, plan.offsets.get(n.id)!, n.dtype, numelOf(n.shape))
-          : allocBuf(n.dtype, numelOf(n.shape));
+    bufs[n.id] = ALIASING_PRIMITIVES.has(n.op)
+      ? bufs[n.inputs[0]!]!
+      : planned
+        ? viewBuf(arena!, plan.offsets.get(n.id)!, n.dtype, numelOf(n.shape))
+        : allocBuf(n.dtype, numelOf(n.shape));
     const build = BUILDERS[n.op];
     if (!build) throw new Error(`executor: unknown primitive '${n.op}' (node ${n.id})`);
     const k = build({ n, out: bufs[n.id]!, ins: n.inputs.map((i) => bufs[i]!), shapes: n.inputs.map((i) => graph.nodes[i]!.shape), rng });
