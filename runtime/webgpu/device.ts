@@ -14,6 +14,8 @@
 
 /// <reference types="@webgpu/types" />
 
+import type { KernelTarget } from "../../compiler/codegen/wgsl/kernel.js";
+
 export interface GpuContext {
   readonly device: GPUDevice;
   readonly adapter: GPUAdapter;
@@ -189,5 +191,16 @@ async function openDevice(adapter: GPUAdapter, backend: GpuBackend, dropInstance
       device.destroy();
       dropInstance();
     },
+  };
+}
+
+/** The target a device offers. */
+export function kernelTarget(device: GPUDevice, optIn: { subgroupMatrix?: boolean } = {}): KernelTarget {
+  return {
+    maxWorkgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension,
+    maxInvocationsPerWorkgroup: device.limits.maxComputeInvocationsPerWorkgroup,
+    maxWorkgroupStorageBytes: device.limits.maxComputeWorkgroupStorageSize,
+    subgroups: device.features.has("subgroups"),
+    subgroupMatrix: optIn.subgroupMatrix === true && device.features.has("chromium-experimental-subgroup-matrix" as GPUFeatureName),
   };
 }

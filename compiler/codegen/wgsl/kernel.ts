@@ -1,5 +1,5 @@
-// What a WGSL kernel generator hands the WebGPU executor: one compute shader for one node (or
-// one fused group), with its dispatch size. Shapes are concrete in the primitive IR, so sizes
+// What a WGSL kernel generator hands the WebGPU executor (runtime/webgpu/): one compute
+// shader for one node (or one fused group), with its dispatch size. Shapes are concrete in the primitive IR, so sizes
 // are baked into the source as constants; pipelines are cached by source text.
 //
 // Binding convention (group 0): bindings 0..k-1 are the node's inputs in order, declared
@@ -7,7 +7,7 @@
 // read_write bindings after it are scratch buffers of `scratch[i]` bytes each. Element types:
 // f32 for f32 values, i32 for i32, u32 (0 or 1) for bool: every element is 4 bytes on the GPU.
 
-/// <reference types="@webgpu/types" />
+import type { PNode } from "../../prim/ir.js";
 
 export interface WgslKernel {
   /** names the kernel in errors and profiles, e.g. "matmul 64x784x256 (layer fc1)" */
@@ -20,6 +20,12 @@ export interface WgslKernel {
   readonly scratch?: readonly number[];
 }
 
+/**
+ * A kernel generator: the WGSL for one node, given its input shapes and the device's facts.
+ * One per primitive (compiler/codegen/wgsl/), looked up by the node's op.
+ */
+export type WgslGenerator = (node: PNode, inputShapes: readonly (readonly number[])[], target: KernelTarget) => WgslKernel;
+
 /** The facts about a device that kernel generators may specialise on. */
 export interface KernelTarget {
   readonly maxWorkgroupsPerDimension: number;
@@ -28,17 +34,6 @@ export interface KernelTarget {
   readonly subgroups: boolean;
   /** opt-in cooperative-matrix path (chromium-experimental-subgroup-matrix), with its own tolerance */
   readonly subgroupMatrix: boolean;
-}
-
-/** The target a device offers. */
-export function kernelTarget(device: GPUDevice, optIn: { subgroupMatrix?: boolean } = {}): KernelTarget {
-  return {
-    maxWorkgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension,
-    maxInvocationsPerWorkgroup: device.limits.maxComputeInvocationsPerWorkgroup,
-    maxWorkgroupStorageBytes: device.limits.maxComputeWorkgroupStorageSize,
-    subgroups: device.features.has("subgroups"),
-    subgroupMatrix: optIn.subgroupMatrix === true && device.features.has("chromium-experimental-subgroup-matrix" as GPUFeatureName),
-  };
 }
 
 /**
