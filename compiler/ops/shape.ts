@@ -1081,11 +1081,15 @@ const TORCH: TorchTable = {
   },
   gather: { forward: (c) => pyCall("torch.gather", [arg(c, 0), c.py(c.attrs.axis), `${arg(c, 1)}.long()`]) },
   pad: {
-    forward: (c) =>
-      pyCall("F.pad", [arg(c, 0), c.py(c.attrs.pads)], {
-        mode: c.py(c.attrs.mode),
-        ...(c.attrs.mode === "constant" ? { value: c.py(c.attrs.value) } : {}),
-      }),
+    forward: (c) => {
+      if (c.attrs.mode === "constant")
+        return pyCall("F.pad", [arg(c, 0), c.py(c.attrs.pads)], { mode: c.py(c.attrs.mode), value: c.py(c.attrs.value) });
+      // torch pads k axes in the other modes only of a [N, C, *k axes] tensor: fold the leading axes into C
+      const shape = c.inputTypes[0]!.shape;
+      const padded = shape.slice(shape.length - (c.attrs.pads as readonly AttrValue[]).length / 2);
+      const batched = `${arg(c, 0)}.reshape(${c.py([Dim.const(1), Dim.const(-1), ...padded])})`;
+      return toOutput(c, pyCall("F.pad", [batched, c.py(c.attrs.pads)], { mode: c.py(c.attrs.mode) }));
+    },
   },
   tile: { forward: (c) => pyCall("torch.tile", [arg(c, 0), c.py(c.attrs.reps)]) },
   expand: { forward: (c) => `${arg(c, 0)}.expand(${c.py(c.outputs[0]!.shape as readonly AttrValue[])})` },

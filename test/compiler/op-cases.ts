@@ -1,7 +1,8 @@
 // The op table shared by the op-level tests: one or more sample invocations of every op of
 // the library (shapes, attributes, input ranges away from kinks), the ops that carry no
 // gradient, and deterministic draws. Used by the finite-difference gradient check
-// (gradients.test.ts) and by the ONNX export check (test/export/onnx-ops.test.ts).
+// (gradients.test.ts) and by the exporters' op-by-op checks against onnxruntime and PyTorch
+// (test/export/onnx-ops.test.ts, torch-ops.test.ts).
 
 import type { DType } from "../../compiler/ops/types.js";
 import type { Attrs } from "./ops/rule-harness.js";
@@ -532,3 +533,47 @@ export function draw(rand: (lo?: number, hi?: number) => number, n: number, r: R
 }
 
 export const nameOf = (c: Case): string => (c.label ? `${c.op} (${c.label})` : c.op);
+
+/** Sample invocations of the ops the gradient table leaves out (no gradient), for the checks that run forward only (the exporters). */
+export const NO_GRADIENT_CASES: readonly Case[] = [
+  ...["eq", "ne", "lt", "le", "gt", "ge"].map((op) => ({ op, inputs: [f([2, 3]), { ...f([3]), data: [0.5, -0.25, 2] }] })),
+  { op: "eq", label: "bools", inputs: [bool([4], [1, 0, 1, 0]), bool([4], [1, 1, 0, 0])] },
+  { op: "lt", label: "bools", inputs: [bool([4], [1, 0, 1, 0]), bool([4], [1, 1, 0, 0])] },
+  { op: "logical_and", inputs: [bool([4], [1, 0, 1, 0]), bool([4], [1, 1, 0, 0])] },
+  { op: "logical_or", inputs: [bool([4], [1, 0, 1, 0]), bool([4], [1, 1, 0, 0])] },
+  { op: "logical_not", inputs: [bool([4], [1, 0, 1, 0])] },
+  { op: "argmax", inputs: [f([3, 4])] },
+  { op: "argmax", label: "over all, keepdim", inputs: [f([3, 4])], attrs: { axis: null, keepdim: true } },
+  { op: "argmin", inputs: [f([3, 4])], attrs: { axis: 0 } },
+  { op: "one_hot", inputs: [i64([2, 3], [0, 2, 1, 3, 3, 0])], attrs: { classes: 4 } },
+  { op: "degree", inputs: [i64([5], [0, 2, 2, 1, 2])], attrs: { num_nodes: 4 } },
+  { op: "zeros", inputs: [], attrs: { shape: [2, 3] } },
+  { op: "ones", inputs: [], attrs: { shape: [2, 3], dtype: "i64" } },
+  { op: "full", inputs: [], attrs: { shape: [3], value: 2.5 } },
+  { op: "arange", inputs: [], attrs: { n: 7, start: 2 } },
+  { op: "arange", label: "f32", inputs: [], attrs: { n: 4, dtype: "f32" } },
+  { op: "eye", inputs: [], attrs: { n: 3 } },
+  { op: "causal_mask", inputs: [], attrs: { T: 4 } },
+  { op: "sinusoidal_positions", inputs: [], attrs: { T: 5, d: 6 } },
+  {
+    op: "constant",
+    inputs: [],
+    attrs: {
+      value: [
+        [1.5, -2],
+        [0.25, 4],
+      ],
+    },
+  },
+  { op: "randn", inputs: [], attrs: { shape: [2, 3] } },
+  { op: "randn_like", inputs: [f([2, 3])] },
+  { op: "rand_like", inputs: [f([3])] },
+  { op: "reparameterize", inputs: [f([2, 3]), f([2, 3])] },
+  { op: "rand", inputs: [], attrs: { shape: [4] } },
+  { op: "cast", label: "f32 to i32 (truncation)", inputs: [{ ...f([4]), data: [1.7, -1.7, 0.2, -0.2] }], attrs: { dtype: "i32" } },
+  { op: "cast", label: "f32 to bool", inputs: [{ ...f([3]), data: [0, 2, -0.5] }], attrs: { dtype: "bool" } },
+  { op: "sum", label: "bools count", inputs: [bool([2, 2], [1, 0, 1, 1])] },
+  { op: "stop_gradient", inputs: [f([2, 3])] },
+  { op: "batchnorm", label: "eval, batch statistics", inputs: [f([3, 2, 2])], attrs: { track_running_stats: false } },
+  { op: "instancenorm", label: "eval, running statistics", inputs: [f([2, 3, 4])], attrs: { track_running_stats: true, affine: true } },
+];

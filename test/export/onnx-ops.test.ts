@@ -1,5 +1,5 @@
 // Every op's ONNX mapping against dlm's float64 reference interpreter: each sample invocation
-// of the op table (test/compiler/op-cases.ts, the one the gradient check uses) plus cases for
+// of the op table (test/compiler/op-cases.ts, the one the gradient check uses) plus its cases for
 // the ops that carry no gradient becomes a one-op model, exported and run by onnxruntime, and
 // compared with the op's lowering on the same inputs and parameters. Where the op's shape rule
 // allows it, the first input's leading axis is also left symbolic (B) in the file, which runs
@@ -7,17 +7,16 @@
 
 import * as ort from "onnxruntime-node";
 import { describe, expect, it } from "vitest";
-import { Dim } from "../../compiler/dim.js";
 import { exportOnnx, planOnnxExport } from "../../compiler/export/onnx/export.js";
 import { runtimeDType } from "../../compiler/lower.js";
-import type { ModelGraph, Node, SourceSite } from "../../compiler/ir/graph.js";
+import type { ModelGraph } from "../../compiler/ir/graph.js";
 import { OPS } from "../../compiler/ops/index.js";
-import type { DType, TensorType } from "../../compiler/ops/types.js";
+import type { DType } from "../../compiler/ops/types.js";
 import { numelOf } from "../../compiler/prim/ir.js";
 import type { HostArray } from "../../runtime/cpu/reference.js";
 import { lowerOp, run } from "../compiler/lower/harness.js";
-import { CASES, draw, f, hashOf, nameOf, stream, type Case, type In } from "../compiler/op-cases.js";
-import { ctxAttrs } from "../compiler/ops/rule-harness.js";
+import { CASES, NO_GRADIENT_CASES, draw, hashOf, nameOf, stream, type Case } from "../compiler/op-cases.js";
+import { oneOpModel } from "./one-op.js";
 
 /** Ops ONNX export refuses, with the reason (a regression that drops a mapping fails the coverage test). */
 const NOT_EXPORTED: Readonly<Record<string, string>> = Object.fromEntries(
@@ -40,117 +39,10 @@ const NOT_EXPORTED: Readonly<Record<string, string>> = Object.fromEntries(
   ].map((op) => [op, "a loss: it belongs to the train section, not to an inference graph"]),
 );
 
-const i64 = (shape: readonly number[], data: readonly number[]): In => ({ shape, dtype: "i64", data });
-const bool = (shape: readonly number[], data: readonly number[]): In => ({ shape, dtype: "bool", data });
-
-/** The ops the gradient table leaves out (no gradient), with sample invocations. */
-const EXTRA: readonly Case[] = [
-  ...["eq", "ne", "lt", "le", "gt", "ge"].map((op) => ({ op, inputs: [f([2, 3]), { ...f([3]), data: [0.5, -0.25, 2] }] })),
-  { op: "eq", label: "bools", inputs: [bool([4], [1, 0, 1, 0]), bool([4], [1, 1, 0, 0])] },
-  { op: "lt", label: "bools", inputs: [bool([4], [1, 0, 1, 0]), bool([4], [1, 1, 0, 0])] },
-  { op: "logical_and", inputs: [bool([4], [1, 0, 1, 0]), bool([4], [1, 1, 0, 0])] },
-  { op: "logical_or", inputs: [bool([4], [1, 0, 1, 0]), bool([4], [1, 1, 0, 0])] },
-  { op: "logical_not", inputs: [bool([4], [1, 0, 1, 0])] },
-  { op: "argmax", inputs: [f([3, 4])] },
-  { op: "argmax", label: "over all, keepdim", inputs: [f([3, 4])], attrs: { axis: null, keepdim: true } },
-  { op: "argmin", inputs: [f([3, 4])], attrs: { axis: 0 } },
-  { op: "one_hot", inputs: [i64([2, 3], [0, 2, 1, 3, 3, 0])], attrs: { classes: 4 } },
-  { op: "degree", inputs: [i64([5], [0, 2, 2, 1, 2])], attrs: { num_nodes: 4 } },
-  { op: "zeros", inputs: [], attrs: { shape: [2, 3] } },
-  { op: "ones", inputs: [], attrs: { shape: [2, 3], dtype: "i64" } },
-  { op: "full", inputs: [], attrs: { shape: [3], value: 2.5 } },
-  { op: "arange", inputs: [], attrs: { n: 7, start: 2 } },
-  { op: "arange", label: "f32", inputs: [], attrs: { n: 4, dtype: "f32" } },
-  { op: "eye", inputs: [], attrs: { n: 3 } },
-  { op: "causal_mask", inputs: [], attrs: { T: 4 } },
-  { op: "sinusoidal_positions", inputs: [], attrs: { T: 5, d: 6 } },
-  {
-    op: "constant",
-    inputs: [],
-    attrs: {
-      value: [
-        [1.5, -2],
-        [0.25, 4],
-      ],
-    },
-  },
-  { op: "randn", inputs: [], attrs: { shape: [2, 3] } },
-  { op: "randn_like", inputs: [f([2, 3])] },
-  { op: "rand_like", inputs: [f([3])] },
-  { op: "reparameterize", inputs: [f([2, 3]), f([2, 3])] },
-  { op: "rand", inputs: [], attrs: { shape: [4] } },
-  { op: "cast", label: "f32 to i32 (truncation)", inputs: [{ ...f([4]), data: [1.7, -1.7, 0.2, -0.2] }], attrs: { dtype: "i32" } },
-  { op: "cast", label: "f32 to bool", inputs: [{ ...f([3]), data: [0, 2, -0.5] }], attrs: { dtype: "bool" } },
-  { op: "sum", label: "bools count", inputs: [bool([2, 2], [1, 0, 1, 1])] },
-  { op: "stop_gradient", inputs: [f([2, 3])] },
-  { op: "batchnorm", label: "eval, batch statistics", inputs: [f([3, 2, 2])], attrs: { track_running_stats: false } },
-  { op: "instancenorm", label: "eval, running statistics", inputs: [f([2, 3, 4])], attrs: { track_running_stats: true, affine: true } },
-];
-
 /** Cases whose export is refused, by case name, with the reason the error must give. */
 const REFUSED: Readonly<Record<string, string>> = {
   "lstm (bidirectional, projected)": "ONNX's LSTM has no output projection (proj)",
 };
-
-const SITE: SourceSite = { file: "case.dlm", range: { start: { line: 1, column: 1, offset: 0 }, end: { line: 1, column: 2, offset: 1 } } };
-
-/** The case as a one-op model: inputs x0, x1, ... (the first one's leading axis B when `symbolic`), parameters by their own names. */
-function oneOpModel(c: Case, symbolic: boolean): ModelGraph {
-  const op = OPS.get(c.op)!;
-  const attrs = ctxAttrs(op, c.attrs ?? {});
-  const types = c.inputs.map((x, i): TensorType | undefined =>
-    x
-      ? { dtype: x.dtype ?? "f32", shape: x.shape.map((d, k) => (symbolic && i === 0 && k === 0 ? Dim.sym("B") : Dim.const(d))) }
-      : undefined,
-  );
-  const r = op.infer({ inputs: types, attrs });
-  const nodes: Node[] = [];
-  const refs = types.map((t, i) => {
-    if (!t) return null;
-    nodes.push({ kind: "input", id: nodes.length, name: `x${i}`, outputs: [t], site: SITE, region: 0 });
-    return { node: nodes.length - 1, index: 0 };
-  });
-  const inputs = nodes.map((n) => n.id);
-  const params = (r.params ?? []).map((p) => {
-    const id = nodes.length;
-    nodes.push({
-      kind: "param",
-      id,
-      name: p.name,
-      outputs: [{ dtype: p.dtype ?? "f32", shape: p.shape }],
-      site: SITE,
-      region: 0,
-      init: p.init,
-      ...(p.initArgs ? { initArgs: p.initArgs } : {}),
-      trainable: !p.buffer,
-      buffer: p.buffer ?? false,
-      noDecay: p.noDecay ?? false,
-    });
-    return id;
-  });
-  const id = nodes.length;
-  nodes.push({
-    kind: "op",
-    id,
-    op,
-    inputs: refs,
-    params,
-    attrs,
-    instance: "op",
-    annotations: new Set(),
-    outputs: r.outputs,
-    site: SITE,
-    region: 0,
-  });
-  return {
-    name: "Case",
-    nodes,
-    inputs,
-    outputs: r.outputs.map((_, i) => ({ name: `y${i}`, ref: { node: id, index: i } })),
-    regions: new Map(),
-    dimDefaults: new Map(),
-  };
-}
 
 function ortTensor(dtype: DType, data: HostArray, shape: readonly number[]): ort.Tensor {
   const dims = [...shape];
@@ -201,7 +93,7 @@ async function checkCase(c: Case): Promise<void> {
   }
   const want = run(l, feeds);
   const random = op.stochastic === true && op.modeDependent !== true;
-  const concrete = oneOpModel(c, false);
+  const concrete = oneOpModel(c);
   const refused = REFUSED[name];
   if (refused !== undefined) {
     expect(() => exportOnnx(planOnnxExport(concrete), weights)).toThrow(refused);
@@ -212,7 +104,7 @@ async function checkCase(c: Case): Promise<void> {
   const variants: ModelGraph[] = [concrete];
   const lead = c.inputs[0]?.shape[0];
   try {
-    const g = oneOpModel(c, true);
+    const g = oneOpModel(c, { symbolic: true });
     planOnnxExport(g);
     const at = new Map([["B", lead ?? 1]]);
     const same = g.outputs.every((o, i) => {
@@ -246,7 +138,7 @@ async function checkCase(c: Case): Promise<void> {
 
 /** a training-mode case tests the op's evaluation mode too unless the op behaves differently in training */
 const evalCase = (c: Case): boolean => !c.training || !(OPS.get(c.op)!.modeDependent || OPS.get(c.op)!.stochastic);
-const cases = [...CASES.filter((c) => evalCase(c) && !(c.op in NOT_EXPORTED)), ...EXTRA];
+const cases = [...CASES.filter((c) => evalCase(c) && !(c.op in NOT_EXPORTED)), ...NO_GRADIENT_CASES];
 
 describe("every op's ONNX mapping agrees with dlm's reference interpreter", () => {
   it("every op has a mapping with a case, or is listed as not exported with the reason", () => {

@@ -84,18 +84,6 @@ export function initialValues(params: readonly LoweredParam[], seed = 0): Map<st
   return new Map(entries.map((e) => [e.name, e.value]));
 }
 
-/** A deterministic stream of numbers in [lo, hi) (mulberry32), independent of the code under test. */
-export function stream(seed: number): (lo?: number, hi?: number) => number {
-  let s = seed >>> 0;
-  return (lo = -1, hi = 1) => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return lo + (((t ^ (t >>> 14)) >>> 0) / 4294967296) * (hi - lo);
-  };
-}
-
 /** A tensor for the safetensors file torch reads: floats as F32, integers as I64 (torch's index type), bools as BOOL. */
 export function safeTensor(data: HostArray, shape: readonly number[], dtype: string): SafeTensor {
   if (dtype === "bool") return { dtype: "BOOL", shape, data: Uint8Array.from(data as ArrayLike<number>) };

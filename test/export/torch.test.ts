@@ -32,12 +32,12 @@ import {
   results,
   runJobs,
   safeTensor,
-  stream,
   tempDir,
   writeModule,
   writeTensors,
   type Job,
 } from "./torch-harness.js";
+import { stream } from "../compiler/op-cases.js";
 
 const torch = findTorch();
 
