@@ -5,10 +5,10 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { main } from "../../src/cli/main.js";
 import { check } from "../../src/index.js";
 import { Trainer } from "../../runtime/trainer.js";
 import { writeSafetensors } from "../../runtime/safetensors.js";
+import { runCli } from "./capture.js";
 
 const root = join(import.meta.dirname, "..", "..");
 const dir = join(root, "tmp", `cli-run-${process.pid}`);
@@ -59,24 +59,7 @@ const affine = (x: number[]): number[] =>
     ),
   );
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-async function run(...argv: string[]): Promise<Run> {
-  let stdout = "";
-  let stderr = "";
-  vi.spyOn(process.stdout, "write").mockImplementation((s: string | Uint8Array) => ((stdout += String(s)), true));
-  vi.spyOn(process.stderr, "write").mockImplementation((s: string | Uint8Array) => ((stderr += String(s)), true));
-  try {
-    const code = await main(argv);
-    return { code, stdout, stderr };
-  } finally {
-    vi.restoreAllMocks();
-  }
-}
+const run = runCli;
 
 async function saveWith(file: string, model: string, ckpt: string, set: (t: Trainer) => void = () => {}): Promise<void> {
   const r = check(file);

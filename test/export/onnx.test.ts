@@ -7,7 +7,7 @@
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import schema from "../../compiler/export/onnx/onnx-schema.json" with { type: "json" };
 import { onnxSchemaDescriptor } from "../../compiler/export/onnx/generate-schema.js";
 import { ExportError } from "../../compiler/export/onnx/context.js";
@@ -17,9 +17,9 @@ import type { ModelGraph } from "../../compiler/ir/graph.js";
 import type { TrainSetup } from "../../compiler/train.js";
 import { Trainer } from "../../runtime/trainer.js";
 import { initialWeights } from "../../src/cli/export.js";
-import { main } from "../../src/cli/main.js";
 import { check, checkSource } from "../../src/index.js";
 import { compareWithDlm, exportForTest } from "./onnx-harness.js";
+import { runCli } from "../cli/capture.js";
 
 const root = join(import.meta.dirname, "..", "..");
 const dir = join(root, "tmp", `onnx-export-${process.pid}`);
@@ -56,16 +56,7 @@ function graphInfo(bytes: Uint8Array): GraphInfo & { model: Record<string, unkno
   };
 }
 
-async function run(...argv: string[]): Promise<{ code: number; stderr: string }> {
-  let stderr = "";
-  vi.spyOn(process.stdout, "write").mockImplementation(() => true);
-  vi.spyOn(process.stderr, "write").mockImplementation((s: string | Uint8Array) => ((stderr += String(s)), true));
-  try {
-    return { code: await main(argv), stderr };
-  } finally {
-    vi.restoreAllMocks();
-  }
-}
+const run = runCli;
 
 beforeAll(() => mkdirSync(dir, { recursive: true }));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

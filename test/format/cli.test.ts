@@ -6,8 +6,8 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, ut
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { main } from "../../src/cli/main.js";
 import { runFmt } from "../../src/cli/fmt.js";
+import { runCli, type CliRun } from "../cli/capture.js";
 
 const root = join(import.meta.dirname, "..", "..");
 const UGLY = "model M{input x:f32[B,4];output y=relu(x)}\n";
@@ -30,18 +30,7 @@ function file(name: string, text: string): string {
   return path;
 }
 
-async function fmt(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  vi.spyOn(process.stdout, "write").mockImplementation((s: string | Uint8Array) => ((stdout += String(s)), true));
-  vi.spyOn(process.stderr, "write").mockImplementation((s: string | Uint8Array) => ((stderr += String(s)), true));
-  try {
-    const code = await main(["fmt", ...argv]);
-    return { code, stdout, stderr };
-  } finally {
-    vi.restoreAllMocks();
-  }
-}
+const fmt = (...argv: string[]): Promise<CliRun> => runCli("fmt", ...argv);
 
 describe("dlm fmt FILE...", () => {
   it("rewrites the files that change, lists them, and leaves formatted files untouched", async () => {

@@ -6,11 +6,11 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { main } from "../../src/cli/main.js";
 import { check } from "../../src/index.js";
 import { decodeSafetensors, encodeSafetensors, writeSafetensors, type SafeTensor } from "../../runtime/safetensors.js";
 import { Trainer } from "../../runtime/trainer.js";
 import { matchWeights, WeightsMismatchError } from "../../runtime/weights.js";
+import { runCli } from "../cli/capture.js";
 
 const root = join(import.meta.dirname, "..", "..");
 const dir = join(root, "tmp", `weights-${process.pid}`);
@@ -120,23 +120,7 @@ train Net {
 }
 `;
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-async function run(...argv: string[]): Promise<Run> {
-  let stdout = "";
-  let stderr = "";
-  vi.spyOn(process.stdout, "write").mockImplementation((s: string | Uint8Array) => ((stdout += String(s)), true));
-  vi.spyOn(process.stderr, "write").mockImplementation((s: string | Uint8Array) => ((stderr += String(s)), true));
-  try {
-    return { code: await main(argv), stdout, stderr };
-  } finally {
-    vi.restoreAllMocks();
-  }
-}
+const run = runCli;
 
 /** The tensors PyTorch's save_file(model.state_dict()) writes for Net: with a num_batches_tracked counter. */
 function torchStyle(weight: number): Map<string, SafeTensor> {
