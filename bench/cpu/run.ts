@@ -4,7 +4,9 @@
 //   jax-js                @jax-js/jax on its wasm device
 //   onnxruntime           onnxruntime-node on one thread (the native ceiling, like for like)
 //   onnxruntime-mt        onnxruntime-node with its default threads (one per core)
-// dlm, tfjs and jax-js run on one thread in Node. Each implementation runs in a process of its
+//   dlm                   dlm with its kernel threads (DLM_THREADS, else the machine's parallelism)
+//   dlm-1t                dlm on one thread (DLM_THREADS=1), like for like with the peers
+// tfjs and jax-js run on one thread in Node. Each implementation runs in a process of its
 // own (no shared heap, JIT or thread pool). Each case is timed for at least one second after
 // a warm-up and gives the median call time; the implementations take turns over `--rounds`
 // rounds (default 3) and each reports its best round's median, so a burst of load from other
@@ -18,18 +20,20 @@
 
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
-import { cpus } from "node:os";
+import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { kernelThreads } from "../../runtime/cpu/kernels/threads.js";
 import { BENCH_DIR, CASES, measure, type Impl, type Row } from "./common.js";
 
-const IMPLS = ["dlm", "tfjs-cpu", "tfjs-wasm", "jax-js", "onnxruntime", "onnxruntime-mt"] as const;
+const IMPLS = ["dlm", "dlm-1t", "tfjs-cpu", "tfjs-wasm", "jax-js", "onnxruntime", "onnxruntime-mt"] as const;
 type ImplName = (typeof IMPLS)[number];
 const PEER_PACKAGES = ["@tensorflow/tfjs", "@tensorflow/tfjs-backend-wasm", "@jax-js/jax", "onnxruntime-node", "onnx-proto"];
 
 async function implementation(name: ImplName): Promise<Impl> {
   switch (name) {
     case "dlm":
+    case "dlm-1t":
       return (await import("./dlm.js")).dlm;
     case "tfjs-cpu":
       return (await import("./tfjs.js")).tfjs("cpu");
@@ -88,6 +92,7 @@ function runChild(name: ImplName, cases: string[], minMs: number): Promise<Row[]
       [...process.execArgv, fileURLToPath(import.meta.url), "--child", name, "--cases", cases.join(","), "--min-ms", String(minMs)],
       {
         stdio: ["ignore", "pipe", "pipe"],
+        env: name === "dlm-1t" ? { ...process.env, DLM_THREADS: "1" } : process.env,
       },
     );
     let out = "";
@@ -143,7 +148,10 @@ async function main(): Promise<void> {
 
   const cpu = cpus();
   console.log(
-    `dlm CPU benchmark — ${cpu.length} x ${cpu[0]?.model ?? "?"}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`,
+    `dlm CPU benchmark — ${cpu.length} x ${cpu[0]?.model ?? "?"}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}, ` +
+      `dlm kernel threads ${kernelThreads()}, load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(" ")}`,
   );
   const rounds = Number(opt("--rounds") ?? 3);
   const rows: Row[] = [];
@@ -183,19 +191,27 @@ async function main(): Promise<void> {
 
   // The issue's goal: at least 2x jax-js and at least tfjs-wasm on every case.
   const goal: string[] = [];
-  for (const c of CASES.filter((c) => cases.includes(c.name))) {
-    const v = (impl: string) => rows.find((r) => r.case === c.name && r.impl === impl)?.value ?? null;
-    const d = v("dlm");
-    if (d === null) continue;
-    const j = v("jax-js");
-    const w = v("tfjs-wasm");
-    const parts = [
-      j === null ? "jax-js n/a" : `${(d / j).toFixed(2)}x jax-js (${d / j >= 2 ? "met" : "MISSED"})`,
-      w === null ? "tfjs-wasm n/a" : `${(d / w).toFixed(2)}x tfjs-wasm (${d / w >= 1 ? "met" : "MISSED"})`,
-    ];
-    if (impls.includes("jax-js") || impls.includes("tfjs-wasm")) goal.push(`  ${c.name}: ${parts.join(", ")}`);
+  for (const ours of ["dlm", "dlm-1t"] as const) {
+    if (!impls.includes(ours)) continue;
+    for (const c of CASES.filter((c) => cases.includes(c.name))) {
+      const v = (impl: string) => rows.find((r) => r.case === c.name && r.impl === impl)?.value ?? null;
+      const d = v(ours);
+      if (d === null) continue;
+      const j = v("jax-js");
+      const w = v("tfjs-wasm");
+      const parts = [
+        j === null ? "jax-js n/a" : `${(d / j).toFixed(2)}x jax-js (${d / j >= 2 ? "met" : "MISSED"})`,
+        w === null ? "tfjs-wasm n/a" : `${(d / w).toFixed(2)}x tfjs-wasm (${d / w >= 1 ? "met" : "MISSED"})`,
+      ];
+      if (impls.includes("jax-js") || impls.includes("tfjs-wasm")) goal.push(`  ${ours} ${c.name}: ${parts.join(", ")}`);
+    }
   }
   if (goal.length) console.log(`goal (≥ 2x jax-js, ≥ 1x tfjs-wasm):\n${goal.join("\n")}`);
+  console.log(
+    `load average at the end: ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(" ")}`,
+  );
 
   const json = opt("--json");
   if (json) {

@@ -17,7 +17,7 @@ import {
   convWeightGrad as localConvWeightGrad,
   type WindowAttrs,
 } from "./ops-conv.js";
-import { BINARY_F, FAST_BINARY, UNARY_F, binaryRow, binarySame, unaryLoop, type Buf } from "./ops-elementwise.js";
+import { BINARY_F, FAST_BINARY, UNARY_F, binaryRow, binarySame, rowsWithScalarKernel, unaryLoop, type Buf } from "./ops-elementwise.js";
 import { broadcastStrides, copyRows, rowPlan } from "./ops-plan.js";
 import {
   avgPool as localAvgPool,
@@ -100,6 +100,8 @@ function binary({ n, out, ins, shapes }: Ctx): Kernel {
   const [oo, ao, bo] = p.offs as [Int32Array, Int32Array, Int32Array];
   const [, sa, sb] = p.inner as [number, number, number];
   const m = p.n;
+  const withScalar = code >= 0 && sa === 1 && sb === 0 ? rowsWithScalarKernel(code, out, oo, a, ao, b, bo, p.rows, m) : null;
+  if (withScalar) return withScalar;
   if (code >= 0)
     return () => {
       for (let r = 0; r < p.rows; r++) binaryRow(code, out, oo[r]!, a, ao[r]!, sa, b, bo[r]!, sb, m);

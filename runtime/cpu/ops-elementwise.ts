@@ -65,7 +65,22 @@ export function unaryLoop(op: string, i32: boolean, o: Buf, x: Buf, n: number): 
   };
 }
 
-export const FAST_BINARY: Readonly<Record<string, number>> = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5 };
+// Each op below has its own loop (its own type feedback: a comparison's loads see its input type and
+// its stores the bool output only), where the generic loop calls BINARY_F through one megamorphic site.
+export const FAST_BINARY: Readonly<Record<string, number>> = {
+  add: 0,
+  sub: 1,
+  mul: 2,
+  div: 3,
+  maximum: 4,
+  minimum: 5,
+  eq: 6,
+  ne: 7,
+  lt: 8,
+  le: 9,
+  gt: 10,
+  ge: 11,
+};
 
 /** o[i] = a[i] op b[i] for i < n (same shapes). */
 export function binarySame(code: number, o: Buf, a: Buf, b: Buf, n: number): void {
@@ -87,6 +102,24 @@ export function binarySame(code: number, o: Buf, a: Buf, b: Buf, n: number): voi
       return;
     case 5:
       for (let i = 0; i < n; i++) o[i] = Math.min(a[i]!, b[i]!);
+      return;
+    case 6:
+      for (let i = 0; i < n; i++) o[i] = a[i]! === b[i]! ? 1 : 0;
+      return;
+    case 7:
+      for (let i = 0; i < n; i++) o[i] = a[i]! !== b[i]! ? 1 : 0;
+      return;
+    case 8:
+      for (let i = 0; i < n; i++) o[i] = a[i]! < b[i]! ? 1 : 0;
+      return;
+    case 9:
+      for (let i = 0; i < n; i++) o[i] = a[i]! <= b[i]! ? 1 : 0;
+      return;
+    case 10:
+      for (let i = 0; i < n; i++) o[i] = a[i]! > b[i]! ? 1 : 0;
+      return;
+    case 11:
+      for (let i = 0; i < n; i++) o[i] = a[i]! >= b[i]! ? 1 : 0;
       return;
   }
 }
@@ -122,6 +155,98 @@ export function binaryRow(
       return;
     case 5:
       for (let j = 0; j < n; j++) o[oo + j] = Math.min(a[ao + j * sa]!, b[bo + j * sb]!);
+      return;
+    case 6:
+      for (let j = 0; j < n; j++) o[oo + j] = a[ao + j * sa]! === b[bo + j * sb]! ? 1 : 0;
+      return;
+    case 7:
+      for (let j = 0; j < n; j++) o[oo + j] = a[ao + j * sa]! !== b[bo + j * sb]! ? 1 : 0;
+      return;
+    case 8:
+      for (let j = 0; j < n; j++) o[oo + j] = a[ao + j * sa]! < b[bo + j * sb]! ? 1 : 0;
+      return;
+    case 9:
+      for (let j = 0; j < n; j++) o[oo + j] = a[ao + j * sa]! <= b[bo + j * sb]! ? 1 : 0;
+      return;
+    case 10:
+      for (let j = 0; j < n; j++) o[oo + j] = a[ao + j * sa]! > b[bo + j * sb]! ? 1 : 0;
+      return;
+    case 11:
+      for (let j = 0; j < n; j++) o[oo + j] = a[ao + j * sa]! >= b[bo + j * sb]! ? 1 : 0;
+      return;
+  }
+}
+
+/**
+ * For rows of a float32 operand, each against one value of b (a bias, a constant), the kernel
+ * o[oo[r] + j] = a[ao[r] + j] op b[bo[r]] (r < rows, j < n) of a FAST_BINARY op; null where the
+ * operand types do not fit. Its loops see float32 operands only: about 4x the strided loop.
+ */
+export function rowsWithScalarKernel(
+  code: number,
+  o: Buf,
+  oo: Int32Array,
+  a: Buf,
+  ao: Int32Array,
+  b: Buf,
+  bo: Int32Array,
+  rows: number,
+  n: number,
+): (() => void) | null {
+  if (!(a instanceof Float32Array)) return null;
+  if (code < 6 && o instanceof Float32Array)
+    return () => {
+      for (let r = 0; r < rows; r++) arithmeticRowScalar(code, o, oo[r]!, a, ao[r]!, b[bo[r]!]!, n);
+    };
+  if (code >= 6 && o instanceof Uint8Array)
+    return () => {
+      for (let r = 0; r < rows; r++) compareRowScalar(code, o, oo[r]!, a, ao[r]!, b[bo[r]!]!, n);
+    };
+  return null;
+}
+
+function arithmeticRowScalar(code: number, o: Float32Array, oo: number, a: Float32Array, ao: number, v: number, n: number): void {
+  switch (code) {
+    case 0:
+      for (let j = 0; j < n; j++) o[oo + j] = a[ao + j]! + v;
+      return;
+    case 1:
+      for (let j = 0; j < n; j++) o[oo + j] = a[ao + j]! - v;
+      return;
+    case 2:
+      for (let j = 0; j < n; j++) o[oo + j] = a[ao + j]! * v;
+      return;
+    case 3:
+      for (let j = 0; j < n; j++) o[oo + j] = a[ao + j]! / v;
+      return;
+    case 4:
+      for (let j = 0; j < n; j++) o[oo + j] = Math.max(a[ao + j]!, v);
+      return;
+    case 5:
+      for (let j = 0; j < n; j++) o[oo + j] = Math.min(a[ao + j]!, v);
+      return;
+  }
+}
+
+function compareRowScalar(code: number, o: Uint8Array, oo: number, a: Float32Array, ao: number, v: number, n: number): void {
+  switch (code) {
+    case 6:
+      for (let j = 0; j < n; j++) o[oo + j] = a[ao + j]! === v ? 1 : 0;
+      return;
+    case 7:
+      for (let j = 0; j < n; j++) o[oo + j] = a[ao + j]! !== v ? 1 : 0;
+      return;
+    case 8:
+      for (let j = 0; j < n; j++) o[oo + j] = a[ao + j]! < v ? 1 : 0;
+      return;
+    case 9:
+      for (let j = 0; j < n; j++) o[oo + j] = a[ao + j]! <= v ? 1 : 0;
+      return;
+    case 10:
+      for (let j = 0; j < n; j++) o[oo + j] = a[ao + j]! > v ? 1 : 0;
+      return;
+    case 11:
+      for (let j = 0; j < n; j++) o[oo + j] = a[ao + j]! >= v ? 1 : 0;
       return;
   }
 }

@@ -9,7 +9,10 @@
 // y[n, o, p] = b[o] + Σ_{c in group(o), t} w[o, c, t] · x[n, c, p*stride - padLo + t*dilation]
 // (out-of-range input positions read as zero).
 //
-// Forward: the batch is cut into chunks of `nb` items (sized so the scratch stays within a few
+// Forward, float32 with the wasm kernels, stride 1, one group (the common case): the direct
+//   kernel of wasm-conv.ts over zero-padded input planes staged in the kernel heap, bias
+//   included, no im2col; split into tasks over (item, output rows) on the kernel threads.
+// Forward otherwise: the batch is cut into chunks of `nb` items (sized so the scratch stays within a few
 //   MB); per (chunk, group) one im2col writes a wide column matrix col [Cg·taps, nb·outPlane]
 //   (item j's columns at j·outPlane), one GEMM W_g[Coutg, Cg·taps] · col gives [Coutg,
 //   nb·outPlane], which is scattered into NCHW. A chunk of one item skips the scatter (the GEMM
@@ -28,8 +31,11 @@
 // Works on Float32Array (fast matmul) and Float64Array (gradient checks). Scratch comes from the
 // grow-only pool; nothing is allocated per call.
 
-import { matmul, type FloatArray, type MatmulBackend } from "./matmul.js";
-import { scratchLike } from "./scratch.js";
+import { kernelHeap, matmul, parallelWorthIt, type FloatArray, type MatmulBackend } from "./matmul.js";
+import { copyF32, rangeView, scratchLike } from "./scratch.js";
+import { MAX_CALLS } from "./threads.js";
+import { WGRAD_TAPS } from "./wasm-conv.js";
+import { FN, type KernelHeap } from "./wasm-heap.js";
 import { validRange, window3, windowOutSize, type Window3 } from "./geometry.js";
 
 export interface ConvGeometry {
@@ -455,6 +461,305 @@ function directPlane(mode: Mode, x: FloatArray, xOff: number, y: FloatArray, yOf
 }
 
 // ---------------------------------------------------------------------------------------------
+// direct wasm kernel for stride-1 convolutions with few taps per output (see wasm-conv.ts)
+
+/** K = inChannels·taps up to which the direct kernel runs instead of im2col + GEMM (it won every case measured, K = 16 to 2304). */
+let DIRECT_MAX_K = 4096;
+
+/** Benchmarks/tuning: the largest K = inChannels·taps for the direct kernel (0: never); returns the previous one. */
+export function setConvDirectMaxK(k: number): number {
+  const prev = DIRECT_MAX_K;
+  DIRECT_MAX_K = k;
+  return prev;
+}
+/** Positions the direct kernel computes per output position at most (its padded grid's extra columns). */
+const DIRECT_MAX_WASTE = 1.5;
+/** Heap floats one chunk of batch items may use. */
+const DIRECT_BUDGET = 1 << 24;
+/** Output strips (NR positions each) per task, at most. */
+const DIRECT_TASK_STRIPS = 128;
+
+/** The kernel heap where the direct kernels may run: float32 data and the wasm matmul backend. */
+function directHeap(data: FloatArray, backend: MatmulBackend | undefined): KernelHeap | null {
+  return data instanceof Float32Array && backend !== "js" && backend !== "naive" ? kernelHeap() : null;
+}
+
+/** The zero-padded input grid of the direct kernels (see wasm-conv.ts), per batch item. */
+interface DirectGrid {
+  /** padded input size (d, h, w): exactly out + (kernel - 1)·dilation with stride 1 */
+  padded: [number, number, number];
+  /** grid positions up to the last output position */
+  span: number;
+  /** padded plane of one input channel */
+  plane: number;
+}
+
+/** The padded grid of the direct kernels, or null where they do not apply. */
+function directGrid(g: ConvGeometry, p: Prepared, nr: number): DirectGrid | null {
+  const { w3 } = p;
+  if (g.groups !== 1 || p.kk > DIRECT_MAX_K || w3.stride.some((s) => s !== 1)) return null;
+  // with stride 1 the padded input is exactly out + (kernel - 1)·dilation along each axis
+  const padded = w3.out.map((o, i) => o + (w3.kernel[i]! - 1) * w3.dilation[i]!) as [number, number, number];
+  const [od, oh, ow] = w3.out;
+  const span = ((od - 1) * padded[1] + oh - 1) * padded[2] + ow;
+  if (roundUpTo(span, nr) > DIRECT_MAX_WASTE * w3.outPlane) return null;
+  return { padded, span, plane: padded[0] * padded[1] * padded[2] };
+}
+
+/** offsets[at + t] = the byte offset of tap t = (c, kz, ky, kx) on the grid, for c < channels. */
+function writeTapOffsets(offsets: Int32Array, at: number, channels: number, w3: Window3, grid: DirectGrid): void {
+  const [, Hp, Wp] = grid.padded;
+  let t = at;
+  for (let c = 0; c < channels; c++)
+    for (let kz = 0; kz < w3.kernel[0]; kz++)
+      for (let ky = 0; ky < w3.kernel[1]; ky++)
+        for (let kx = 0; kx < w3.kernel[2]; kx++)
+          offsets[t++] = (c * grid.plane + (kz * w3.dilation[0] * Hp + ky * w3.dilation[1]) * Wp + kx * w3.dilation[2]) * 4;
+}
+
+/**
+ * Stages `items` batch items of x (from item n0) zero-padded on the grid from heap offset 0,
+ * followed by `slack` zeros (read past the last item's plane).
+ */
+function stagePaddedInputs(
+  heap: Float32Array,
+  x: Float32Array,
+  n0: number,
+  items: number,
+  channels: number,
+  w3: Window3,
+  grid: DirectGrid,
+  slack: number,
+): void {
+  const [D, H, W] = w3.in;
+  const [, Hp, Wp] = grid.padded;
+  const [pd, ph, pw] = w3.padLo;
+  const itemIn = channels * grid.plane;
+  heap.fill(0, 0, items * itemIn + slack);
+  for (let n = 0; n < items; n++)
+    for (let c = 0; c < channels; c++)
+      for (let z = 0; z < D; z++)
+        for (let yy = 0; yy < H; yy++)
+          copyF32(
+            heap,
+            n * itemIn + c * grid.plane + ((z + pd) * Hp + yy + ph) * Wp + pw,
+            x,
+            (((n0 + n) * channels + c) * D + z) * H * W + yy * W,
+            W,
+          );
+}
+
+const roundUpTo = (n: number, m: number) => Math.ceil(n / m) * m;
+
+/** y = conv(x, w) + bias through the direct kernel, batch items in chunks that fit the heap. */
+function convForwardDirect(
+  kh: KernelHeap,
+  x: Float32Array,
+  w: Float32Array,
+  bias: Float32Array | null,
+  y: Float32Array,
+  g: ConvGeometry,
+  p: Prepared,
+  grid: DirectGrid,
+  accumulate: boolean,
+): void {
+  const { mr, nr } = kh.shape;
+  const { w3, kk } = p;
+  const { inChannels: cin, outChannels: cout, batch } = g;
+  const [od, oh, ow] = w3.out;
+  const [, Hp, Wp] = grid.padded;
+  const outP = w3.outPlane;
+  const itemIn = cin * grid.plane;
+  // dense rows when strips tile the output rows exactly, else the whole padded grid
+  const dense = od === 1 && ow % nr === 0;
+  const rowStrips = dense ? ow / nr : Infinity;
+  const strips = dense ? oh * rowStrips : Math.ceil(grid.span / nr);
+  const ldq = strips * nr;
+  const blocks = Math.ceil(cout / mr);
+  const coutP = blocks * mr;
+  const items = Math.max(1, Math.min(batch, Math.floor(DIRECT_BUDGET / (itemIn + coutP * ldq))));
+  // heap layout (in 4-byte elements): padded inputs (+ nr zeros read past the last), tap
+  // offsets, packed weights, biases, outputs
+  const tab = items * itemIn + nr;
+  const wpk = tab + kk;
+  const bp = wpk + blocks * kk * mr;
+  const out = roundUpTo(bp + coutP, 4);
+  const heap = kh.view(out + items * coutP * ldq);
+  writeTapOffsets(kh.viewI32(tab + kk), tab, cin, w3, grid);
+  for (let blk = 0; blk < blocks; blk++)
+    for (let k = 0; k < kk; k++)
+      for (let r = 0; r < mr; r++) {
+        const o = blk * mr + r;
+        heap[wpk + (blk * kk + k) * mr + r] = o < cout ? w[o * kk + k]! : 0;
+      }
+  for (let o = 0; o < coutP; o++) heap[bp + o] = bias !== null && o < cout ? bias[o]! : 0;
+  const jobs = kh.jobs;
+  const parallel = parallelWorthIt(2 * batch * cout * kk * outP);
+  // tasks: a range of strips (whole rows when dense) of one item, every channel block
+  let stripPart = Math.min(strips, DIRECT_TASK_STRIPS);
+  const wanted = Math.ceil((4 * (parallel ? jobs.threads() : 1)) / Math.min(items, batch));
+  if (Math.ceil(strips / stripPart) < wanted) stripPart = Math.ceil(strips / wanted);
+  if (dense) stripPart = roundUpTo(stripPart, rowStrips);
+  for (let n0 = 0; n0 < batch; n0 += items) {
+    const chunk = Math.min(items, batch - n0);
+    stagePaddedInputs(heap, x, n0, chunk, cin, w3, grid, nr);
+    jobs.begin(parallel);
+    for (let n = 0; n < chunk; n++)
+      for (let s0 = 0; s0 < strips; s0 += stripPart) {
+        const x0 = dense ? (s0 / rowStrips) * Wp : s0 * nr;
+        for (let blk = 0; blk < blocks; blk++)
+          jobs.call(
+            FN.conv,
+            (n * itemIn + x0) * 4,
+            tab * 4,
+            (wpk + blk * kk * mr) * 4,
+            (bp + blk * mr) * 4,
+            (out + (n * coutP + blk * mr) * ldq + s0 * nr) * 4,
+            Math.min(stripPart, strips - s0),
+            kk,
+            ldq * 4,
+            dense ? rowStrips : strips + 1,
+            dense ? (Wp - ow) * 4 : 0,
+          );
+        jobs.endTask();
+      }
+    jobs.run();
+    const yOff = n0 * cout * outP;
+    if (dense && coutP === cout && !accumulate) y.set(rangeView(heap, out, chunk * cout * outP), yOff);
+    else
+      for (let n = 0; n < chunk; n++)
+        for (let o = 0; o < cout; o++)
+          for (let row = 0; row < od * oh; row++) {
+            const src = out + (n * coutP + o) * ldq + (dense ? row * ow : (Math.floor(row / oh) * Hp + (row % oh)) * Wp);
+            const dst = yOff + (n * cout + o) * outP + row * ow;
+            if (accumulate) for (let i = 0; i < ow; i++) y[dst + i] += heap[src + i]!;
+            else copyF32(y, dst, heap, src, ow);
+          }
+  }
+}
+
+/** dW = Σ over the batch of the weight gradient (overwritten unless accumulating), by the direct weight-gradient kernel. */
+function convBackwardWeightDirect(
+  kh: KernelHeap,
+  x: Float32Array,
+  dy: Float32Array,
+  dw: Float32Array,
+  g: ConvGeometry,
+  p: Prepared,
+  grid: DirectGrid,
+  accumulate: boolean,
+): void {
+  const { mr } = kh.shape;
+  const { w3, kk } = p;
+  const { inChannels: cin, outChannels: cout, batch } = g;
+  const [od, oh, ow] = w3.out;
+  const [, Hp, Wp] = grid.padded;
+  const outP = w3.outPlane;
+  const itemIn = cin * grid.plane;
+  const ldq = roundUpTo(grid.span, 4); // grid positions per dy row, whole f32x4 vectors
+  const blocks = Math.ceil(cout / mr);
+  const coutP = blocks * mr;
+  const kkP = roundUpTo(kk, WGRAD_TAPS);
+  const tapBlocks = kkP / WGRAD_TAPS;
+  const jobs = kh.jobs;
+  const parallel = parallelWorthIt(2 * batch * cout * kk * outP);
+  // tasks: one output-channel block and a range of tap blocks, over every item in turn (so each
+  // sum runs in item order whatever the thread); about four per thread
+  const tapParts = Math.min(tapBlocks, Math.ceil((4 * (parallel ? jobs.threads() : 1)) / blocks));
+  const blocksPerPart = Math.ceil(tapBlocks / tapParts);
+  const items = Math.max(
+    1,
+    Math.min(batch, Math.floor(DIRECT_BUDGET / (itemIn + coutP * ldq)), Math.floor(MAX_CALLS / (blocks * tapParts))),
+  );
+  // heap layout (4-byte elements): padded inputs (+ 4 zeros), tap offsets (padded with 0), dy on
+  // the grid, dW [coutP, kkP]
+  const tab = items * itemIn + 4;
+  const dys = roundUpTo(tab + kkP, 4);
+  const dW = dys + items * coutP * ldq;
+  const heap = kh.view(dW + coutP * kkP);
+  const offsets = kh.viewI32(tab + kkP);
+  writeTapOffsets(offsets, tab, cin, w3, grid);
+  offsets.fill(0, tab + kk, tab + kkP);
+  heap.fill(0, dW, dW + coutP * kkP);
+  if (accumulate) for (let o = 0; o < cout; o++) copyF32(heap, dW + o * kkP, dw, o * kk, kk);
+  for (let n0 = 0; n0 < batch; n0 += items) {
+    const chunk = Math.min(items, batch - n0);
+    stagePaddedInputs(heap, x, n0, chunk, cin, w3, grid, 4);
+    heap.fill(0, dys, dys + chunk * coutP * ldq);
+    for (let n = 0; n < chunk; n++)
+      for (let o = 0; o < cout; o++)
+        for (let row = 0; row < od * oh; row++)
+          copyF32(
+            heap,
+            dys + (n * coutP + o) * ldq + (Math.floor(row / oh) * Hp + (row % oh)) * Wp,
+            dy,
+            ((n0 + n) * cout + o) * outP + row * ow,
+            ow,
+          );
+    jobs.begin(parallel);
+    for (let blk = 0; blk < blocks; blk++)
+      for (let b0 = 0; b0 < tapBlocks; b0 += blocksPerPart) {
+        for (let n = 0; n < chunk; n++)
+          jobs.call(
+            FN.convWeightGrad,
+            (dys + (n * coutP + blk * mr) * ldq) * 4,
+            ldq * 4,
+            n * itemIn * 4,
+            (tab + b0 * WGRAD_TAPS) * 4,
+            Math.min(blocksPerPart, tapBlocks - b0),
+            (dW + blk * mr * kkP + b0 * WGRAD_TAPS) * 4,
+            kkP * 4,
+            ldq / 4,
+          );
+        jobs.endTask();
+      }
+    jobs.run();
+  }
+  for (let o = 0; o < cout; o++) copyF32(dw, o * kk, heap, dW + o * kkP, kk);
+}
+
+/**
+ * The geometry, weights and padded grid of the input gradient of a stride-1 convolution as a
+ * forward convolution of dy: dx[n, c, p] = Σ_{o, t} w[o, c, t]·dy[n, o, p + padLo − t·dilation],
+ * i.e. dy convolved with w transposed ([in, out, ...kernel]) and flipped along every axis, with
+ * padding (kernel − 1)·dilation − pad. Null where that padding would be negative or the direct
+ * kernel does not apply.
+ */
+function inputGradAsForward(g: ConvGeometry, p: Prepared, nr: number): { g: ConvGeometry; p: Prepared; grid: DirectGrid } | null {
+  if (g.groups !== 1 || p.w3.stride.some((s) => s !== 1)) return null;
+  const reach = g.kernel.map((k, i) => (k - 1) * g.dilation[i]!);
+  const padLo = reach.map((r, i) => r - g.padLo[i]!);
+  const padHi = reach.map((r, i) => r - g.padHi[i]!);
+  if (padLo.some((v) => v < 0) || padHi.some((v) => v < 0)) return null;
+  const t = convGeometry({
+    batch: g.batch,
+    inChannels: g.outChannels,
+    outChannels: g.inChannels,
+    inSize: g.outSize,
+    kernel: g.kernel,
+    padLo,
+    padHi,
+    dilation: g.dilation,
+  });
+  const tp = prepare(t);
+  const grid = directGrid(t, tp, nr);
+  return grid ? { g: t, p: tp, grid } : null;
+}
+
+/** w transposed to [in, out, ...kernel] and flipped along every spatial axis, into a scratch buffer. */
+function flippedTransposedWeights(w: Float32Array, g: ConvGeometry, taps: number): Float32Array {
+  const { inChannels: cin, outChannels: cout } = g;
+  const out = scratchLike(w, "conv.flipped", cin * cout * taps);
+  for (let o = 0; o < cout; o++)
+    for (let c = 0; c < cin; c++) {
+      const src = (o * cin + c) * taps;
+      const dst = (c * cout + o) * taps + taps - 1;
+      for (let t = 0; t < taps; t++) out[dst - t] = w[src + t]!;
+    }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
 // public kernels
 
 /** y = conv(x, w) (+ bias). See the layouts at the top of this file. */
@@ -476,6 +781,13 @@ export function convForward(
   checkLen("y", y, nb * cout * outP);
   const accumulate = opts.accumulate ?? false;
   const backend = opts.backend;
+  const kh = directHeap(x, backend);
+  const grid = kh && !p.depthwise && !p.dense ? directGrid(g, p, kh.shape.nr) : null;
+  if (grid) {
+    if (bias) checkLen("bias", bias, cout);
+    convForwardDirect(kh!, x as Float32Array, w as Float32Array, bias as Float32Array | null, y as Float32Array, g, p, grid, accumulate);
+    return;
+  }
   if (p.depthwise) {
     if (!accumulate) y.fill(0, 0, nb * cout * outP);
     for (let n = 0; n < nb; n++)
@@ -542,6 +854,23 @@ export function convBackwardInput(dy: FloatArray, w: FloatArray, dx: FloatArray,
   checkLen("w", w, cout * kk);
   checkLen("dx", dx, nb * cin * inP);
   const backend = opts.backend;
+  const kh = directHeap(dy, backend);
+  const asForward = kh && !p.depthwise && !p.dense ? inputGradAsForward(g, p, kh.shape.nr) : null;
+  if (asForward) {
+    const wt = flippedTransposedWeights(w as Float32Array, g, w3.taps);
+    convForwardDirect(
+      kh!,
+      dy as Float32Array,
+      wt,
+      null,
+      dx as Float32Array,
+      asForward.g,
+      asForward.p,
+      asForward.grid,
+      opts.accumulate ?? false,
+    );
+    return;
+  }
   if (p.dense) {
     // dX[n, g·kk + k] = Σ_o dY[n, g·og + o] · W[g·og + o, k]: every element of dx written once
     for (let gi = 0; gi < groups; gi++)
@@ -605,6 +934,12 @@ export function convBackwardWeight(x: FloatArray, dy: FloatArray, dw: FloatArray
   checkLen("dy", dy, nb * cout * outP);
   checkLen("dw", dw, cout * kk);
   const backend = opts.backend;
+  const kh = directHeap(x, backend);
+  const grid = kh && !p.depthwise && !p.dense ? directGrid(g, p, kh.shape.nr) : null;
+  if (grid) {
+    convBackwardWeightDirect(kh!, x as Float32Array, dy as Float32Array, dw as Float32Array, g, p, grid, opts.accumulate ?? false);
+    return;
+  }
   if (p.dense) {
     // dW[g·og + o, k] = Σ_n dY[n, g·og + o] · X[n, g·kk + k]: one product per group, K = batch
     for (let gi = 0; gi < groups; gi++)

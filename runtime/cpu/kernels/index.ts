@@ -1,5 +1,7 @@
 // Hot kernels of the CPU backend: plain functions over flat typed arrays (see each file for the
-// layouts). No allocation per call; scratch comes from a grow-only module pool.
+// layouts). No allocation per call; scratch comes from a grow-only module pool and the wasm
+// kernel heap (wasm-heap.ts), which only grow. The wasm kernels run on worker threads where the
+// host allows it (threads.ts): setKernelThreads(n) or DLM_THREADS=n sets how many.
 export { matmul, matmulBackend, setMatmulWasmTile, type FloatArray, type MatmulBackend, type MatmulOptions } from "./matmul.js";
 export {
   convForward,
@@ -26,3 +28,4 @@ export {
 export { window3, windowOutSize, type Window3, type WindowSpec } from "./geometry.js";
 export { scratchF32, scratchF64, releaseScratch } from "./scratch.js";
 export { wasmSimdSupport, emitGemmModule, type GemmKernelShape } from "./wasm-gemm.js";
+export { kernelThreads, setKernelThreads } from "./threads.js";

@@ -11,8 +11,10 @@
 //
 // Float32Array paths (GotoBLAS structure: B packed into kc×nc panels of NR-column strips, A
 // into mc×kc panels of MR-row strips, a register-tiled micro-kernel over them):
-//   - "wasm": a WebAssembly SIMD128 macro-kernel (see wasm-gemm.ts) with a 4x8 register tile (8 f32x4 accumulators);
-//     used by "auto" when the host validates SIMD modules;
+//   - "wasm": operands staged into the wasm kernel heap, packed and multiplied there by the
+//     WebAssembly SIMD128 kernels of wasm-gemm.ts (a 4x8 register tile, 8 f32x4 accumulators),
+//     split into tasks that run on the kernel threads (threads.ts) when the product is big
+//     enough; used by "auto" when the host validates SIMD modules;
 //   - "js": the same blocking with a 4x4 scalar micro-kernel in plain JS;
 //   - "naive": a simple i-k-j loop, used by "auto" for small products.
 //   - small M (≤ SMALL_M rows of op(A), "auto"/"wasm", B contiguous along k or n): B is not
@@ -21,10 +23,11 @@
 //     The JS small-M loops exist as a fallback but are off by default (slower than packing).
 // Float64Array (gradient checks): the simple loop, accumulating in float64.
 // No allocation per call: packing buffers come from the grow-only scratch pool and the wasm
-// memory only grows.
+// memory only grows (bulk copies into it reuse cached views, scratch.ts rangeView).
 
-import { copyRange, scratchF32 } from "./scratch.js";
-import { wasmGemm, wasmSmallM, type GemmKernelShape, type WasmGemm, type WasmSmallM } from "./wasm-gemm.js";
+import { copyF32, copyRange, rangeView, scratchF32 } from "./scratch.js";
+import { wasmSmallM, type GemmKernelShape, type WasmSmallM } from "./wasm-gemm.js";
+import { createKernelHeap, FN, type KernelHeap } from "./wasm-heap.js";
 
 export type FloatArray = Float32Array | Float64Array;
 export type MatmulBackend = "auto" | "wasm" | "js" | "naive";
@@ -77,8 +80,8 @@ export function matmul(a: FloatArray, b: FloatArray, c: FloatArray, M: number, K
   }
   let backend = opts.backend ?? "auto";
   if (f64 || K === 0) backend = "naive";
-  else if (backend === "auto") backend = M * N * K < SMALL ? "naive" : wasmKernel() ? "wasm" : "js";
-  else if (backend === "wasm" && !wasmKernel()) backend = "js";
+  else if (backend === "auto") backend = M * N * K < SMALL ? "naive" : kernelHeap() ? "wasm" : "js";
+  else if (backend === "wasm" && !kernelHeap()) backend = "js";
 
   for (let t = 0; t < batch; t++) {
     const oa = offA + t * strideA;
@@ -108,7 +111,7 @@ export function matmul(a: FloatArray, b: FloatArray, c: FloatArray, M: number, K
     else if (backend === "naive") gemmSimple(a, oa, rsA, csA, b, ob, rsB, csB, c, oc, ldc, M, K, N, accumulate);
     else if (backend === "wasm")
       gemmWasm(
-        wasmKernel()!,
+        kernelHeap()!,
         a as Float32Array,
         oa,
         rsA,
@@ -131,7 +134,7 @@ export function matmul(a: FloatArray, b: FloatArray, c: FloatArray, M: number, K
 
 /** Which Float32 path "auto" takes for large products on this host. */
 export function matmulBackend(): "wasm" | "js" {
-  return wasmKernel() ? "wasm" : "js";
+  return kernelHeap() ? "wasm" : "js";
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -229,19 +232,6 @@ function stageB(kern: WasmSmallM, end: number, b: Float32Array, s: number, n: nu
   }
   copyF32(smallHeap(kern, end + n), end, b, s, n);
   return end;
-}
-
-/** Monomorphic Float32 copy (the shared copyRange sees both element types and runs slower). */
-function copyF32(dst: Float32Array, d: number, src: Float32Array, s: number, n: number): void {
-  const n4 = n & ~3;
-  let i = 0;
-  for (; i < n4; i += 4) {
-    dst[d + i] = src[s + i]!;
-    dst[d + i + 1] = src[s + i + 1]!;
-    dst[d + i + 2] = src[s + i + 2]!;
-    dst[d + i + 3] = src[s + i + 3]!;
-  }
-  for (; i < n; i++) dst[d + i] = src[s + i]!;
 }
 
 function gemmSmallMWasm(
@@ -756,43 +746,101 @@ function macroJs(pa: Float32Array, pb: Float32Array, c: Float32Array, oc: number
 const EDGE = new Float64Array(16);
 
 // ---------------------------------------------------------------------------------------------
-// WebAssembly SIMD path
+// WebAssembly SIMD path (kernels in wasm-gemm.ts, heap and threads in wasm-heap.ts/threads.ts)
+//
+// Per chunk of C (the whole of C unless its operands exceed HEAP_BUDGET): op(A)'s rows and
+// op(B)'s columns of the chunk are staged into the kernel heap (bulk copies), then two jobs run:
+//   1. pack: op(A) into MR-row strips and op(B) into NR-column strips, per KC-deep block of k,
+//      split into tasks by rows and columns;
+//   2. compute: one task per (row block, column block) of C, calling the macro-kernel for each
+//      k block in turn (the first stores, the rest add).
+// and C is copied back. Tasks write disjoint memory and each element of C goes through the same
+// instructions whichever thread runs its task, so results do not depend on the thread count.
 
 let WASM_SHAPE: GemmKernelShape = { mr: 4, nr: 8, unroll: 1, fma: false };
-const W_MC = 128; // rows of A per packed block (multiple of MR)
-const W_KC = 256; // depth per packed block (multiple of the unroll)
-const W_NC = 2048; // columns of B per packed block (multiple of NR)
-const W_MCHUNK = 1024; // rows of C held in wasm memory at once (multiple of W_MC)
+/** Depth of a packed k block at most (K is cut into equal blocks). */
+const KC = 256;
+/** Rows × columns of C per compute task, at most (multiples of MR and NR). */
+const TASK_ROWS = 128;
+const TASK_COLS = 512;
+/** Heap floats one chunk may use; bigger products are split into chunks of C. */
+const HEAP_BUDGET = 1 << 24;
+/** Work below this many flops (about 0.3 ms on one thread) runs on the calling thread: splitting it measured no faster. */
+let PARALLEL_MIN_FLOPS = 1 << 23;
 
-let wasmState: WasmGemm | null | undefined;
-let wasmView: Float32Array | null = null;
+let heapState: KernelHeap | null | undefined;
 
 /** Benchmarks/tuning: picks the wasm register tile (relaxed-SIMD FMA is used when it validates). */
 export function setMatmulWasmTile(tile: { mr: number; nr: number; unroll: number }): boolean {
   WASM_SHAPE = { ...tile, fma: false };
-  wasmState = undefined;
-  return wasmKernel() !== null;
+  heapState?.jobs.dispose();
+  heapState = undefined;
+  return kernelHeap() !== null;
 }
 
-function wasmKernel(): WasmGemm | null {
-  if (wasmState === undefined) {
-    const relaxed = wasmGemm({ ...WASM_SHAPE, fma: true });
-    wasmState = relaxed ?? wasmGemm(WASM_SHAPE);
-  }
-  return wasmState;
+/** Tests/tuning: the smallest product (2·M·N·K flops) split across threads; returns the previous one. */
+export function setMatmulParallelMinFlops(flops: number): number {
+  const prev = PARALLEL_MIN_FLOPS;
+  PARALLEL_MIN_FLOPS = flops;
+  return prev;
 }
 
-function wasmHeap(k: WasmGemm, bytes: number): Float32Array {
-  const mem = k.memory;
-  if (mem.buffer.byteLength < bytes) mem.grow(Math.ceil((bytes - mem.buffer.byteLength) / 65536));
-  if (wasmView === null || wasmView.buffer !== mem.buffer) wasmView = new Float32Array(mem.buffer);
-  return wasmView;
+/** Whether work of this many flops is split across threads (the rest runs on the calling thread). */
+export function parallelWorthIt(flops: number): boolean {
+  return flops >= PARALLEL_MIN_FLOPS;
+}
+
+/** The kernel heap with the GEMM (and direct convolution) kernels; null without SIMD128. */
+export function kernelHeap(): KernelHeap | null {
+  if (heapState === undefined) heapState = createKernelHeap({ ...WASM_SHAPE, fma: true }) ?? createKernelHeap(WASM_SHAPE);
+  return heapState;
 }
 
 const roundUp = (n: number, m: number) => Math.ceil(n / m) * m;
 
+/** How a [rows, cols] operand (element (i, j) at base + i*rs + j*cs) is staged in the heap. */
+function stagedFloats(rows: number, cols: number, rs: number, cs: number): number {
+  const span = (rows - 1) * rs + (cols - 1) * cs + 1;
+  return span <= 2 * rows * cols + 1024 ? span : rows * cols;
+}
+
+/**
+ * Copies a [rows, cols] operand into the heap at float offset dst: its whole span at once when
+ * that is not much larger than the operand, else line by line. Returns the staged strides.
+ */
+function stage(
+  heap: Float32Array,
+  dst: number,
+  src: Float32Array,
+  base: number,
+  rows: number,
+  cols: number,
+  rs: number,
+  cs: number,
+): [number, number] {
+  const span = (rows - 1) * rs + (cols - 1) * cs + 1;
+  if (span <= 2 * rows * cols + 1024) {
+    heap.set(rangeView(src, base, span), dst);
+    return [rs, cs];
+  }
+  if (rs === 1) {
+    for (let j = 0; j < cols; j++) copyF32(heap, dst + j * rows, src, base + j * cs, rows);
+    return [1, rows];
+  }
+  for (let i = 0; i < rows; i++) {
+    if (cs === 1) copyF32(heap, dst + i * cols, src, base + i * rs, cols);
+    else for (let j = 0; j < cols; j++) heap[dst + i * cols + j] = src[base + i * rs + j * cs]!;
+  }
+  return [cols, 1];
+}
+
+/** Splits n into parts of at most `max` (a multiple of `unit`), about `parts` of them. */
+function partSize(n: number, parts: number, unit: number, max: number): number {
+  return Math.max(unit, Math.min(max, roundUp(Math.ceil(n / parts), unit)));
+}
+
 function gemmWasm(
-  kern: WasmGemm,
+  kh: KernelHeap,
   a: Float32Array,
   oa: number,
   rsA: number,
@@ -809,79 +857,85 @@ function gemmWasm(
   N: number,
   accumulate: boolean,
 ): void {
-  const { mr, nr, unroll } = kern.shape;
-  const kcMax = roundUp(Math.min(W_KC, K), unroll);
-  const ncMax = roundUp(Math.min(W_NC, N), nr);
-  const chunkMax = roundUp(Math.min(W_MCHUNK, M), mr);
-  const aOff = 0; // floats
-  const bOff = aOff + Math.min(W_MC, chunkMax) * kcMax;
-  const cOff = roundUp(bOff + kcMax * ncMax, 4);
-  const sOff = roundUp(cOff + chunkMax * ncMax, 4); // staging copy of B rows for kern.pack
-  const heap = wasmHeap(kern, (sOff + (csB === 1 ? kcMax * ncMax : 0)) * 4);
-  for (let m0 = 0; m0 < M; m0 += W_MCHUNK) {
-    const rows = Math.min(W_MCHUNK, M - m0);
-    for (let jc = 0; jc < N; jc += W_NC) {
-      const nc = Math.min(W_NC, N - jc);
-      const ncp = roundUp(nc, nr);
-      const ldcBytes = ncp * 4;
-      // C block in wasm memory: rows × ncp, initialised to 0 or to the caller's C
-      if (accumulate) {
-        for (let i = 0; i < rows; i++) {
-          const src = oc + (m0 + i) * ldc + jc;
-          copyRange(heap, cOff + i * ncp, c, src, nc);
-          if (ncp > nc) heap.fill(0, cOff + i * ncp + nc, cOff + (i + 1) * ncp);
-        }
-        heap.fill(0, cOff + rows * ncp, cOff + roundUp(rows, mr) * ncp);
-      } else heap.fill(0, cOff, cOff + roundUp(rows, mr) * ncp);
-      for (let pc = 0; pc < K; pc += W_KC) {
-        const kc = Math.min(W_KC, K - pc);
+  const { mr, nr, unroll } = kh.shape;
+  // k blocks of equal depth (no short last block), at most KC deep
+  const kb = roundUp(Math.ceil(K / Math.ceil(K / KC)), unroll);
+  const Kp = Math.ceil(K / kb) * kb;
+  // the chunk of C: halve its longer side until its operands fit the budget
+  const need = (rows: number, cols: number) =>
+    stagedFloats(rows, K, rsA, csA) + stagedFloats(K, cols, rsB, csB) + (roundUp(rows, mr) + roundUp(cols, nr)) * Kp + rows * cols;
+  let rowsC = M;
+  let colsC = N;
+  while (need(rowsC, colsC) > HEAP_BUDGET && (rowsC > mr || colsC > nr)) {
+    if (colsC >= rowsC && colsC > nr) colsC = roundUp(Math.ceil(colsC / 2), nr);
+    else rowsC = roundUp(Math.ceil(rowsC / 2), mr);
+  }
+  const bStage = 0;
+  const bPack = roundUp(bStage + stagedFloats(K, colsC, rsB, csB), 4);
+  const aStage = bPack + roundUp(colsC, nr) * Kp;
+  const aPack = roundUp(aStage + stagedFloats(rowsC, K, rsA, csA), 4);
+  const cOff = aPack + roundUp(rowsC, mr) * Kp;
+  const heap = kh.view(cOff + rowsC * colsC + 4);
+  const jobs = kh.jobs;
+  const parallel = parallelWorthIt(2 * M * N * K);
+  const threads = parallel ? jobs.threads() : 1;
+  for (let n0 = 0; n0 < N; n0 += colsC) {
+    const cols = Math.min(colsC, N - n0);
+    const colsP = roundUp(cols, nr);
+    const [brs, bcs] = stage(heap, bStage, b, ob + n0 * csB, K, cols, rsB, csB);
+    for (let m0 = 0; m0 < M; m0 += rowsC) {
+      const rows = Math.min(rowsC, M - m0);
+      const rowsP = roundUp(rows, mr);
+      const [ars, acs] = stage(heap, aStage, a, oa + m0 * rsA, rows, K, rsA, csA);
+      if (accumulate) for (let i = 0; i < rows; i++) copyF32(heap, cOff + i * cols, c, oc + (m0 + i) * ldc + n0, cols);
+      // 1. pack
+      const rowPart = partSize(rows, 2 * threads, mr, rowsP);
+      const colPart = partSize(cols, 2 * threads, nr, colsP);
+      jobs.begin(parallel);
+      for (let pc = 0, p = 0; pc < K; pc += kb, p++) {
+        const kc = Math.min(kb, K - pc);
         const kcp = roundUp(kc, unroll);
-        const bBase = ob + pc * rsB + jc * csB;
-        if (csB === 1 && (rsB === nc || nc >= 64)) packBStaged(kern, heap, sOff, bOff, b, bBase, rsB, kc, kcp, nc, nr);
-        else packB(heap, bOff, b, bBase, rsB, csB, kc, kcp, nc, nr);
-        for (let ic = 0; ic < rows; ic += W_MC) {
-          const mc = Math.min(W_MC, rows - ic);
-          packA(heap, aOff, a, oa + (m0 + ic) * rsA + pc * csA, rsA, csA, mc, kc, kcp, mr);
-          kern.macro(aOff * 4, bOff * 4, (cOff + ic * ncp) * 4, Math.ceil(mc / mr), ncp / nr, kcp, ldcBytes);
+        for (let r0 = 0; r0 < rows; r0 += rowPart) {
+          const src = (aStage + r0 * ars + pc * acs) * 4;
+          jobs.call(FN.packA, src, ars * 4, acs * 4, (aPack + p * rowsP * kb + r0 * kcp) * 4, Math.min(rowPart, rows - r0), kc, kcp);
+          jobs.endTask();
+        }
+        for (let c0 = 0; c0 < cols; c0 += colPart) {
+          const src = (bStage + pc * brs + c0 * bcs) * 4;
+          jobs.call(FN.packB, src, brs * 4, bcs * 4, (bPack + p * colsP * kb + c0 * kcp) * 4, Math.min(colPart, cols - c0), kc, kcp);
+          jobs.endTask();
         }
       }
-      for (let i = 0; i < rows; i++) {
-        const src = cOff + i * ncp;
-        copyRange(c, oc + (m0 + i) * ldc + jc, heap, src, nc);
+      jobs.run();
+      // 2. compute: about four tasks per thread, within the cache-sized maximum
+      let taskRows = Math.min(TASK_ROWS, rowsP);
+      let taskCols = Math.min(TASK_COLS, colsP);
+      while (Math.ceil(rows / taskRows) * Math.ceil(cols / taskCols) < 4 * threads && (taskRows > 4 * mr || taskCols > 4 * nr)) {
+        if (taskCols / nr >= taskRows / mr) taskCols = roundUp(taskCols / 2, nr);
+        else taskRows = roundUp(taskRows / 2, mr);
       }
+      jobs.begin(parallel);
+      for (let c0 = 0; c0 < cols; c0 += taskCols)
+        for (let r0 = 0; r0 < rows; r0 += taskRows) {
+          for (let pc = 0, p = 0; pc < K; pc += kb, p++) {
+            const kcp = roundUp(Math.min(kb, K - pc), unroll);
+            jobs.call(
+              FN.macro,
+              (aPack + p * rowsP * kb + r0 * kcp) * 4,
+              (bPack + p * colsP * kb + c0 * kcp) * 4,
+              (cOff + r0 * cols + c0) * 4,
+              Math.min(taskRows, rows - r0),
+              Math.min(taskCols, cols - c0),
+              kcp,
+              cols * 4,
+              accumulate || p > 0 ? 1 : 0,
+            );
+          }
+          jobs.endTask();
+        }
+      jobs.run();
+      if (ldc === cols && n0 === 0) c.set(rangeView(heap, cOff, rows * cols), oc + m0 * ldc);
+      else for (let i = 0; i < rows; i++) copyF32(c, oc + (m0 + i) * ldc + n0, heap, cOff + i * cols, cols);
     }
   }
-}
-
-/**
- * packB for row-contiguous B (csB = 1) through wasm: the kc×nc block is copied into the heap at
- * sOff with bulk copies (one when its rows are adjacent), then kern.pack moves the full NR-column
- * strips into panels with v128 loads/stores; a partial last strip goes through the JS packB.
- */
-function packBStaged(
-  kern: WasmGemm,
-  heap: Float32Array,
-  sOff: number,
-  d: number,
-  b: Float32Array,
-  base: number,
-  rsB: number,
-  kc: number,
-  kcp: number,
-  nc: number,
-  nr: number,
-): void {
-  const full = Math.floor(nc / nr);
-  if (full > 0) {
-    if (rsB === nc) copyRange(heap, sOff, b, base, kc * nc);
-    else for (let k = 0; k < kc; k++) copyRange(heap, sOff + k * nc, b, base + k * rsB, nc);
-    if (kcp === kc) kern.pack(sOff * 4, d * 4, full, kc, nc * 4);
-    else
-      for (let st = 0; st < full; st++) {
-        const dst = d + st * kcp * nr;
-        kern.pack((sOff + st * nr) * 4, dst * 4, 1, kc, nc * 4);
-        heap.fill(0, dst + kc * nr, dst + kcp * nr);
-      }
-  }
-  if (full * nr < nc) packB(heap, d + full * kcp * nr, b, base + full * nr, rsB, 1, kc, kcp, nc - full * nr, nr);
 }

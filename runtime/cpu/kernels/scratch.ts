@@ -48,3 +48,36 @@ export function releaseScratch(): void {
 export function copyRange(dst: Float32Array | Float64Array, dOff: number, src: Float32Array | Float64Array, sOff: number, n: number): void {
   for (let i = 0; i < n; i++) dst[dOff + i] = src[sOff + i]!;
 }
+
+/** copyRange for Float32Array only: monomorphic, so several times faster in the hot paths. */
+export function copyF32(dst: Float32Array, d: number, src: Float32Array, s: number, n: number): void {
+  const n4 = n & ~3;
+  let i = 0;
+  for (; i < n4; i += 4) {
+    dst[d + i] = src[s + i]!;
+    dst[d + i + 1] = src[s + i + 1]!;
+    dst[d + i + 2] = src[s + i + 2]!;
+    dst[d + i + 3] = src[s + i + 3]!;
+  }
+  for (; i < n; i++) dst[d + i] = src[s + i]!;
+}
+
+/** Cached views src.subarray(lo, lo + n), by source array: bulk copies (`set`) without a new view per call. */
+const views = new WeakMap<Float32Array, Map<number, Map<number, Float32Array>>>();
+/** Distinct start offsets cached per source array; past it, views are made per call. */
+const MAX_CACHED_STARTS = 64;
+
+/** src[lo .. lo + n) as a Float32Array: src itself when that is all of it, else a cached view. */
+export function rangeView(src: Float32Array, lo: number, n: number): Float32Array {
+  if (lo === 0 && n === src.length) return src;
+  let byStart = views.get(src);
+  if (byStart === undefined) views.set(src, (byStart = new Map()));
+  let byLength = byStart.get(lo);
+  if (byLength === undefined) {
+    if (byStart.size >= MAX_CACHED_STARTS) return src.subarray(lo, lo + n);
+    byStart.set(lo, (byLength = new Map()));
+  }
+  let view = byLength.get(n);
+  if (view === undefined) byLength.set(n, (view = src.subarray(lo, lo + n)));
+  return view;
+}

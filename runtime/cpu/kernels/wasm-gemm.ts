@@ -1,115 +1,26 @@
-// A WebAssembly SIMD128 GEMM macro-kernel, emitted as bytes from TypeScript (no external
-// toolchain: the module is a few hundred bytes, built at first use and validated with
-// `WebAssembly.validate`, so hosts without SIMD128 keep the JS path).
+// WebAssembly SIMD128 GEMM kernels, emitted as bytes (see wasm-code.ts). They work on matrices
+// held in the kernel heap (wasm-heap.ts); all pointers and strides are BYTE offsets into it.
 //
-// Exports (all pointers are byte offsets into the exported memory `mem`):
-//   pack(src, dst, strips, kc, lds): packs B panels (see below) from a row-major copy of B
-//     staged in `mem` (row stride lds bytes), `strips` full NR-column strips of kc rows;
-//   macro(ap, bp, cp, mTiles, nTiles, kc, ldc)
-//     for jr in [0, nTiles), ir in [0, mTiles):
-//       C[ir*MR .. +MR, jr*NR .. +NR] += Apanel(ir) · Bpanel(jr)
-//   where
-//     Apanel(ir) at ap + ir*MR*kc*4 holds kc steps of MR consecutive f32 (column k of the
-//                MR-row strip of op(A));
-//     Bpanel(jr) at bp + jr*NR*kc*4 holds kc steps of NR consecutive f32 (row k of the
-//                NR-column strip of op(B));
-//     C is row-major f32 with a row stride of ldc BYTES (a multiple of 16 keeps loads aligned);
-//     kc must be a positive multiple of the unroll factor U (the packer zero-pads to it).
-// The micro-kernel keeps MR*NR/4 f32x4 accumulators in locals; with the default 4x8 tile that is
-// 8 accumulators + 2 B vectors + 1 broadcast A, which fits x64's 16 vector registers.
-// With `fma` the multiply-add is `f32x4.relaxed_madd` (relaxed SIMD; opt-in in Node 20).
+//   packA(src, rs, cs, dst, rows, kc, kcp)
+//     packs op(A) (element (i, k) at src + i*rs + k*cs) as ceil(rows/MR) strips of MR rows, each
+//     kcp steps of MR consecutive f32 (column k of the strip); rows past `rows` and steps past kc
+//     are zero.
+//   packB(src, rs, cs, dst, cols, kc, kcp)
+//     packs op(B) (element (k, j) at src + k*rs + j*cs) as ceil(cols/NR) strips of NR columns,
+//     each kcp steps of NR consecutive f32 (row k of the strip), zero-padded likewise.
+//   macro(ap, bp, cp, rows, cols, kcp, ldc, beta)
+//     C[0..rows, 0..cols] (row stride ldc) = beta·C + Apacked · Bpacked, beta 0 or 1, tile by
+//     tile: column strips outside, row strips inside. Full MR×NR tiles load and store f32x4;
+//     edge tiles store lane by lane, so C needs no padding. Every element of C is the same
+//     instruction sequence (its tile's k loop, then one add or store) wherever the tile lies.
+// The register tile keeps MR*NR/4 f32x4 accumulators in locals: with the default 4x8 tile, 8
+// accumulators + 2 B vectors + 1 broadcast A, which fits x64's 16 vector registers. The k loop
+// is unrolled `unroll` times (kcp must be a multiple of it). With `fma` the multiply-add is
+// `f32x4.relaxed_madd` (relaxed SIMD; opt-in in Node 20).
+//
+// The small-M kernels (dot/axpy, below) are a separate module with a memory of its own.
 
-const I32 = 0x7f;
-const V128 = 0x7b;
-
-function uleb(n: number, out: number[]): void {
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (n !== 0);
-}
-
-function sleb(n: number, out: number[]): void {
-  for (;;) {
-    const byte = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0)) {
-      out.push(byte);
-      return;
-    }
-    out.push(byte | 0x80);
-  }
-}
-
-/** A tiny instruction emitter for the handful of opcodes the kernel needs. */
-class Code {
-  readonly b: number[] = [];
-  get(i: number): this {
-    this.b.push(0x20);
-    uleb(i, this.b);
-    return this;
-  }
-  set(i: number): this {
-    this.b.push(0x21);
-    uleb(i, this.b);
-    return this;
-  }
-  i32(v: number): this {
-    this.b.push(0x41);
-    sleb(v, this.b);
-    return this;
-  }
-  op(...bytes: number[]): this {
-    this.b.push(...bytes);
-    return this;
-  }
-  simd(opcode: number): this {
-    this.b.push(0xfd);
-    uleb(opcode, this.b);
-    return this;
-  }
-  /** SIMD memory op with memarg (align log2, offset). */
-  simdMem(opcode: number, align: number, offset: number): this {
-    this.simd(opcode);
-    uleb(align, this.b);
-    uleb(offset, this.b);
-    return this;
-  }
-  v128zero(): this {
-    this.simd(0x0c);
-    for (let i = 0; i < 16; i++) this.b.push(0);
-    return this;
-  }
-  /** local[i] += k (i32). */
-  addTo(i: number, k: number): this {
-    return this.get(i).i32(k).op(0x6a).set(i);
-  }
-}
-
-const OP = {
-  block: 0x02,
-  loop: 0x03,
-  end: 0x0b,
-  br: 0x0c,
-  brIf: 0x0d,
-  void: 0x40,
-  i32add: 0x6a,
-  i32sub: 0x6b,
-  i32mul: 0x6c,
-  i32ne: 0x47,
-  i32ltU: 0x49,
-} as const;
-
-const SIMD = {
-  load: 0x00,
-  load32Splat: 0x09,
-  store: 0x0b,
-  f32x4add: 0xe4,
-  f32x4mul: 0xe6,
-  relaxedMadd: 0x105,
-} as const;
+import { assembleModule, Code, OP, SIMD, type MemorySpec, type WasmFunction } from "./wasm-code.js";
 
 export interface GemmKernelShape {
   /** Rows of the register tile. */
@@ -122,51 +33,36 @@ export interface GemmKernelShape {
   fma: boolean;
 }
 
-export function emitGemmModule(shape: GemmKernelShape): Uint8Array<ArrayBuffer> {
+const I32_AND = 0x71;
+const F32_RESULT = 0x7d;
+
+export function emitMacro(shape: GemmKernelShape): WasmFunction {
   const { mr, nr, unroll, fma } = shape;
   if (nr % 4 !== 0) throw new Error("nr must be a multiple of 4");
   const nv = nr / 4;
-  // params
-  const AP = 0,
-    BP = 1,
-    CP = 2,
-    MT = 3,
-    NT = 4,
-    KC = 5,
-    LDC = 6;
-  // i32 locals
-  const JR = 7,
-    IR = 8,
-    A = 9,
-    B = 10,
-    C = 11,
-    K = 12,
-    BCOL = 13,
-    CCOL = 14;
-  const nI32 = 8;
-  // v128 locals
-  const V0 = 7 + nI32;
+  const [AP, BP, CP, ROWS, COLS, KC, LDC, BETA] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const [JL, IL, A, B, C, K, BCOL, CCOL, P] = [8, 9, 10, 11, 12, 13, 14, 15, 16];
+  const nI32 = 9;
+  const V0 = 8 + nI32;
   const acc = (r: number, j: number) => V0 + r * nv + j;
   const bv = (j: number) => V0 + mr * nv + j;
   const AV = V0 + mr * nv + nv;
-  const nV = mr * nv + nv + 1;
+  const panelA = mr * 4; // bytes per k step of an A strip
+  const panelB = nr * 4;
 
   const c = new Code();
-  const panelA = mr * 4; // bytes per k step of an A panel
-  const panelB = nr * 4;
-  // bcol = bp; ccol = cp; jr = nTiles
-  c.get(BP).set(BCOL).get(CP).set(CCOL).get(NT).set(JR);
-  c.op(OP.block, OP.void, OP.loop, OP.void); // jr loop
+  const nextRow = (r: number) => {
+    if (r < mr - 1) c.addLocal(P, LDC);
+  };
+  c.get(BP).set(BCOL).get(CP).set(CCOL).get(COLS).set(JL);
+  c.whilePositive(JL);
   {
-    c.get(JR).op(0x45).op(OP.brIf, 1); // if jr == 0 break
-    // a = ap; c = ccol; ir = mTiles
-    c.get(AP).set(A).get(CCOL).set(C).get(MT).set(IR);
-    c.op(OP.block, OP.void, OP.loop, OP.void); // ir loop
+    c.get(AP).set(A).get(CCOL).set(C).get(ROWS).set(IL);
+    c.whilePositive(IL);
     {
-      c.get(IR).op(0x45).op(OP.brIf, 1);
       for (let r = 0; r < mr; r++) for (let j = 0; j < nv; j++) c.v128zero().set(acc(r, j));
       c.get(BCOL).set(B).get(KC).set(K);
-      c.op(OP.loop, OP.void); // k loop (kc >= unroll > 0)
+      c.op(OP.loop, OP.void); // k loop (kcp >= unroll > 0)
       {
         for (let u = 0; u < unroll; u++) {
           for (let j = 0; j < nv; j++)
@@ -178,152 +74,216 @@ export function emitGemmModule(shape: GemmKernelShape): Uint8Array<ArrayBuffer> 
               .simdMem(SIMD.load32Splat, 2, u * panelA + r * 4)
               .set(AV);
             for (let j = 0; j < nv; j++) {
-              if (fma) {
-                c.get(AV).get(bv(j)).get(acc(r, j)).simd(SIMD.relaxedMadd).set(acc(r, j));
-              } else {
-                c.get(acc(r, j)).get(AV).get(bv(j)).simd(SIMD.f32x4mul).simd(SIMD.f32x4add).set(acc(r, j));
-              }
+              if (fma) c.get(AV).get(bv(j)).get(acc(r, j)).simd(SIMD.relaxedMadd).set(acc(r, j));
+              else c.get(acc(r, j)).get(AV).get(bv(j)).simd(SIMD.f32x4mul).simd(SIMD.f32x4add).set(acc(r, j));
             }
           }
         }
         c.addTo(A, panelA * unroll).addTo(B, panelB * unroll);
-        c.get(K).i32(unroll).op(OP.i32sub).set(K);
-        c.get(K).op(OP.brIf, 0);
+        c.get(K).i32(unroll).op(OP.i32sub).tee(K).op(OP.brIf, 0);
       }
       c.op(OP.end);
-      // C tile += acc; row pointer walks by ldc
-      c.get(C).set(K); // reuse K as the row pointer
-      for (let r = 0; r < mr; r++) {
-        for (let j = 0; j < nv; j++) {
-          c.get(K);
-          c.get(K).simdMem(SIMD.load, 0, j * 16);
-          c.get(acc(r, j)).simd(SIMD.f32x4add);
-          c.simdMem(SIMD.store, 0, j * 16);
+      // store the tile: whole (f32x4) when it lies inside C, else lane by lane
+      c.get(IL).i32(mr).op(OP.i32geS).get(JL).i32(nr).op(OP.i32geS, I32_AND);
+      c.op(OP.if, OP.void);
+      {
+        c.get(C).set(P).get(BETA).op(OP.if, OP.void);
+        for (let r = 0; r < mr; r++) {
+          for (let j = 0; j < nv; j++)
+            c.get(P)
+              .get(P)
+              .simdMem(SIMD.load, 0, j * 16)
+              .get(acc(r, j))
+              .simd(SIMD.f32x4add)
+              .simdMem(SIMD.store, 0, j * 16);
+          nextRow(r);
         }
-        if (r < mr - 1) c.get(K).get(LDC).op(OP.i32add).set(K);
+        c.op(OP.else);
+        for (let r = 0; r < mr; r++) {
+          for (let j = 0; j < nv; j++)
+            c.get(P)
+              .get(acc(r, j))
+              .simdMem(SIMD.store, 0, j * 16);
+          nextRow(r);
+        }
+        c.op(OP.end);
       }
-      // next A panel already reached by a (it walked kc steps); c += mr * ldc
-      c.get(C).get(LDC).i32(mr).op(OP.i32mul).op(OP.i32add).set(C);
-      c.get(IR).i32(1).op(OP.i32sub).set(IR);
-      c.op(OP.br, 0);
+      c.op(OP.else);
+      for (const add of [true, false]) {
+        if (add) c.get(BETA).op(OP.if, OP.void);
+        else c.op(OP.else);
+        c.get(C).set(P);
+        for (let r = 0; r < mr; r++) {
+          c.get(IL).i32(r).op(OP.i32gtS, OP.if, OP.void);
+          for (let j = 0; j < nv; j++)
+            for (let l = 0; l < 4; l++) {
+              const col = j * 4 + l;
+              c.get(JL).i32(col).op(OP.i32gtS, OP.if, OP.void);
+              c.get(P);
+              if (add) c.get(P).mem(OP.f32load, 2, col * 4);
+              c.get(acc(r, j)).lane(SIMD.f32x4extractLane, l);
+              if (add) c.op(OP.f32add);
+              c.mem(OP.f32store, 2, col * 4);
+              c.op(OP.end);
+            }
+          c.op(OP.end);
+          nextRow(r);
+        }
+      }
+      c.op(OP.end, OP.end);
+      c.get(C).get(LDC).i32(mr).op(OP.i32mul, OP.i32add).set(C);
+      c.get(IL).i32(mr).op(OP.i32sub).set(IL);
     }
-    c.op(OP.end, OP.end);
-    // bcol += nr*kc*4 ; ccol += nr*4
-    c.get(BCOL).get(KC).i32(panelB).op(OP.i32mul).op(OP.i32add).set(BCOL);
+    c.endLoop();
+    c.get(BCOL).get(KC).i32(panelB).op(OP.i32mul, OP.i32add).set(BCOL);
     c.addTo(CCOL, panelB);
-    c.get(JR).i32(1).op(OP.i32sub).set(JR);
-    c.op(OP.br, 0);
+    c.get(JL).i32(nr).op(OP.i32sub).set(JL);
   }
-  c.op(OP.end, OP.end);
-  c.op(OP.end); // function end
+  c.endLoop();
+  return { name: "macro", params: 8, i32Locals: nI32, v128Locals: mr * nv + nv + 1, code: c };
+}
 
-  const body: number[] = [];
-  uleb(2, body); // two local groups
-  uleb(nI32, body);
-  body.push(I32);
-  uleb(nV, body);
-  body.push(V128);
-  body.push(...c.b);
+/** Zero-fills `count` steps of `width` f32 at local DST, advancing it (count in local N, consumed). */
+function zeroSteps(c: Code, dst: number, n: number, width: number): void {
+  c.whilePositive(n);
+  for (let i = 0; i < width; i++)
+    c.get(dst)
+      .f32zero()
+      .mem(OP.f32store, 2, i * 4);
+  c.addTo(dst, width * 4);
+  c.get(n).i32(1).op(OP.i32sub).set(n);
+  c.endLoop();
+}
 
-  // pack(src, dst, strips, kc, lds): for each of `strips` NR-column strips of a row-major source
-  // (row stride lds BYTES, strip s at src + s*NR*4), copies its kc rows of NR f32 to dst
-  // consecutively: the packed-B layout of macro, with v128 loads and stores (kc > 0).
-  const [SRC, DST, ST, PKC, LDS, P, PK] = [0, 1, 2, 3, 4, 5, 6];
-  const pk = new Code();
-  pk.op(OP.block, OP.void, OP.loop, OP.void);
+/** `value at local q + off`, or 0 when local `left` <= idx (the element lies outside the matrix). */
+function loadOrZero(c: Code, left: number, idx: number, q: number, off: number): void {
+  c.get(left).i32(idx).op(OP.i32gtS, OP.if, F32_RESULT);
+  c.get(q).mem(OP.f32load, 2, off);
+  c.op(OP.else).f32zero().op(OP.end);
+}
+
+export function emitPackA(shape: GemmKernelShape): WasmFunction {
+  const { mr } = shape;
+  const [SRC, RS, CS, DST, ROWS, KC, KCP] = [0, 1, 2, 3, 4, 5, 6];
+  const [RL, STRIP, P, K, Q] = [7, 8, 9, 10, 11];
+  const c = new Code();
+  c.get(SRC).set(STRIP).get(ROWS).set(RL);
+  c.whilePositive(RL);
   {
-    pk.get(ST).op(0x45).op(OP.brIf, 1);
-    pk.get(SRC).set(P).get(PKC).set(PK);
-    pk.op(OP.loop, OP.void);
+    c.get(STRIP).set(P).get(KC).set(K);
+    c.get(RL).i32(mr).op(OP.i32geS, OP.if, OP.void);
     {
+      c.whilePositive(K);
+      c.get(P).set(Q);
+      for (let r = 0; r < mr; r++) {
+        c.get(DST)
+          .get(Q)
+          .mem(OP.f32load, 2, 0)
+          .mem(OP.f32store, 2, r * 4);
+        if (r < mr - 1) c.addLocal(Q, RS);
+      }
+      c.addTo(DST, mr * 4).addLocal(P, CS);
+      c.get(K).i32(1).op(OP.i32sub).set(K);
+      c.endLoop();
+    }
+    c.op(OP.else);
+    {
+      c.whilePositive(K);
+      c.get(P).set(Q);
+      for (let r = 0; r < mr; r++) {
+        c.get(DST);
+        loadOrZero(c, RL, r, Q, 0);
+        c.mem(OP.f32store, 2, r * 4);
+        if (r < mr - 1) c.addLocal(Q, RS);
+      }
+      c.addTo(DST, mr * 4).addLocal(P, CS);
+      c.get(K).i32(1).op(OP.i32sub).set(K);
+      c.endLoop();
+    }
+    c.op(OP.end);
+    c.get(KCP).get(KC).op(OP.i32sub).set(K);
+    zeroSteps(c, DST, K, mr);
+    c.get(STRIP).get(RS).i32(mr).op(OP.i32mul, OP.i32add).set(STRIP);
+    c.get(RL).i32(mr).op(OP.i32sub).set(RL);
+  }
+  c.endLoop();
+  return { name: "packA", params: 7, i32Locals: 5, v128Locals: 0, code: c };
+}
+
+export function emitPackB(shape: GemmKernelShape): WasmFunction {
+  const { nr } = shape;
+  const nv = nr / 4;
+  const [SRC, RS, CS, DST, COLS, KC, KCP] = [0, 1, 2, 3, 4, 5, 6];
+  const [CL, STRIP, P, K, Q] = [7, 8, 9, 10, 11];
+  const c = new Code();
+  const nextStep = () => {
+    c.addTo(DST, nr * 4).addLocal(P, RS);
+    c.get(K).i32(1).op(OP.i32sub).set(K);
+  };
+  c.get(SRC).set(STRIP).get(COLS).set(CL);
+  c.whilePositive(CL);
+  {
+    c.get(STRIP).set(P).get(KC).set(K);
+    c.get(CL).i32(nr).op(OP.i32geS);
+    c.op(OP.if, OP.void);
+    {
+      c.get(CS).i32(4).op(OP.i32eq, OP.if, OP.void);
+      // a whole strip of contiguous columns: f32x4 copies
+      c.whilePositive(K);
       for (let j = 0; j < nv; j++)
-        pk.get(DST)
+        c.get(DST)
           .get(P)
           .simdMem(SIMD.load, 2, j * 16)
           .simdMem(SIMD.store, 2, j * 16);
-      pk.get(P).get(LDS).op(OP.i32add).set(P);
-      pk.addTo(DST, panelB);
-      pk.get(PK).i32(1).op(OP.i32sub).set(PK);
-      pk.get(PK).op(OP.brIf, 0);
-    }
-    pk.op(OP.end);
-    pk.addTo(SRC, panelB);
-    pk.get(ST).i32(1).op(OP.i32sub).set(ST);
-    pk.op(OP.br, 0);
-  }
-  pk.op(OP.end, OP.end);
-  pk.op(OP.end);
-  const packBody: number[] = [];
-  uleb(1, packBody);
-  uleb(2, packBody);
-  packBody.push(I32);
-  packBody.push(...pk.b);
-
-  const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
-  const section = (id: number, content: number[]) => {
-    out.push(id);
-    uleb(content.length, out);
-    out.push(...content);
-  };
-  // type section: (i32 x7) -> (), (i32 x5) -> ()
-  section(1, [2, 0x60, 7, I32, I32, I32, I32, I32, I32, I32, 0, 0x60, 5, I32, I32, I32, I32, I32, 0]);
-  // function section
-  section(3, [2, 0, 1]);
-  // memory section: one memory, min 1 page, no max
-  section(5, [1, 0x00, 1]);
-  // export section: "macro" func 0, "pack" func 1, "mem" memory 0
-  const exp: number[] = [3];
-  const name = (s: string) => {
-    uleb(s.length, exp);
-    for (const ch of s) exp.push(ch.charCodeAt(0));
-  };
-  name("macro");
-  exp.push(0x00, 0);
-  name("pack");
-  exp.push(0x00, 1);
-  name("mem");
-  exp.push(0x02, 0);
-  section(7, exp);
-  // code section
-  const code: number[] = [2];
-  uleb(body.length, code);
-  code.push(...body);
-  uleb(packBody.length, code);
-  code.push(...packBody);
-  section(10, code);
-  return new Uint8Array(out);
-}
-
-export interface WasmGemm {
-  readonly shape: GemmKernelShape;
-  readonly macro: (ap: number, bp: number, cp: number, mTiles: number, nTiles: number, kc: number, ldcBytes: number) => void;
-  /** Packs `strips` full NR-column strips of kc rows (row stride ldsBytes) from src to dst (byte offsets). */
-  readonly pack: (src: number, dst: number, strips: number, kc: number, ldsBytes: number) => void;
-  readonly memory: WebAssembly.Memory;
-}
-
-const instances = new Map<string, WasmGemm | null>();
-
-/** Instantiates (once) the kernel for a tile shape; null when the host lacks the features. */
-export function wasmGemm(shape: GemmKernelShape): WasmGemm | null {
-  const key = `${shape.mr}x${shape.nr}u${shape.unroll}${shape.fma ? "f" : ""}`;
-  const hit = instances.get(key);
-  if (hit !== undefined) return hit;
-  let result: WasmGemm | null = null;
-  try {
-    if (typeof WebAssembly === "object") {
-      const bytes = emitGemmModule(shape);
-      if (WebAssembly.validate(bytes)) {
-        const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
-        const ex = inst.exports as { macro: WasmGemm["macro"]; pack: WasmGemm["pack"]; mem: WebAssembly.Memory };
-        result = { shape, macro: ex.macro, pack: ex.pack, memory: ex.mem };
+      nextStep();
+      c.endLoop();
+      c.op(OP.else);
+      // a whole strip of strided columns (transposed B): gather
+      c.whilePositive(K);
+      c.get(P).set(Q);
+      for (let j = 0; j < nr; j++) {
+        c.get(DST)
+          .get(Q)
+          .mem(OP.f32load, 2, 0)
+          .mem(OP.f32store, 2, j * 4);
+        if (j < nr - 1) c.addLocal(Q, CS);
       }
+      nextStep();
+      c.endLoop();
+      c.op(OP.end);
     }
-  } catch {
-    result = null;
+    c.op(OP.else);
+    {
+      // the last, partial strip
+      c.whilePositive(K);
+      c.get(P).set(Q);
+      for (let j = 0; j < nr; j++) {
+        c.get(DST);
+        loadOrZero(c, CL, j, Q, 0);
+        c.mem(OP.f32store, 2, j * 4);
+        if (j < nr - 1) c.addLocal(Q, CS);
+      }
+      nextStep();
+      c.endLoop();
+    }
+    c.op(OP.end);
+    c.get(KCP).get(KC).op(OP.i32sub).set(K);
+    zeroSteps(c, DST, K, nr);
+    c.get(STRIP).get(CS).i32(nr).op(OP.i32mul, OP.i32add).set(STRIP);
+    c.get(CL).i32(nr).op(OP.i32sub).set(CL);
   }
-  instances.set(key, result);
-  return result;
+  c.endLoop();
+  return { name: "packB", params: 7, i32Locals: 5, v128Locals: 0, code: c };
+}
+
+/** The GEMM functions for one tile shape, in the order the kernel heap instantiates them. */
+export function emitGemmFunctions(shape: GemmKernelShape): WasmFunction[] {
+  return [emitPackA(shape), emitPackB(shape), emitMacro(shape)];
+}
+
+/** A stand-alone module of the GEMM functions (memory of its own): validation, tests. */
+export function emitGemmModule(shape: GemmKernelShape): Uint8Array<ArrayBuffer> {
+  return assembleModule(emitGemmFunctions(shape), { kind: "own" });
 }
 
 /** Whether SIMD128 (and, separately, relaxed-SIMD FMA) modules validate on this host. */
@@ -350,7 +310,7 @@ export function wasmSimdSupport(): { simd: boolean; relaxed: boolean } {
 
 export const SMALLM_R = [4, 8] as const;
 
-function emitSmallDot(R: number): number[] {
+function emitSmallDot(R: number): WasmFunction {
   const [AP, BP, CP, N, K4B, LDA, LDB] = [0, 1, 2, 3, 4, 5, 6];
   const J = 7,
     KK = 8,
@@ -371,7 +331,7 @@ function emitSmallDot(R: number): number[] {
   c.get(BP).set(B).get(CP).set(C).get(N).set(J);
   c.op(OP.block, OP.void, OP.loop, OP.void);
   {
-    c.get(J).op(0x45).op(OP.brIf, 1);
+    c.get(J).op(OP.i32eqz).op(OP.brIf, 1);
     for (let r = 0; r < R; r++) c.v128zero().set(ACC + r);
     c.i32(0).set(KK);
     c.op(OP.loop, OP.void);
@@ -395,40 +355,28 @@ function emitSmallDot(R: number): number[] {
     for (let r = 0; r < R; r++) {
       c.get(C);
       c.get(ACC + r)
-        .simd(0x1f)
-        .op(0)
+        .lane(SIMD.f32x4extractLane, 0)
         .get(ACC + r)
-        .simd(0x1f)
-        .op(1)
-        .op(0x92);
+        .lane(SIMD.f32x4extractLane, 1)
+        .op(OP.f32add);
       c.get(ACC + r)
-        .simd(0x1f)
-        .op(2)
+        .lane(SIMD.f32x4extractLane, 2)
         .get(ACC + r)
-        .simd(0x1f)
-        .op(3)
-        .op(0x92)
-        .op(0x92);
-      c.op(0x38, 2);
-      uleb(r * 4, c.b);
+        .lane(SIMD.f32x4extractLane, 3)
+        .op(OP.f32add)
+        .op(OP.f32add);
+      c.mem(OP.f32store, 2, r * 4);
     }
     c.get(B).get(LDB).op(OP.i32add).set(B);
     c.addTo(C, R * 4);
     c.get(J).i32(1).op(OP.i32sub).set(J);
     c.op(OP.br, 0);
   }
-  c.op(OP.end, OP.end, OP.end);
-  const body: number[] = [];
-  uleb(2, body);
-  uleb(nI32, body);
-  body.push(I32);
-  uleb(R + 1, body);
-  body.push(V128);
-  body.push(...c.b);
-  return body;
+  c.op(OP.end, OP.end);
+  return { name: `dot${R}`, params: 7, i32Locals: nI32, v128Locals: R + 1, code: c };
 }
 
-function emitSmallAxpy(R: number): number[] {
+function emitSmallAxpy(R: number): WasmFunction {
   const [AP, BP, CP, KN, N4B, LDB, LDC] = [0, 1, 2, 3, 4, 5, 6];
   const KC = 7,
     JJ = 8,
@@ -449,7 +397,7 @@ function emitSmallAxpy(R: number): number[] {
   c.get(BP).set(B).get(AP).set(A).get(KN).set(KC);
   c.op(OP.block, OP.void, OP.loop, OP.void);
   {
-    c.get(KC).op(0x45).op(OP.brIf, 1);
+    c.get(KC).op(OP.i32eqz).op(OP.brIf, 1);
     for (let r = 0; r < R; r++)
       c.get(A)
         .simdMem(SIMD.load32Splat, 2, r * 4)
@@ -481,57 +429,15 @@ function emitSmallAxpy(R: number): number[] {
     c.get(KC).i32(1).op(OP.i32sub).set(KC);
     c.op(OP.br, 0);
   }
-  c.op(OP.end, OP.end, OP.end);
-  const body: number[] = [];
-  uleb(2, body);
-  uleb(nI32, body);
-  body.push(I32);
-  uleb(R + 1, body);
-  body.push(V128);
-  body.push(...c.b);
-  return body;
+  c.op(OP.end, OP.end);
+  return { name: `axpy${R}`, params: 7, i32Locals: nI32, v128Locals: R + 1, code: c };
 }
 
-export function emitSmallMModule(): Uint8Array<ArrayBuffer> {
-  const funcs: { name: string; body: number[] }[] = [];
-  for (const R of SMALLM_R) {
-    funcs.push({ name: `dot${R}`, body: emitSmallDot(R) });
-    funcs.push({ name: `axpy${R}`, body: emitSmallAxpy(R) });
-  }
-  const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
-  const section = (id: number, content: number[]) => {
-    out.push(id);
-    uleb(content.length, out);
-    out.push(...content);
-  };
-  section(1, [1, 0x60, 7, I32, I32, I32, I32, I32, I32, I32, 0]);
-  const fsec: number[] = [];
-  uleb(funcs.length, fsec);
-  for (let i = 0; i < funcs.length; i++) fsec.push(0);
-  section(3, fsec);
-  section(5, [1, 0x00, 1]);
-  const exp: number[] = [];
-  uleb(funcs.length + 1, exp);
-  const name = (s: string) => {
-    uleb(s.length, exp);
-    for (const ch of s) exp.push(ch.charCodeAt(0));
-  };
-  funcs.forEach((f, i) => {
-    name(f.name);
-    exp.push(0x00);
-    uleb(i, exp);
-  });
-  name("mem");
-  exp.push(0x02, 0);
-  section(7, exp);
-  const code: number[] = [];
-  uleb(funcs.length, code);
-  for (const f of funcs) {
-    uleb(f.body.length, code);
-    code.push(...f.body);
-  }
-  section(10, code);
-  return new Uint8Array(out);
+export function emitSmallMModule(memory: MemorySpec = { kind: "own" }): Uint8Array<ArrayBuffer> {
+  return assembleModule(
+    SMALLM_R.flatMap((R) => [emitSmallDot(R), emitSmallAxpy(R)]),
+    memory,
+  );
 }
 
 type SmallFn = (p0: number, p1: number, p2: number, p3: number, p4: number, p5: number, p6: number) => void;

@@ -6,6 +6,7 @@ import {
   convForward,
   convGeometry,
   convOutSize,
+  setConvDirectMaxK,
   type ConvGeometry,
 } from "../../../runtime/cpu/kernels/conv.js";
 import type { FloatArray } from "../../../runtime/cpu/kernels/matmul.js";
@@ -140,6 +141,39 @@ describe("convForward", () => {
       for (let i = 0; i < ref.length; i++) ref[i] += y0[i]!;
       expect(maxAbsDiff(y, ref)).toBeLessThan(1e-4);
     }
+  });
+
+  it("stride-1 layers with few input channels (the direct kernel: dense rows, padded grid, 1-d/3-d, dilation, accumulate)", () => {
+    const r = rng(17);
+    const layers = [
+      convGeometry({ batch: 3, inChannels: 3, outChannels: 10, inSize: [16, 24], kernel: [3, 3], padLo: [1, 1] }),
+      convGeometry({ batch: 2, inChannels: 1, outChannels: 6, inSize: [28, 28], kernel: [5, 5], padLo: [2, 2] }),
+      convGeometry({
+        batch: 2,
+        inChannels: 2,
+        outChannels: 5,
+        inSize: [19, 21],
+        kernel: [3, 2],
+        padLo: [2, 0],
+        padHi: [1, 3],
+        dilation: [2, 3],
+      }),
+      convGeometry({ batch: 2, inChannels: 4, outChannels: 9, inSize: [50], kernel: [5], padLo: [2] }),
+      convGeometry({ batch: 2, inChannels: 2, outChannels: 4, inSize: [6, 9, 10], kernel: [2, 3, 3], padLo: [1, 1, 1] }),
+    ];
+    for (const g of layers)
+      for (const accumulate of [false, true]) {
+        const s = sizes(g);
+        const x = randArray(Float32Array, s.x, r);
+        const w = randArray(Float32Array, s.w, r);
+        const b = randArray(Float32Array, g.outChannels, r);
+        const y0 = randArray(Float32Array, s.y, r);
+        const y = Float32Array.from(y0);
+        convForward(x, w, b, y, g, { accumulate });
+        const ref = reference(x, w, b, g);
+        if (accumulate) for (let i = 0; i < ref.length; i++) ref[i] += y0[i]!;
+        expect(maxAbsDiff(y, ref), JSON.stringify({ g, accumulate })).toBeLessThan(1e-5);
+      }
   });
 
   it("rejects a wrong outSize and non-dividing groups", () => {
@@ -327,5 +361,76 @@ describe("batch chunking", () => {
     convBackwardWeight(x, r, w1, g, { chunk: 1 });
     convBackwardWeight(x, r, w2, g);
     expect(maxAbsDiff(w1, w2)).toBeLessThan(1e-3);
+  });
+});
+
+// The direct wasm kernels (stride 1) must round no worse than im2col + GEMM, whose micro-kernel
+// sums blocks of at most 256 along k (with more than 16 output channels: fewer take the GEMM's
+// small-M path, one running sum). One running sum over all of K = 2304 made ResNet-18's
+// convolutions about three times less accurate, which flipped a ReLU mask deep in the network and
+// moved its gradients by 7e-2 against PyTorch. Positive data makes the rounding of a long sum
+// grow with its length, so the two summation orders differ clearly (about 10x here for the
+// forward, 3x for the weight gradient).
+describe("rounding of the direct kernels", () => {
+  /** Root-mean-square error against the float64 result, relative to its largest magnitude. */
+  function rmsError(got: Float32Array, want: Float64Array): number {
+    let sq = 0;
+    let scale = 0;
+    for (let i = 0; i < want.length; i++) {
+      sq += (got[i]! - want[i]!) ** 2;
+      scale = Math.max(scale, Math.abs(want[i]!));
+    }
+    return Math.sqrt(sq / want.length) / scale;
+  }
+
+  /** Uniform in [0, 1), as float32 and the same values as float64. */
+  function positive(n: number, r: () => number): [Float32Array, Float64Array] {
+    const a = Float32Array.from({ length: n }, () => r());
+    return [a, Float64Array.from(a)];
+  }
+
+  /** Runs `f` with the direct kernels, then through im2col + GEMM. */
+  function bothPaths(f: () => Float32Array): { direct: Float32Array; gemm: Float32Array } {
+    const direct = f();
+    const previous = setConvDirectMaxK(0);
+    try {
+      return { direct, gemm: f() };
+    } finally {
+      setConvDirectMaxK(previous);
+    }
+  }
+
+  it("forward (and the input gradient, the same kernel) over K = 4096 taps", () => {
+    const r = rng(5);
+    const g = convGeometry({ batch: 1, inChannels: 256, outChannels: 32, inSize: [11, 11], kernel: [4, 4] });
+    const s = sizes(g);
+    const [x, x64] = positive(s.x, r);
+    const [w, w64] = positive(s.w, r);
+    const want = new Float64Array(s.y);
+    convForward(x64, w64, null, want, g);
+    const { direct, gemm } = bothPaths(() => {
+      const y = new Float32Array(s.y);
+      convForward(x, w, null, y, g);
+      return y;
+    });
+    expect(rmsError(gemm, want)).toBeLessThan(2e-7);
+    expect(rmsError(direct, want)).toBeLessThan(1.5 * rmsError(gemm, want));
+  });
+
+  it("weight gradient over 4,096 positions", () => {
+    const r = rng(6);
+    const g = convGeometry({ batch: 1, inChannels: 2, outChannels: 32, inSize: [64, 64], kernel: [3, 3], padLo: [1, 1] });
+    const s = sizes(g);
+    const [x, x64] = positive(s.x, r);
+    const [dy, dy64] = positive(s.y, r);
+    const want = new Float64Array(s.w);
+    convBackwardWeight(x64, dy64, want, g);
+    const { direct, gemm } = bothPaths(() => {
+      const dw = new Float32Array(s.w);
+      convBackwardWeight(x, dy, dw, g);
+      return dw;
+    });
+    expect(rmsError(gemm, want)).toBeLessThan(2e-7);
+    expect(rmsError(direct, want)).toBeLessThan(1.5 * rmsError(gemm, want));
   });
 });

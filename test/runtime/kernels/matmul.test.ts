@@ -1,4 +1,9 @@
-import { describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { matmul, matmulBackend, type MatmulBackend } from "../../../runtime/cpu/kernels/matmul.js";
 import { emitGemmModule, wasmSimdSupport } from "../../../runtime/cpu/kernels/wasm-gemm.js";
 import { maxAbsDiff, randArray, randInt, rng } from "./helpers.js";
@@ -127,6 +132,50 @@ describe("matmul", () => {
     const t: Case = { M: 1030, K: 40, N: 2060, transA: false, transB: false, batch: 1, accumulate: true, pad: 1, broadcastB: false };
     const { err } = run(t, "wasm", false, 7);
     expect(err).toBeLessThan(1e-4);
+  });
+
+  it("uses relaxed-SIMD FMA where the host enables it, with the same results up to rounding", () => {
+    // Node 20 enables relaxed SIMD behind a flag: a child process with it checks matmul and the
+    // direct convolution against float64 sums
+    const dir = mkdtempSync(join(tmpdir(), "dlm-fma-"));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const script = join(dir, "fma.mts");
+    const url = (p: string) => JSON.stringify(pathToFileURL(resolve(import.meta.dirname, "../../..", p)).href);
+    writeFileSync(
+      script,
+      `import { kernelHeap, matmul } from ${url("runtime/cpu/kernels/matmul.ts")};
+import { convForward, convGeometry } from ${url("runtime/cpu/kernels/conv.ts")};
+const r = (n) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898) * 0.5);
+const [M, K, N] = [37, 300, 75];
+const a = r(M * K), b = r(K * N), c = new Float32Array(M * N);
+matmul(a, b, c, M, K, N, { backend: "wasm" });
+let mm = 0;
+for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) {
+  let s = 0;
+  for (let k = 0; k < K; k++) s += a[i * K + k] * b[k * N + j];
+  mm = Math.max(mm, Math.abs(s - c[i * N + j]));
+}
+const g = convGeometry({ batch: 1, inChannels: 2, outChannels: 5, inSize: [9, 16], kernel: [3, 3], padLo: [1, 1] });
+const x = r(2 * 144), w = r(5 * 18), y = new Float32Array(5 * 144);
+convForward(x, w, null, y, g);
+let cv = 0;
+for (let o = 0; o < 5; o++) for (let p = 0; p < 144; p++) {
+  let s = 0;
+  for (let ci = 0; ci < 2; ci++) for (let t = 0; t < 9; t++) {
+    const yy = Math.floor(p / 16) + Math.floor(t / 3) - 1, xx = (p % 16) + (t % 3) - 1;
+    if (yy >= 0 && yy < 9 && xx >= 0 && xx < 16) s += w[(o * 2 + ci) * 9 + t] * x[ci * 144 + yy * 16 + xx];
+  }
+  cv = Math.max(cv, Math.abs(s - y[o * 144 + p]));
+}
+console.log(JSON.stringify({ fma: kernelHeap().shape.fma, mm, cv }));
+`,
+    );
+    const p = spawnSync(process.execPath, ["--experimental-wasm-relaxed-simd", "--import", "tsx", script], { encoding: "utf8" });
+    expect(p.status, p.stderr).toBe(0);
+    const got = JSON.parse(p.stdout.trim().split("\n").pop()!) as { fma: boolean; mm: number; cv: number };
+    expect(got.fma).toBe(true);
+    expect(got.mm).toBeLessThan(1e-4);
+    expect(got.cv).toBeLessThan(1e-5);
   });
 
   it("rejects mixed element types", () => {
