@@ -123,14 +123,19 @@ export const Identifier = createToken({ name: "Identifier", pattern: /[A-Za-z_][
 
 export const SoftKeyword = createToken({ name: "SoftKeyword", pattern: Lexer.NA });
 
+/** Every keyword token, in declaration order (editors highlight them from this list). */
+export const keywordTokens: TokenType[] = [];
+
 function keyword(word: string, categories: TokenType[] = []): TokenType {
-  return createToken({
+  const token = createToken({
     name: word.charAt(0).toUpperCase() + word.slice(1),
     pattern: new RegExp(word),
     longer_alt: Identifier,
     categories,
     label: `'${word}'`,
   });
+  keywordTokens.push(token);
+  return token;
 }
 
 export const Import = keyword("import", [SoftKeyword]);

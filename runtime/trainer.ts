@@ -77,6 +77,14 @@ export interface EvalResult {
   readonly accuracy?: number;
 }
 
+/** One input of the model as a dataset sees it: per example, without the batch axis. */
+export interface ExampleInput {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly dtype: "f32" | "i32" | "bool";
+  readonly batched: boolean;
+}
+
 /** The output and integer train input that make a classification (for accuracy). */
 interface Classifier {
   readonly output: string;
@@ -180,6 +188,16 @@ export class Trainer {
   /** Names and shapes of the inputs a training step needs (model inputs and train inputs). */
   get inputs(): readonly { name: string; shape: readonly number[]; dtype: string }[] {
     return this.phases[0]!.lowered.inputs;
+  }
+
+  /** The model's inputs per example (the batch axis dropped); `batched` is false for one whose first axis is not the batch. */
+  get exampleInputs(): readonly ExampleInput[] {
+    return this.inputs.map((i) => ({
+      name: i.name,
+      shape: i.shape.slice(1),
+      dtype: i.dtype as ExampleInput["dtype"],
+      batched: i.shape[0] === this.batch,
+    }));
   }
 
   /**

@@ -1,11 +1,13 @@
 // Compiler hosts: how the pure compiler reaches files. The file-system host keeps imports
 // inside the project folder, refuses devices and special files, and bounds file sizes;
-// the in-memory host serves editors, tests and the browser.
+// the in-memory host (memory-host.ts, free of node imports) serves editors, tests and the browser.
 
 import { readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { dirname, extname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { CompilerHost, ResolveResult } from "../compiler/program.js";
+
+export { createMemoryHost } from "./memory-host.js";
 
 export const MAX_SOURCE_BYTES = 4 * 1024 * 1024;
 
@@ -79,32 +81,6 @@ export function createFileSystemHost(entry: string, overlays: ReadonlyMap<string
     },
     resolveImport(fromFile, spec) {
       return resolveImportPath(fromFile, spec, root);
-    },
-  };
-}
-
-/** A host over in-memory files (editors, tests, the browser); imports resolve among them. */
-export function createMemoryHost(files: ReadonlyMap<string, string>, stdFiles: ReadonlyMap<string, string> = new Map()): CompilerHost {
-  return {
-    readFile(path) {
-      const text = files.get(path) ?? stdFiles.get(path);
-      return text === undefined ? { error: "no such file" } : { text };
-    },
-    resolveImport(fromFile, spec) {
-      if (spec.startsWith("std/")) {
-        const p = withExtension(spec);
-        return stdFiles.has(p) ? { path: p } : { error: `no standard library module ${spec}`, reason: "not_found" };
-      }
-      if (isAbsolute(spec)) return { error: "imports must be relative", reason: "outside" };
-      const base = dirname(fromFile);
-      const p = withExtension(base === "." ? spec : `${base}/${spec}`).replace(/\/\.\//g, "/");
-      const norm = p
-        .split("/")
-        .reduce<string[]>((acc, part) => (part === ".." ? (acc.pop(), acc) : part === "." ? acc : [...acc, part]), []);
-      if (p.split("/").filter((x) => x === "..").length > base.split("/").filter((x) => x && x !== ".").length)
-        return { error: "the path leaves the project", reason: "outside" };
-      const path = norm.join("/");
-      return files.has(path) ? { path } : { error: "no such file", reason: "not_found" };
     },
   };
 }

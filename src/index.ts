@@ -1,10 +1,11 @@
-// The public library API: what programs, editors and the browser call. Everything here
-// is a thin composition of the pure compiler stages with a host.
+// The public library API for Node: what programs and editors call (the browser has its own
+// entry, browser.ts). Everything here is a thin composition of the pure compiler stages with a host.
 
 import { resolve } from "node:path";
 import { checkFile, summarizeFile, type CheckResult, type SummaryResult } from "../compiler/pipeline.js";
 import type { ElaborateOptions } from "../compiler/elaborate.js";
-import { createFileSystemHost, createMemoryHost, loadStdFiles } from "./host.js";
+import { createFileSystemHost, loadStdFiles } from "./host.js";
+import { checkSourceWith, summarizeSourceWith } from "./source.js";
 
 export type { ModelReport, LayerRow } from "../compiler/analyze.js";
 export type { Diagnostic } from "../compiler/diagnostics/index.js";
@@ -34,9 +35,7 @@ export function checkSource(
   files: ReadonlyMap<string, string> = new Map(),
   options: ElaborateOptions = {},
 ): CheckResult {
-  const all = new Map(files);
-  all.set(name, text);
-  return checkFile(name, createMemoryHost(all, stdFiles()), options);
+  return checkSourceWith(stdFiles(), text, name, files, options);
 }
 
 /** Summarise a model from source text held in memory. */
@@ -46,9 +45,7 @@ export function summarizeSource(
   files: ReadonlyMap<string, string> = new Map(),
   options: ElaborateOptions = {},
 ): SummaryResult {
-  const all = new Map(files);
-  all.set(name, text);
-  return summarizeFile(name, createMemoryHost(all, stdFiles()), options);
+  return summarizeSourceWith(stdFiles(), text, name, files, options);
 }
 
 let stdCache: Map<string, string> | undefined;

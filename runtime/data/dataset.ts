@@ -68,6 +68,12 @@ function checkSpec(name: string, spec: InputSpec): void {
  * An in-memory dataset: per input, one array holding every example's values back to back.
  * `rows` (optional) maps dataset index → row of the arrays, so subsets share storage.
  */
+/** The first `n` examples of a dataset (short runs: a fixed number of steps per epoch). */
+export function firstExamples(d: Dataset, n: number): Dataset {
+  if (n >= d.length) return d;
+  return { length: n, shapes: d.shapes, fillBatch: (idx, out) => d.fillBatch(idx, out) };
+}
+
 export class TensorDataset implements Dataset {
   readonly length: number;
   readonly shapes: ReadonlyMap<string, InputSpec>;

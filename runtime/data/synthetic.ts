@@ -18,6 +18,7 @@
 //   - bool labels are the 2-class case; f32 labels are regression targets
 //     (w_e · φ)/√dim φ + 0.1·N(0, 1).
 
+import type { Trainer } from "../trainer.js";
 import { orthogonal } from "../init.js";
 import { Rng } from "../rng.js";
 import { allocBuffer, numelOf, TensorDataset, type BatchBuffer, type InputDType, type InputSpec } from "./dataset.js";
@@ -175,6 +176,20 @@ export function synthetic(spec: readonly SyntheticInput[], size: number, seed: n
 
   const shapes = new Map<string, InputSpec>(spec.map((s) => [s.name, { shape: [...s.shape], dtype: s.dtype }]));
   return new TensorDataset(shapes, arrays, size);
+}
+
+/** Synthetic training data (16 batches) and held-out data (4 batches) for a trainer's inputs, from its seed. */
+export function syntheticSplit(trainer: Pick<Trainer, "batch" | "seed" | "exampleInputs" | "integerRange">): {
+  train: TensorDataset;
+  test: TensorDataset;
+} {
+  const spec = trainer.exampleInputs.map((i) => ({
+    name: i.name,
+    shape: i.shape,
+    dtype: i.dtype,
+    ...(i.dtype === "i32" ? { high: trainer.integerRange(i.name) } : {}),
+  }));
+  return { train: synthetic(spec, trainer.batch * 16, trainer.seed), test: synthetic(spec, trainer.batch * 4, trainer.seed + 1) };
 }
 
 /**

@@ -5,10 +5,10 @@
 import { basename, extname, resolve } from "node:path";
 import type { ModelGraph } from "../../compiler/ir/graph.js";
 import type { TrainSetup } from "../../compiler/train.js";
-import type { Dataset } from "../../runtime/data/dataset.js";
+import { firstExamples, type Dataset } from "../../runtime/data/dataset.js";
 import { loadMnist } from "../../runtime/data/mnist.js";
 import { loadCsv } from "../../runtime/data/csv.js";
-import { synthetic } from "../../runtime/data/synthetic.js";
+import { syntheticSplit } from "../../runtime/data/synthetic.js";
 import { NonFiniteError, Trainer, type TrainerOptions } from "../../runtime/trainer.js";
 import { writeFileAtomic } from "../atomic.js";
 import { lossCurveSvg, type CurveData } from "./loss-curve.js";
@@ -71,7 +71,7 @@ export async function runTraining(a: TrainArgs): Promise<number> {
   const records: EpochRecord[] = [];
   const stepLoss: number[] = [];
   const started = performance.now();
-  const limited = a.stepsPerEpoch !== undefined ? limit(train, a.stepsPerEpoch * trainer.batch) : train;
+  const limited = a.stepsPerEpoch !== undefined ? firstExamples(train, a.stepsPerEpoch * trainer.batch) : train;
   try {
     for (let e = trainer.epoch; e < epochs; e++) {
       const t0 = performance.now();
@@ -164,20 +164,9 @@ async function writeOutputs(
   if (!a.quiet) process.stderr.write(`loss curve: ${curvePath}\n`);
 }
 
-/** The first `n` examples of a dataset. */
-function limit(d: Dataset, n: number): Dataset {
-  if (n >= d.length) return d;
-  return { length: n, shapes: d.shapes, fillBatch: (idx, out) => d.fillBatch(idx, out) };
-}
-
 /** Training and held-out data for the model's inputs, from --data. */
 async function loadData(a: TrainArgs, trainer: Trainer): Promise<{ train: Dataset; test?: Dataset }> {
-  const inputs = trainer.inputs.map((i) => ({
-    name: i.name,
-    shape: i.shape.slice(1),
-    dtype: i.dtype as "f32" | "i32" | "bool",
-    batched: i.shape[0] === trainer.batch,
-  }));
+  const inputs = trainer.exampleInputs;
   for (const i of inputs)
     if (!i.batched)
       throw new TrainUsageError(
@@ -196,16 +185,7 @@ async function loadData(a: TrainArgs, trainer: Trainer): Promise<{ train: Datase
     const split = loadMnist({ imageShape: image.shape, imageName: image.name, labelName: label.name });
     return { train: split.train, test: split.test };
   }
-  if (a.data === "synthetic") {
-    const spec = inputs.map((i) => ({
-      name: i.name,
-      shape: i.shape,
-      dtype: i.dtype,
-      ...(i.dtype === "i32" ? { high: trainer.integerRange(i.name) } : {}),
-    }));
-    const size = trainer.batch * 16;
-    return { train: synthetic(spec, size, trainer.seed), test: synthetic(spec, trainer.batch * 4, trainer.seed + 1) };
-  }
+  if (a.data === "synthetic") return syntheticSplit(trainer);
   if (extname(a.data).toLowerCase() === ".csv") {
     const image = floats[0];
     const label = ints.find((i) => i.shape.length === 0);
