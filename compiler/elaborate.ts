@@ -223,6 +223,9 @@ class Elaborator {
   private readonly dimDefaults = new Map<string, number>();
   private readonly constCache = new Map<string, Value>();
   private readonly annotationStack: Set<string>[] = [];
+  /** the `@checkpoint` regions being elaborated, outermost first (one per annotated statement or block instance) */
+  private readonly checkpointRegions: number[] = [];
+  private checkpointRegionCount = 0;
   private region = 0;
   private regionCounter = 0;
   private depth = 0;
@@ -1539,7 +1542,19 @@ class Elaborator {
   ): OpNode {
     const annotations = new Set<string>();
     for (const a of ["checkpoint", "nofuse"]) if (this.annotationActive(a)) annotations.add(a);
-    return this.addNode<OpNode>({ kind: "op", op, inputs, params, attrs, outputs, instance, site, annotations });
+    const region = this.checkpointRegions[0];
+    return this.addNode<OpNode>({
+      kind: "op",
+      op,
+      inputs,
+      params,
+      attrs,
+      outputs,
+      instance,
+      site,
+      annotations,
+      ...(region !== undefined ? { checkpointRegion: region } : {}),
+    });
   }
 
   private addNode<N extends Node>(fields: Omit<N, "id" | "region">): N {
@@ -2010,10 +2025,13 @@ class Elaborator {
       }
     }
     this.annotationStack.push(set);
+    const checkpoint = set.has("checkpoint");
+    if (checkpoint) this.checkpointRegions.push(this.checkpointRegionCount++);
     try {
       return f();
     } finally {
       this.annotationStack.pop();
+      if (checkpoint) this.checkpointRegions.pop();
       this.lrScale = savedLr;
     }
   }

@@ -5,7 +5,9 @@
 import { gradients } from "./autodiff.js";
 import type { ModelGraph, TensorRef } from "./ir/graph.js";
 import { LowerError, lowerModel, type LoweredModel } from "./lower.js";
-import type { T } from "./prim/builder.js";
+import { checkpointStep, type CheckpointOptions, type CheckpointReport } from "./passes/checkpoint.js";
+import { PrimBuilder, type T } from "./prim/builder.js";
+import type { PGraph } from "./prim/ir.js";
 import type { TrainSetup } from "./train.js";
 
 export interface TrainingGraph {
@@ -13,6 +15,8 @@ export interface TrainingGraph {
   readonly loss: T;
   /** gradient node of each trainable parameter that the loss depends on, by parameter name */
   readonly grads: ReadonlyMap<string, T>;
+  /** nodes before this one are the forward pass (and the loss), the rest the backward pass */
+  readonly forwardEnd: T;
 }
 
 /**
@@ -30,6 +34,7 @@ export function buildTrainingGraph(
   const lossNode = model.outputs.find((o) => o.name === "loss")!.node;
   if (b.shape(lossNode).length !== 0) throw new LowerError("the loss must be a scalar");
   const trainable = model.params.filter((p) => p.trainable && updates(p.name));
+  const forwardEnd = b.nodes.length;
   const gs = gradients(
     b,
     lossNode,
@@ -42,7 +47,40 @@ export function buildTrainingGraph(
     grads.set(p.name, gNode);
     b.output(`grad:${p.name}`, gNode);
   });
-  return { model, loss: lossNode, grads };
+  return { model, loss: lossNode, grads, forwardEnd };
+}
+
+/**
+ * The training step with gradient checkpointing (compiler/passes/checkpoint.ts) applied: the
+ * same step, its node ids renumbered where recomputed copies were scheduled in.
+ */
+export function checkpointTrainingGraph(
+  tg: TrainingGraph,
+  options: CheckpointOptions,
+): { training: TrainingGraph; report: CheckpointReport } {
+  const r = checkpointStep(tg.model.builder.graph(), tg.forwardEnd, options);
+  return { training: r.graph.nodes === tg.model.builder.nodes ? tg : withStepGraph(tg, r.graph, r.remap), report: r.report };
+}
+
+/** `tg` with its step replaced by `graph`, a rewrite of it whose node ids `remap` gives. */
+export function withStepGraph(tg: TrainingGraph, graph: PGraph, remap: Int32Array): TrainingGraph {
+  const b = new PrimBuilder();
+  for (const n of graph.nodes) b.nodes.push(n);
+  b.inputs.push(...graph.inputs);
+  b.params.push(...graph.params);
+  b.outputs.push(...graph.outputs);
+  const at = <E extends { readonly node: T }>(e: E): E => ({ ...e, node: remap[e.node]! });
+  const m = tg.model;
+  const model: LoweredModel = {
+    ...m,
+    builder: b,
+    params: m.params.map(at),
+    inputs: m.inputs.map(at),
+    outputs: m.outputs.map(at),
+    bufferUpdates: m.bufferUpdates.map(at),
+  };
+  const grads = new Map([...tg.grads].map(([name, node]) => [name, remap[node]!]));
+  return { model, loss: remap[tg.loss]!, grads, forwardEnd: tg.forwardEnd };
 }
 
 /** Lower `g` for inference / evaluation (dropout off, batch norm on running statistics). */

@@ -6,7 +6,8 @@
 
 import type { ModelGraph, SourceSite } from "../compiler/ir/graph.js";
 import type { LoweredModel, LoweredParam } from "../compiler/lower.js";
-import { buildEvalGraph, buildTrainingGraph } from "../compiler/training-graph.js";
+import type { CheckpointReport } from "../compiler/passes/checkpoint.js";
+import { buildEvalGraph, buildTrainingGraph, checkpointTrainingGraph } from "../compiler/training-graph.js";
 import type { TrainSetup } from "../compiler/train.js";
 import { compile, type CompileOptions, type Program } from "./cpu/executor.js";
 import type { BatchBuffer, Dataset } from "./data/dataset.js";
@@ -38,8 +39,13 @@ export interface TrainerOptions {
   readonly lr?: number;
   /** ignore the train section's schedule: every step at the (base) lr (short checks that would sit in a warmup) */
   readonly constantLr?: boolean;
-  /** compiler passes of the step programs, each on by default (`{plan: false, cse: false, fuse: false}` is -O0) */
-  readonly passes?: Pick<CompileOptions, "plan" | "cse" | "fuse">;
+  /**
+   * compiler passes of the step programs, each on by default (`{plan: false, cse: false, fuse: false,
+   * checkpoint: false}` is -O0); `checkpoint: false` ignores `@checkpoint` and the memory budget
+   */
+  readonly passes?: Pick<CompileOptions, "plan" | "cse" | "fuse"> & { readonly checkpoint?: false };
+  /** bytes the planned activation arena of a training step may take: gradient checkpointing chooses what to recompute */
+  readonly memoryBudget?: number;
 }
 
 /** A NaN or infinity in training: which step, and the first tensor that went bad. */
@@ -108,6 +114,8 @@ export class Trainer {
   /** each phase's loss at its first step of the last trainStep (a GAN's discriminator and generator losses) */
   readonly phaseLosses = new Map<string, number>();
   private readonly phases: Phase[] = [];
+  /** what gradient checkpointing chose for each phase's step (empty when it is switched off) */
+  readonly checkpointing: { readonly phase: string; readonly report: CheckpointReport }[] = [];
   private readonly evalPrograms = new Map<number, { program: Program; lowered: LoweredModel; feeds: Map<string, BatchBuffer> }>();
   private readonly dims: Map<string, number>;
   private dataRng: Rng;
@@ -130,13 +138,23 @@ export class Trainer {
       const loss = ("loss" in ps ? ps.loss : undefined) ?? setup.loss;
       if (!loss) throw new Error(`phase '${ps.name}' has no loss`);
       const prefixes = ps.params;
-      const tg = buildTrainingGraph(
+      const built = buildTrainingGraph(
         graph,
         loss,
         this.dims,
         (name) => prefixes.length === 0 || prefixes.some((p) => name === p || name.startsWith(`${p}.`)),
       );
-      const program = compile(tg.model.builder.graph(), { ...options.passes });
+      const { checkpoint, ...passes } = options.passes ?? {};
+      let tg = built;
+      if (checkpoint !== false) {
+        const c = checkpointTrainingGraph(built, {
+          ...(options.memoryBudget !== undefined ? { budget: options.memoryBudget } : {}),
+          passes: { cse: passes.cse !== false, fuse: passes.fuse !== false },
+        });
+        tg = c.training;
+        if (c.report.policy !== "none" || options.memoryBudget !== undefined) this.checkpointing.push({ phase: ps.name, report: c.report });
+      }
+      const program = compile(tg.model.builder.graph(), passes);
       if (this.phases.length === 0) this.initValues(tg.model.params);
       for (const p of tg.model.params) program.setParam(p.name, this.values.get(p.name)!);
       const params: ParamBuffer[] = [...tg.grads].map(([name, node]) => {

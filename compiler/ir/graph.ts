@@ -60,6 +60,8 @@ export interface OpNode extends NodeBase {
   /** the layer instance: "features.0", "encoder.layers.3.attn" */
   readonly instance: string;
   readonly annotations: ReadonlySet<string>;
+  /** the outermost `@checkpoint` region it is in: its values are recomputed for the backward pass */
+  readonly checkpointRegion?: number;
 }
 
 export interface ScanNode extends NodeBase {

@@ -23,7 +23,8 @@ export function commonSubexpressions(graph: PGraph, live?: Uint8Array): Int32Arr
   for (const n of graph.nodes) {
     rep[n.id] = n.id;
     if ((live && !live[n.id]) || NEVER_MERGED.has(n.op)) continue;
-    const key = `${n.op}|${n.dtype}|${n.shape.join(",")}|${n.inputs.map((i) => rep[i]).join(",")}|${attrKey(n.attrs)}`;
+    // a recomputed copy must not merge back into the value it recomputes (that would undo checkpointing)
+    const key = `${n.op}|${n.dtype}|${n.shape.join(",")}|${n.inputs.map((i) => rep[i]).join(",")}|${attrKey(n.attrs)}|${n.recomputes ?? ""}`;
     const earlier = seen.get(key);
     if (earlier === undefined) seen.set(key, n.id);
     else if (!output[n.id]) rep[n.id] = earlier;

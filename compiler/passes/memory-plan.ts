@@ -14,8 +14,9 @@
 // bound is the largest total of simultaneously live bytes; no placement can beat it.
 
 import { numelOf, type PDType, type PGraph } from "../prim/ir.js";
+import { commonSubexpressions } from "./cse.js";
 import { liveNodes } from "./dead-code.js";
-import type { FusionPlan } from "./fusion.js";
+import { planFusion, type FusionPlan } from "./fusion.js";
 
 /** One value to place: `bytes` live from step `start` to step `end` (inclusive). */
 export interface Lifetime {
@@ -199,4 +200,25 @@ export function planGraphMemory(
   const liveBytes: number[] = [];
   for (let i = 0, acc = 0; i < n; i++) liveBytes.push((acc += delta[i]!));
   return { ...planLifetimes(values, alignment), storage, persistent, liveBytes };
+}
+
+/** The passes a planned step runs before planning, each on unless switched off (as in the executor). */
+export interface StepPasses {
+  readonly cse?: boolean;
+  readonly fuse?: boolean;
+}
+
+/**
+ * Plan `graph` as the executor runs it: dead code dropped, repeats merged and elementwise chains
+ * fused (each unless `passes` switches it off), then the intermediates placed in one arena.
+ */
+export function planStepMemory(
+  graph: PGraph,
+  passes: StepPasses = {},
+): { readonly plan: GraphMemoryPlan; readonly live: Uint8Array; readonly representative?: Int32Array; readonly fusion?: FusionPlan } {
+  const live = liveNodes(graph);
+  const representative = passes.cse === false ? undefined : commonSubexpressions(graph, live);
+  const fusion = passes.fuse === false ? undefined : planFusion(graph, live, representative);
+  const plan = planGraphMemory(graph, live, DEFAULT_ALIGNMENT, representative, fusion);
+  return { plan, live, ...(representative ? { representative } : {}), ...(fusion ? { fusion } : {}) };
 }

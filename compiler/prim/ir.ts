@@ -20,6 +20,10 @@ export interface PNode {
   readonly origin?: SourceSite;
   /** the layer instance it belongs to, e.g. "layer1.0.conv1" */
   readonly instance?: string;
+  /** the `@checkpoint` region (an annotated statement or block instance) its op was written in */
+  readonly checkpoint?: number;
+  /** the forward node this node computes again for the backward pass (gradient checkpointing) */
+  readonly recomputes?: number;
 }
 
 export interface PGraph {

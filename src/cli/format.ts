@@ -2,6 +2,7 @@
 // and the counting conventions.
 
 import type { ModelReport } from "../../compiler/analyze.js";
+import type { CheckpointReport } from "../../compiler/passes/checkpoint.js";
 import type { ActivationMemory } from "../../compiler/passes/memory-report.js";
 
 export function formatCount(n: number): string {
@@ -63,10 +64,17 @@ export function formatSummary(r: ModelReport, activations?: ActivationMemory): s
     ...(activations
       ? [
           `Planned arena:  ${formatBytes(activations.planned)} for the intermediates of a ${activations.step === "training" ? "training step" : "forward pass"} (one buffer each: ${formatBytes(activations.naive)}; lower bound ${formatBytes(activations.lower_bound)})`,
+          ...(activations.checkpointing ? [`Checkpointing:  ${describeCheckpointing(activations.checkpointing)}`] : []),
           `Kernels:        ${formatCount(activations.kernels.fused)} per ${activations.step === "training" ? "training step" : "forward pass"} with operator fusion (${formatCount(activations.kernels.unfused)} without)`,
         ]
       : []),
     `Conventions: MACs count matmul-like work (1 multiply-add = 1, as torchvision/fvcore); FLOPs = 2 x MACs + elementwise work.`,
   );
   return out.join("\n");
+}
+
+/** One line on what checkpointing chose: the policy, the FLOPs it adds and the memory it saves. */
+export function describeCheckpointing(r: CheckpointReport): string {
+  const share = r.step_flops > 0 ? ` (${((100 * r.recompute_flops) / r.step_flops).toFixed(1)}% of a step)` : "";
+  return `${r.policy}, recomputes ${formatScaled(r.recompute_flops, "FLOP")}${share}; activation arena ${formatBytes(r.activation_memory.before)} → ${formatBytes(r.activation_memory.after)}${r.budget !== undefined ? ` (budget ${formatBytes(r.budget)}${r.met ? "" : ", not met"})` : ""}`;
 }

@@ -26,10 +26,12 @@ const USAGE = `dlm — a toolchain for deep-learning models
 usage:
   dlm check FILE... [--json]                       check files; diagnostics on stderr
   dlm summary FILE [--model NAME] [--dim B=32]... [--param name=value]... [--json] [--memory-svg FILE.svg]
+           [--memory-budget BYTES] [-O0 | --no-cse | --no-fuse | --no-checkpoint]
                                                    layer table, parameters, MACs/FLOPs, memory (planned)
   dlm train FILE [--model NAME] [--data mnist|synthetic|FILE.csv] [--epochs N] [--batch B]
            [--lr X] [--seed S] [--dim T=64]... [--save CKPT] [--resume CKPT | --weights W.safetensors]
-           [--report FILE.json] [--curve FILE.svg] [--steps-per-epoch N] [--quiet] [-O0 | --no-plan | --no-cse | --no-fuse]
+           [--report FILE.json] [--curve FILE.svg] [--steps-per-epoch N] [--quiet] [--memory-budget BYTES]
+           [-O0 | --no-plan | --no-cse | --no-fuse | --no-checkpoint]
                                                    train on the CPU; per-epoch loss and accuracy
   dlm run FILE --weights W.safetensors --input NAME=FILE.json|JSON... [--model NAME] [--dim T=64]... [--json]
                                                    inference in eval mode; prints each output's shape and values
@@ -88,6 +90,31 @@ function parseDims(values: readonly string[]): Map<string, number> {
     dims.set(m[1]!, Number(m[2]));
   }
   return dims;
+}
+
+const BYTE_UNITS: Readonly<Record<string, number>> = {
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  tb: 1e12,
+  kib: 2 ** 10,
+  mib: 2 ** 20,
+  gib: 2 ** 30,
+  tib: 2 ** 40,
+};
+
+/** A size in bytes: plain bytes, or a number with a unit (`256MB`, `1.5GiB`; KB/MB/GB are powers of 1000, KiB/MiB/GiB of 1024). */
+export function parseByteSize(flag: string, text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text.trim());
+  const unit = m ? BYTE_UNITS[(m[2] || "b").toLowerCase()] : undefined;
+  // a fraction of a unit is fine (1.5GiB), a fraction of a byte is not
+  const bytes = m && unit !== undefined && (unit > 1 || !m[1]!.includes(".")) ? Math.round(Number(m[1]) * unit) : NaN;
+  if (!(bytes >= 1) || !Number.isSafeInteger(bytes))
+    throw new UsageError(
+      `--${flag} expects a size in bytes such as 268435456, 256MB or 1.5GiB (units B, KB, MB, GB, TB, KiB, MiB, GiB, TiB), got '${text}'`,
+    );
+  return bytes;
 }
 
 function parseParams(values: readonly string[]): Map<string, Value> {
@@ -158,8 +185,11 @@ function cmdCheck(argv: readonly string[]): number {
   return hasErrors(all) ? 1 : 0;
 }
 
-function cmdSummary(argv: readonly string[]): number {
-  const { positional, flags } = parseArgs(argv, ["json", "no-color", "color", "model", "dim", "param", "memory-svg"]);
+function cmdSummary(args: readonly string[]): number {
+  const { rest: argv, passes } = passSwitches(args);
+  const { positional, flags } = parseArgs(argv, ["json", "no-color", "color", "model", "dim", "param", "memory-svg", "memory-budget"]);
+  const budgetText = flags.get("memory-budget")?.at(-1);
+  const budget = budgetText === undefined ? undefined : parseByteSize("memory-budget", budgetText);
   if (positional.length !== 1) throw new UsageError("dlm summary needs exactly one FILE");
   const path = resolve(positional[0]!);
   const dims = parseDims(flags.get("dim") ?? []);
@@ -180,7 +210,11 @@ function cmdSummary(argv: readonly string[]): number {
   }
   let memory: ActivationMemory | undefined;
   try {
-    memory = activationMemory(r.graph!, r.train, new Map(Object.entries(r.report.dims)));
+    memory = activationMemory(r.graph!, r.train, new Map(Object.entries(r.report.dims)), {
+      ...(budget !== undefined ? { budget } : {}),
+      passes,
+    });
+    if (memory.checkpointing?.warning) process.stderr.write(`dlm summary: warning: ${memory.checkpointing.warning}\n`);
   } catch (e) {
     // the counts above stand without the plan (a model the lowering cannot take at these dims)
     process.stderr.write(`dlm summary: activation memory not planned: ${(e as Error).message}\n`);
@@ -188,7 +222,11 @@ function cmdSummary(argv: readonly string[]): number {
   const svg = flags.get("memory-svg")?.[0];
   if (svg && memory) writeFileAtomicSync(resolve(svg), memoryChartSvg(r.report.model, memory));
   if (flags.has("json")) {
-    const step = memory && { activation_memory: { ...memory, live: undefined, kernels: undefined }, kernels: memory.kernels };
+    const step = memory && {
+      activation_memory: { ...memory, live: undefined, kernels: undefined, checkpointing: undefined },
+      kernels: memory.kernels,
+      ...(memory.checkpointing ? { checkpointing: memory.checkpointing } : {}),
+    };
     process.stdout.write(JSON.stringify({ ...r.report, ...step }, null, 2) + "\n");
   } else process.stdout.write(formatSummary(r.report, memory) + "\n");
   return 0;
@@ -236,19 +274,28 @@ function positiveInt(flags: Map<string, string[]>, name: string): number | undef
   return Number(v);
 }
 
+interface PassSwitches {
+  plan?: false;
+  cse?: false;
+  fuse?: false;
+  checkpoint?: false;
+}
+
 /**
  * The optimisation switches: `-O0` turns every compiler pass off, `--no-plan` the static memory
- * planner, `--no-cse` common-subexpression elimination, `--no-fuse` operator fusion. Returns
- * the other arguments.
+ * planner, `--no-cse` common-subexpression elimination, `--no-fuse` operator fusion,
+ * `--no-checkpoint` gradient checkpointing (`@checkpoint` and `--memory-budget`). Returns the
+ * other arguments.
  */
-function passSwitches(argv: readonly string[]): { rest: string[]; passes: { plan?: false; cse?: false; fuse?: false } } {
-  const switches = ["-O0", "--no-plan", "--no-cse", "--no-fuse"];
+function passSwitches(argv: readonly string[]): { rest: string[]; passes: PassSwitches } {
+  const switches = ["-O0", "--no-plan", "--no-cse", "--no-fuse", "--no-checkpoint"];
   const off = new Set(argv.filter((a) => switches.includes(a)));
   const all = off.has("-O0");
-  const passes: { plan?: false; cse?: false; fuse?: false } = {};
+  const passes: PassSwitches = {};
   if (all || off.has("--no-plan")) passes.plan = false;
   if (all || off.has("--no-cse")) passes.cse = false;
   if (all || off.has("--no-fuse")) passes.fuse = false;
+  if (all || off.has("--no-checkpoint")) passes.checkpoint = false;
   return { rest: argv.filter((a) => !off.has(a)), passes };
 }
 
@@ -268,11 +315,14 @@ async function cmdTrain(args: readonly string[]): Promise<number> {
     "report",
     "curve",
     "steps-per-epoch",
+    "memory-budget",
     "quiet",
     "no-color",
     "color",
   ]);
   if (positional.length !== 1) throw new UsageError("dlm train needs exactly one FILE");
+  const budgetText = flags.get("memory-budget")?.at(-1);
+  const memoryBudget = budgetText === undefined ? undefined : parseByteSize("memory-budget", budgetText);
   const lrText = flags.get("lr")?.at(-1);
   const lr = lrText === undefined ? undefined : Number(lrText);
   if (lr !== undefined && !(lr > 0 && Number.isFinite(lr))) throw new UsageError(`--lr expects a positive number, got '${lrText}'`);
@@ -301,6 +351,7 @@ async function cmdTrain(args: readonly string[]): Promise<number> {
       ...(opt("curve") ? { curve: opt("curve")! } : {}),
       quiet: flags.has("quiet"),
       passes,
+      ...(memoryBudget !== undefined ? { memoryBudget } : {}),
     });
   } catch (e) {
     if (e instanceof UsageError) throw e; // a bad --epochs/--batch/--dim value: exit 2, not "the input's fault"

@@ -13,6 +13,7 @@ import { NonFiniteError, Trainer, type TrainerOptions } from "../../runtime/trai
 import { writeFileAtomic } from "../atomic.js";
 import { lossCurveSvg, type CurveData } from "./loss-curve.js";
 import { Progress } from "./progress.js";
+import { describeCheckpointing } from "./format.js";
 
 export interface TrainArgs {
   readonly file: string;
@@ -32,8 +33,10 @@ export interface TrainArgs {
   readonly curve?: string;
   /** stop after this many steps per epoch (quick smoke runs) */
   readonly stepsPerEpoch?: number;
-  /** compiler passes switched off (-O0, --no-plan, --no-cse) */
+  /** compiler passes switched off (-O0, --no-plan, --no-cse, --no-fuse, --no-checkpoint) */
   readonly passes?: TrainerOptions["passes"];
+  /** bytes a training step's planned activation arena may take (--memory-budget): gradient checkpointing fits it */
+  readonly memoryBudget?: number;
   readonly quiet: boolean;
 }
 
@@ -55,6 +58,7 @@ export async function runTraining(a: TrainArgs): Promise<number> {
     ...(a.seed !== undefined ? { seed: a.seed } : {}),
     ...(a.lr !== undefined ? { lr: a.lr } : {}),
     ...(a.passes ? { passes: a.passes } : {}),
+    ...(a.memoryBudget !== undefined ? { memoryBudget: a.memoryBudget } : {}),
     dims: a.dims,
   });
   const { train, test } = await loadData(a, trainer);
@@ -67,6 +71,12 @@ export async function runTraining(a: TrainArgs): Promise<number> {
   log(
     `training ${a.graph.name} on ${a.data}: ${train.length} examples${test ? `, ${test.length} held out` : ""}, batch ${trainer.batch}, ${epochs} epoch${epochs === 1 ? "" : "s"}`,
   );
+
+  for (const { phase, report } of trainer.checkpointing) {
+    const where = trainer.checkpointing.length > 1 ? ` (phase ${phase})` : "";
+    log(`checkpointing${where}: ${describeCheckpointing(report)}`);
+    if (report.warning) process.stderr.write(`dlm train: warning: ${report.warning}\n`);
+  }
 
   const records: EpochRecord[] = [];
   const stepLoss: number[] = [];
@@ -135,6 +145,7 @@ async function writeOutputs(
       data: a.data,
       batch: trainer.batch,
       seed: trainer.seed,
+      ...(trainer.checkpointing.length > 0 ? { checkpointing: trainer.checkpointing[0]!.report } : {}),
       epochs: records,
       final: {
         loss: last?.loss ?? null,
