@@ -9,7 +9,8 @@ import type { Dataset } from "../../runtime/data/dataset.js";
 import { loadMnist } from "../../runtime/data/mnist.js";
 import { loadCsv } from "../../runtime/data/csv.js";
 import { synthetic } from "../../runtime/data/synthetic.js";
-import { NonFiniteError, Trainer, type TrainerOptions } from "../../runtime/trainer.js";
+import { NonFiniteError, Trainer, type TrainerOptions, type TrainingSession } from "../../runtime/trainer.js";
+import { GpuTrainer } from "../../runtime/webgpu/trainer.js";
 import { writeFileAtomic } from "../atomic.js";
 import { lossCurveSvg, type CurveData } from "./loss-curve.js";
 import { Progress } from "./progress.js";
@@ -34,6 +35,8 @@ export interface TrainArgs {
   readonly stepsPerEpoch?: number;
   /** compiler passes switched off (-O0, --no-plan, --no-cse) */
   readonly passes?: TrainerOptions["passes"];
+  /** where the training step runs (default cpu) */
+  readonly backend?: "cpu" | "webgpu";
   readonly quiet: boolean;
 }
 
@@ -50,13 +53,15 @@ interface EpochRecord {
 }
 
 export async function runTraining(a: TrainArgs): Promise<number> {
-  const trainer = new Trainer(a.graph, a.train, {
+  const options: TrainerOptions = {
     ...(a.batch !== undefined ? { batch: a.batch } : {}),
     ...(a.seed !== undefined ? { seed: a.seed } : {}),
     ...(a.lr !== undefined ? { lr: a.lr } : {}),
     ...(a.passes ? { passes: a.passes } : {}),
     dims: a.dims,
-  });
+  };
+  const trainer: TrainingSession =
+    a.backend === "webgpu" ? await GpuTrainer.create(a.graph, a.train, options) : new Trainer(a.graph, a.train, options);
   const { train, test } = await loadData(a, trainer);
   if (a.resume) await trainer.load(a.resume);
   if (a.weights) await trainer.load(a.weights, { weightsOnly: true });
@@ -76,11 +81,11 @@ export async function runTraining(a: TrainArgs): Promise<number> {
     for (let e = trainer.epoch; e < epochs; e++) {
       const t0 = performance.now();
       const bar = new Progress(`epoch ${e + 1}/${epochs}`, a.quiet);
-      const r = trainer.trainEpoch(limited, (step, loss, of) => {
+      const r = await trainer.trainEpoch(limited, (step, loss, of) => {
         stepLoss.push(loss);
         bar.update(step, of, `loss ${loss.toFixed(4)}`);
       });
-      const ev = test ? trainer.evaluate(test) : undefined;
+      const ev = test ? await trainer.evaluate(test) : undefined;
       bar.done();
       const rec: EpochRecord = {
         epoch: r.epoch,
@@ -121,7 +126,7 @@ function formatEpoch(r: EpochRecord, epochs: number): string {
 
 async function writeOutputs(
   a: TrainArgs,
-  trainer: Trainer,
+  trainer: TrainingSession,
   records: EpochRecord[],
   stepLoss: number[],
   started: number,
@@ -145,6 +150,7 @@ async function writeOutputs(
         seconds: (performance.now() - started) / 1000,
         ...(stopped ? { stopped } : {}),
       },
+      ...(trainer instanceof GpuTrainer ? { gpu: trainer.figures() } : {}),
     };
     await writeFileAtomic(a.report, JSON.stringify(report, null, 2) + "\n");
   }
@@ -171,7 +177,7 @@ function limit(d: Dataset, n: number): Dataset {
 }
 
 /** Training and held-out data for the model's inputs, from --data. */
-async function loadData(a: TrainArgs, trainer: Trainer): Promise<{ train: Dataset; test?: Dataset }> {
+async function loadData(a: TrainArgs, trainer: TrainingSession): Promise<{ train: Dataset; test?: Dataset }> {
   const inputs = trainer.inputs.map((i) => ({
     name: i.name,
     shape: i.shape.slice(1),
