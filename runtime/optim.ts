@@ -65,6 +65,13 @@ const SPECS: Readonly<Record<string, Spec>> = {
 
 export const OPTIMIZER_NAMES = Object.keys(SPECS);
 
+/** Optimiser `name`'s arguments with torch's defaults for those `args` does not give (other backends' optimisers). */
+export function resolveOptimizerArgs(name: string, args: OptimizerArgs): Record<string, number | boolean> {
+  const spec = SPECS[name];
+  if (!spec) throw new Error(`unknown optimizer '${name}'; known: ${OPTIMIZER_NAMES.join(", ")}`);
+  return { ...spec.defaults, ...args };
+}
+
 /**
  * Build optimiser `name` (sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw) over
  * `params` with `args` (snake_case as in the train section; missing ones take torch's defaults).

@@ -92,13 +92,45 @@ export interface ExampleInput {
 }
 
 /** The output and integer train input that make a classification (for accuracy). */
-interface Classifier {
+export interface Classifier {
   readonly output: string;
   readonly labels: string;
   readonly classes: number;
 }
 
-export class Trainer {
+/**
+ * What the command line drives, whichever backend trains: the CPU's Trainer (synchronous) or
+ * the WebGPU trainer (runtime/webgpu/trainer.ts: asynchronous).
+ */
+export interface TrainingSession {
+  readonly batch: number;
+  readonly seed: number;
+  readonly step: number;
+  readonly epoch: number;
+  readonly classifier?: Classifier;
+  readonly inputs: readonly { name: string; shape: readonly number[]; dtype: string }[];
+  /** the model's inputs per example (see exampleInputsOf) */
+  readonly exampleInputs: readonly ExampleInput[];
+  /** what gradient checkpointing chose, per phase (empty where it did not run) */
+  readonly checkpointing: readonly { readonly phase: string; readonly report: CheckpointReport }[];
+  integerRange(input: string): number;
+  trainEpoch(data: Dataset, onStep?: (step: number, loss: number, of: number) => void): EpochResult | Promise<EpochResult>;
+  evaluate(data: Dataset): EvalResult | Promise<EvalResult>;
+  save(path: string): Promise<void>;
+  load(path: string, options?: { weightsOnly?: boolean }): Promise<void>;
+}
+
+/** A session's inputs per example (the batch axis dropped); `batched` is false for one whose first axis is not the batch. */
+export function exampleInputsOf(s: Pick<TrainingSession, "inputs" | "batch">): ExampleInput[] {
+  return s.inputs.map((i) => ({
+    name: i.name,
+    shape: i.shape.slice(1),
+    dtype: i.dtype as ExampleInput["dtype"],
+    batched: i.shape[0] === s.batch,
+  }));
+}
+
+export class Trainer implements TrainingSession {
   readonly batch: number;
   /** the run's seed; loading a checkpoint adopts the checkpoint's, so a resumed run draws what the original would have */
   seed: number;
@@ -210,12 +242,7 @@ export class Trainer {
 
   /** The model's inputs per example (the batch axis dropped); `batched` is false for one whose first axis is not the batch. */
   get exampleInputs(): readonly ExampleInput[] {
-    return this.inputs.map((i) => ({
-      name: i.name,
-      shape: i.shape.slice(1),
-      dtype: i.dtype as ExampleInput["dtype"],
-      batched: i.shape[0] === this.batch,
-    }));
+    return exampleInputsOf(this);
   }
 
   /**
@@ -243,16 +270,11 @@ export class Trainer {
 
   /** One epoch over `data`: shuffled full batches; returns the mean loss and train accuracy. */
   trainEpoch(data: Dataset, onStep?: (step: number, loss: number, of: number) => void): EpochResult {
-    const batcher = new Batcher(data.length, this.batch, this.dataRng, { dropLast: true });
-    if (batcher.batchesPerEpoch === 0) throw new Error(`the dataset has ${data.length} examples, fewer than one batch of ${this.batch}`);
-    const feeds = allocBatch(data, this.batch);
     let lossSum = 0;
     let steps = 0;
     let correct = 0;
     let seen = 0;
-    for (let idx = batcher.next(); idx; idx = batcher.next()) {
-      data.fillBatch(idx, feeds);
-      if (this.augmenter.active) this.augmenter.apply(feeds, idx.length, this.seed, this.step);
+    for (const { feeds, size, of } of this.epochBatches(data)) {
       const loss = this.trainStep(feeds);
       lossSum += loss;
       steps++;
@@ -260,15 +282,30 @@ export class Trainer {
         correct += countCorrect(
           this.phases[0]!.program.output(this.classifier.output) as Float32Array,
           feeds.get(this.classifier.labels) as Int32Array,
-          idx.length,
+          size,
           this.classifier.classes,
         );
-        seen += idx.length;
+        seen += size;
       }
-      onStep?.(steps, loss, batcher.batchesPerEpoch);
+      onStep?.(steps, loss, of);
     }
     this.epoch++;
     return { epoch: this.epoch, loss: lossSum / steps, steps, ...(this.classifier ? { trainAccuracy: correct / seen } : {}) };
+  }
+
+  /**
+   * The training batches of one epoch over `data`, shuffled with the run's data order and
+   * augmented, each filled into the same feed buffers: what every backend's epoch loop steps over.
+   */
+  *epochBatches(data: Dataset): Generator<{ feeds: Map<string, BatchBuffer>; size: number; of: number }> {
+    const batcher = new Batcher(data.length, this.batch, this.dataRng, { dropLast: true });
+    if (batcher.batchesPerEpoch === 0) throw new Error(`the dataset has ${data.length} examples, fewer than one batch of ${this.batch}`);
+    const feeds = allocBatch(data, this.batch);
+    for (let idx = batcher.next(); idx; idx = batcher.next()) {
+      data.fillBatch(idx, feeds);
+      if (this.augmenter.active) this.augmenter.apply(feeds, idx.length, this.seed, this.step);
+      yield { feeds, size: idx.length, of: batcher.batchesPerEpoch };
+    }
   }
 
   /**
@@ -352,7 +389,7 @@ export class Trainer {
   }
 
   /** Class ids must lie in [0, classes) (or be -100, the default ignore_index): PyTorch raises on others, and so do we. */
-  private checkLabels(feeds: ReadonlyMap<string, BatchBuffer>): void {
+  checkLabels(feeds: ReadonlyMap<string, BatchBuffer>): void {
     const c = this.classifier;
     const labels = c ? feeds.get(c.labels) : undefined;
     if (!c || !labels) return;
@@ -477,7 +514,8 @@ export class Trainer {
   }
 }
 
-function countCorrect(logits: Float32Array, labels: Int32Array, n: number, classes: number): number {
+/** Examples of a batch whose largest logit is at their label. */
+export function countCorrect(logits: Float32Array, labels: Int32Array, n: number, classes: number): number {
   let correct = 0;
   for (let i = 0; i < n; i++) {
     let best = 0;

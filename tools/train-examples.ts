@@ -13,7 +13,7 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { check, renderDiagnostic } from "../src/index.js";
-import { allocBatch } from "../runtime/data/dataset.js";
+import { allocBatch, type BatchBuffer } from "../runtime/data/dataset.js";
 import { synthetic, type SyntheticInput } from "../runtime/data/synthetic.js";
 import { Trainer, type TrainerOptions } from "../runtime/trainer.js";
 
@@ -223,8 +223,36 @@ export function trainExample(run: ExampleRun, options: Pick<TrainerOptions, "pas
   });
   const compileSeconds = (performance.now() - t0) / 1000;
 
-  // One fixed batch. Inputs with a batch axis get `batch` examples; a model without one (a
-  // single graph) is fed one example holding every input whole.
+  const feeds = fixedBatch(run, trainer);
+
+  const losses: number[] = [];
+  const firstPhase = new Map<string, number>();
+  const t1 = performance.now();
+  for (let s = 0; s < run.steps; s++) {
+    losses.push(trainer.trainStep(feeds));
+    if (s === 0) for (const [k, v] of trainer.phaseLosses) firstPhase.set(k, v);
+  }
+  const secondsPerStep = (performance.now() - t1) / 1000 / run.steps;
+  const after = trainer.losses(feeds);
+  losses.push(after.values().next().value!);
+  const phaseLosses = new Map([...after].map(([k, v]) => [k, { first: firstPhase.get(k)!, last: v }]));
+  return {
+    run,
+    losses,
+    phaseLosses,
+    first: losses[0]!,
+    last: losses[losses.length - 1]!,
+    secondsPerStep,
+    compileSeconds,
+    values: trainer.values,
+  };
+}
+
+/**
+ * The run's one fixed synthetic batch. Inputs with a batch axis get `run.batch` examples; a
+ * model without one (a single graph) is fed one example holding every input whole.
+ */
+export function fixedBatch(run: ExampleRun, trainer: Trainer): Map<string, BatchBuffer> {
   const batched = trainer.inputs.every((i) => i.shape[0] === run.batch);
   const spec: SyntheticInput[] = trainer.inputs.map((i) => ({
     name: i.name,
@@ -257,28 +285,7 @@ export function trainExample(run: ExampleRun, options: Pick<TrainerOptions, "pas
     if (!(buf instanceof Float32Array)) throw new Error(`${run.model}: data.${name} names no f32 input`);
     for (let i = 0; i < buf.length; i++) buf[i] = kind === "binary" ? (buf[i]! > 0 ? 1 : 0) : 1 / (1 + Math.exp(-buf[i]!));
   }
-
-  const losses: number[] = [];
-  const firstPhase = new Map<string, number>();
-  const t1 = performance.now();
-  for (let s = 0; s < run.steps; s++) {
-    losses.push(trainer.trainStep(feeds));
-    if (s === 0) for (const [k, v] of trainer.phaseLosses) firstPhase.set(k, v);
-  }
-  const secondsPerStep = (performance.now() - t1) / 1000 / run.steps;
-  const after = trainer.losses(feeds);
-  losses.push(after.values().next().value!);
-  const phaseLosses = new Map([...after].map(([k, v]) => [k, { first: firstPhase.get(k)!, last: v }]));
-  return {
-    run,
-    losses,
-    phaseLosses,
-    first: losses[0]!,
-    last: losses[losses.length - 1]!,
-    secondsPerStep,
-    compileSeconds,
-    values: trainer.values,
-  };
+  return feeds;
 }
 
 /** Whether a run learned: finite losses, and each phase's last loss at most ratio × its first. */

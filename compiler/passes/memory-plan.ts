@@ -164,6 +164,8 @@ export function planGraphMemory(
   /** each node's representative after common-subexpression elimination (a repeat shares its storage) */
   representative?: Int32Array,
   fusion?: FusionPlan,
+  /** bytes per element of each dtype (WebGPU stores every element in 4 bytes) */
+  dtypeBytes: Readonly<Record<PDType, number>> = DTYPE_BYTES,
 ): GraphMemoryPlan {
   const n = graph.nodes.length;
   const storage = new Int32Array(n).fill(-1);
@@ -191,7 +193,7 @@ export function planGraphMemory(
   const values: Lifetime[] = [];
   for (const node of graph.nodes)
     if (storage[node.id] === node.id && !persistent.has(node.id))
-      values.push({ id: node.id, bytes: numelOf(node.shape) * DTYPE_BYTES[node.dtype], start: start[node.id]!, end: end[node.id]! });
+      values.push({ id: node.id, bytes: numelOf(node.shape) * dtypeBytes[node.dtype], start: start[node.id]!, end: end[node.id]! });
   const delta = new Float64Array(n + 1);
   for (const v of values) {
     delta[v.start] += v.bytes;

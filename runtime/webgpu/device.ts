@@ -39,8 +39,12 @@ export class NoGpuAdapterError extends Error {
   }
 }
 
-/** Debian's chromium ships SwiftShader's Vulkan driver here. */
-const DEBIAN_SWIFTSHADER_ICD = "/usr/lib/chromium/vk_swiftshader_icd.json";
+/**
+ * Debian's chromium ships SwiftShader's Vulkan driver here. A process that cannot set its own
+ * environment for native code (a vitest worker: vitest.config.ts) passes it to its children as
+ * VK_ADD_DRIVER_FILES instead, which Dawn's default attempt then finds.
+ */
+export const DEBIAN_SWIFTSHADER_ICD = "/usr/lib/chromium/vk_swiftshader_icd.json";
 
 /** Limits a compute backend wants as high as the adapter allows. */
 const WANTED_LIMITS = [

@@ -30,9 +30,9 @@ usage:
                                                    layer table, parameters, MACs/FLOPs, memory (planned)
   dlm train FILE [--model NAME] [--data mnist|synthetic|FILE.csv] [--epochs N] [--batch B]
            [--lr X] [--seed S] [--dim T=64]... [--save CKPT] [--resume CKPT | --weights W.safetensors]
-           [--report FILE.json] [--curve FILE.svg] [--steps-per-epoch N] [--quiet] [--memory-budget BYTES]
-           [-O0 | --no-plan | --no-cse | --no-fuse | --no-checkpoint]
-                                                   train on the CPU; per-epoch loss and accuracy
+           [--report FILE.json] [--curve FILE.svg] [--steps-per-epoch N] [--backend cpu|webgpu] [--quiet]
+           [--memory-budget BYTES] [-O0 | --no-plan | --no-cse | --no-fuse | --no-checkpoint]
+                                                   train on the CPU (or WebGPU); per-epoch loss and accuracy
   dlm run FILE --weights W.safetensors --input NAME=FILE.json|JSON... [--model NAME] [--dim T=64]... [--json]
                                                    inference in eval mode; prints each output's shape and values
   dlm compile FILE [--model NAME] --target ts -o DIR [--bundle] [--batch B] [--dim T=64]...
@@ -316,6 +316,7 @@ async function cmdTrain(args: readonly string[]): Promise<number> {
     "curve",
     "steps-per-epoch",
     "memory-budget",
+    "backend",
     "quiet",
     "no-color",
     "color",
@@ -333,8 +334,11 @@ async function cmdTrain(args: readonly string[]): Promise<number> {
   const loaded = loadForTraining(positional[0]!, flags.get("model")?.[0], useColor(flags));
   if (typeof loaded === "number") return loaded;
   const opt = (k: string): string | undefined => flags.get(k)?.at(-1);
+  const backend = opt("backend") ?? "cpu";
+  if (backend !== "cpu" && backend !== "webgpu") throw new UsageError(`--backend expects cpu or webgpu, got '${backend}'`);
   try {
     return await runTraining({
+      backend,
       file: positional[0]!,
       ...loaded,
       data: opt("data") ?? "synthetic",

@@ -9,7 +9,8 @@ import { firstExamples, type Dataset } from "../../runtime/data/dataset.js";
 import { loadMnist } from "../../runtime/data/mnist.js";
 import { loadCsv } from "../../runtime/data/csv.js";
 import { syntheticSplit } from "../../runtime/data/synthetic.js";
-import { NonFiniteError, Trainer, type TrainerOptions } from "../../runtime/trainer.js";
+import { NonFiniteError, Trainer, type TrainerOptions, type TrainingSession } from "../../runtime/trainer.js";
+import { GpuTrainer } from "../../runtime/webgpu/trainer.js";
 import { writeFileAtomic } from "../atomic.js";
 import { lossCurveSvg, type CurveData } from "./loss-curve.js";
 import { Progress } from "./progress.js";
@@ -37,6 +38,8 @@ export interface TrainArgs {
   readonly passes?: TrainerOptions["passes"];
   /** bytes a training step's planned activation arena may take (--memory-budget): gradient checkpointing fits it */
   readonly memoryBudget?: number;
+  /** where the training step runs (default cpu) */
+  readonly backend?: "cpu" | "webgpu";
   readonly quiet: boolean;
 }
 
@@ -53,14 +56,18 @@ interface EpochRecord {
 }
 
 export async function runTraining(a: TrainArgs): Promise<number> {
-  const trainer = new Trainer(a.graph, a.train, {
+  const options: TrainerOptions = {
     ...(a.batch !== undefined ? { batch: a.batch } : {}),
     ...(a.seed !== undefined ? { seed: a.seed } : {}),
     ...(a.lr !== undefined ? { lr: a.lr } : {}),
     ...(a.passes ? { passes: a.passes } : {}),
     ...(a.memoryBudget !== undefined ? { memoryBudget: a.memoryBudget } : {}),
     dims: a.dims,
-  });
+  };
+  if (a.backend === "webgpu" && a.memoryBudget !== undefined)
+    throw new TrainUsageError("--memory-budget (gradient checkpointing) is not supported with --backend webgpu yet");
+  const trainer: TrainingSession =
+    a.backend === "webgpu" ? await GpuTrainer.create(a.graph, a.train, options) : new Trainer(a.graph, a.train, options);
   const { train, test } = await loadData(a, trainer);
   if (a.resume) await trainer.load(a.resume);
   if (a.weights) await trainer.load(a.weights, { weightsOnly: true });
@@ -86,11 +93,11 @@ export async function runTraining(a: TrainArgs): Promise<number> {
     for (let e = trainer.epoch; e < epochs; e++) {
       const t0 = performance.now();
       const bar = new Progress(`epoch ${e + 1}/${epochs}`, a.quiet);
-      const r = trainer.trainEpoch(limited, (step, loss, of) => {
+      const r = await trainer.trainEpoch(limited, (step, loss, of) => {
         stepLoss.push(loss);
         bar.update(step, of, `loss ${loss.toFixed(4)}`);
       });
-      const ev = test ? trainer.evaluate(test) : undefined;
+      const ev = test ? await trainer.evaluate(test) : undefined;
       bar.done();
       const rec: EpochRecord = {
         epoch: r.epoch,
@@ -131,7 +138,7 @@ function formatEpoch(r: EpochRecord, epochs: number): string {
 
 async function writeOutputs(
   a: TrainArgs,
-  trainer: Trainer,
+  trainer: TrainingSession,
   records: EpochRecord[],
   stepLoss: number[],
   started: number,
@@ -156,6 +163,7 @@ async function writeOutputs(
         seconds: (performance.now() - started) / 1000,
         ...(stopped ? { stopped } : {}),
       },
+      ...(trainer instanceof GpuTrainer ? { gpu: trainer.figures() } : {}),
     };
     await writeFileAtomic(a.report, JSON.stringify(report, null, 2) + "\n");
   }
@@ -176,7 +184,7 @@ async function writeOutputs(
 }
 
 /** Training and held-out data for the model's inputs, from --data. */
-async function loadData(a: TrainArgs, trainer: Trainer): Promise<{ train: Dataset; test?: Dataset }> {
+async function loadData(a: TrainArgs, trainer: TrainingSession): Promise<{ train: Dataset; test?: Dataset }> {
   const inputs = trainer.exampleInputs;
   for (const i of inputs)
     if (!i.batched)

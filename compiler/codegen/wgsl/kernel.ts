@@ -6,8 +6,11 @@
 // `var<storage, read>`; binding k is the output, `var<storage, read_write>`; further
 // read_write bindings after it are scratch buffers of `scratch[i]` bytes each. Element types:
 // f32 for f32 values, i32 for i32, u32 (0 or 1) for bool: every element is 4 bytes on the GPU.
+// Inputs and output may be ranges of one buffer (the executor's arena); WebGPU forbids a
+// read-only and a writable use of one buffer in a dispatch, so the executor then rewrites the
+// declarations `var<storage, read>` to `var<storage, read_write>`: write them exactly so.
 
-import type { PNode } from "../../prim/ir.js";
+import type { PDType, PNode } from "../../prim/ir.js";
 
 export interface WgslKernel {
   /** names the kernel in errors and profiles, e.g. "matmul 64x784x256 (layer fc1)" */
@@ -21,10 +24,16 @@ export interface WgslKernel {
 }
 
 /**
- * A kernel generator: the WGSL for one node, given its input shapes and the device's facts.
+ * A kernel generator: the WGSL for one node, given its input shapes, the device's facts and
+ * its inputs' dtypes (which the node does not record; a comparison or a cast needs them).
  * One per primitive (compiler/codegen/wgsl/), looked up by the node's op.
  */
-export type WgslGenerator = (node: PNode, inputShapes: readonly (readonly number[])[], target: KernelTarget) => WgslKernel;
+export type WgslGenerator = (
+  node: PNode,
+  inputShapes: readonly (readonly number[])[],
+  target: KernelTarget,
+  inputDtypes: readonly PDType[],
+) => WgslKernel;
 
 /** The facts about a device that kernel generators may specialise on. */
 export interface KernelTarget {
