@@ -74,6 +74,7 @@ export const FAST: readonly ExampleRun[] = [
   { file: "softmax_regression.dlm", model: "SoftmaxRegression", batch: 8, steps: 20 },
   { file: "maxout_mlp.dlm", model: "MaxoutMLP", batch: 8, steps: 10 },
   { file: "mlp_mnist.dlm", model: "NeuralNetwork", batch: 8, steps: 10 },
+  { file: "residual_mlp_100.dlm", model: "ResidualMLP", batch: 4, steps: 5 },
   { file: "mlp_from_scratch.dlm", model: "ScratchMLP", batch: 8, steps: 20 },
   { file: "sparse_example_1_3.dlm", model: "Example13", batch: 8, steps: 20 },
   {

@@ -5,7 +5,8 @@
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { main, parseByteSize } from "../../src/cli/main.js";
+import { parseByteSize } from "../../src/cli/main.js";
+import { runCli } from "./capture.js";
 
 const root = join(import.meta.dirname, "..", "..");
 const dir = join(root, "tmp", `cli-checkpoint-${process.pid}`);
@@ -14,17 +15,7 @@ const MLP = join(root, "examples", "residual_mlp_100.dlm");
 // 20 blocks of the example keep the runs short
 const SMALL = ["--param", "depth=20"];
 
-async function run(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  vi.spyOn(process.stdout, "write").mockImplementation((s: string | Uint8Array) => ((stdout += String(s)), true));
-  vi.spyOn(process.stderr, "write").mockImplementation((s: string | Uint8Array) => ((stderr += String(s)), true));
-  try {
-    return { code: await main(argv), stdout, stderr };
-  } finally {
-    vi.restoreAllMocks();
-  }
-}
+const run = runCli;
 
 beforeAll(() => mkdirSync(dir, { recursive: true }));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
