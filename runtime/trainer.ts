@@ -8,7 +8,8 @@ import type { ModelGraph, SourceSite } from "../compiler/ir/graph.js";
 import type { LoweredModel, LoweredParam } from "../compiler/lower.js";
 import { buildEvalGraph, buildTrainingGraph } from "../compiler/training-graph.js";
 import type { TrainSetup } from "../compiler/train.js";
-import { compile, type CompileOptions, type Program } from "./cpu/executor.js";
+import { NO_PASSES, type PassOptions } from "../compiler/passes/pipeline.js";
+import { compile, type Program } from "./cpu/executor.js";
 import type { BatchBuffer, Dataset } from "./data/dataset.js";
 import { Augmenter } from "./data/augment.js";
 import { allocBatch, Batcher } from "./data/dataset.js";
@@ -38,8 +39,8 @@ export interface TrainerOptions {
   readonly lr?: number;
   /** ignore the train section's schedule: every step at the (base) lr (short checks that would sit in a warmup) */
   readonly constantLr?: boolean;
-  /** compiler passes of the step programs, each on by default (`{plan: false, cse: false, fuse: false}` is -O0) */
-  readonly passes?: Pick<CompileOptions, "plan" | "cse" | "fuse">;
+  /** compiler passes of the step programs, each on by default (NO_PASSES of compiler/passes/pipeline.ts is -O0) */
+  readonly passes?: PassOptions;
 }
 
 /** A NaN or infinity in training: which step, and the first tensor that went bad. */
@@ -241,7 +242,7 @@ export class Trainer {
    * parameters, feeds and seed: the same numbers, all of them readable.
    */
   private replayUnplanned(phase: Phase, feeds: ReadonlyMap<string, BatchBuffer>, seed: number): Program {
-    const replay = compile(phase.program.graph, { plan: false, fuse: false });
+    const replay = compile(phase.program.graph, NO_PASSES);
     for (const p of phase.lowered.params) replay.setParam(p.name, phase.program.param(p.name));
     replay.run(feeds, { seed });
     return replay;

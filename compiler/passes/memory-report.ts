@@ -5,10 +5,10 @@
 import type { ModelGraph } from "../ir/graph.js";
 import { buildEvalGraph, buildTrainingGraph } from "../training-graph.js";
 import type { TrainSetup } from "../train.js";
-import { commonSubexpressions } from "./cse.js";
-import { planFusion } from "./fusion.js";
-import { liveNodes } from "./dead-code.js";
-import { DEFAULT_ALIGNMENT, planGraphMemory, type Placement } from "./memory-plan.js";
+import type { PGraph } from "../prim/ir.js";
+import type { FusionPlan } from "./fusion.js";
+import type { Placement } from "./memory-plan.js";
+import { optimise } from "./pipeline.js";
 
 /** Primitives that launch nothing per run: fed or owned values, compile-time constants, aliases. */
 export const NO_KERNEL: ReadonlySet<string> = new Set(["input", "param", "const", "iota", "reshape", "stop_gradient"]);
@@ -32,21 +32,22 @@ export interface ActivationMemory {
 export function activationMemory(g: ModelGraph, train: TrainSetup | undefined, dims: ReadonlyMap<string, number>): ActivationMemory {
   const loss = train?.loss ?? train?.phases.find((p) => p.loss)?.loss;
   const lowered = loss ? buildTrainingGraph(g, loss, dims).model : buildEvalGraph(g, dims);
-  const graph = lowered.builder.graph();
-  const live = liveNodes(graph);
-  const rep = commonSubexpressions(graph, live);
-  const fusion = planFusion(graph, live, rep);
-  const plan = planGraphMemory(graph, live, DEFAULT_ALIGNMENT, rep, fusion);
-  let unfused = 0;
-  for (const n of graph.nodes) if (live[n.id] && rep[n.id] === n.id && !NO_KERNEL.has(n.op)) unfused++;
-  const fused = unfused - fusion.groups.reduce((s, g) => s + g.members.length - 1, 0);
+  const { graph, live, representative: rep, fusion, memory: plan } = optimise(lowered.builder.graph());
+  const { unfused, fused } = kernelCounts(graph, live, rep!, fusion!);
   return {
-    naive: plan.naive,
-    planned: plan.planned,
-    lower_bound: plan.lowerBound,
+    naive: plan!.naive,
+    planned: plan!.planned,
+    lower_bound: plan!.lowerBound,
     step: loss ? "training" : "inference",
-    placement: plan.placement,
-    live: plan.liveBytes,
+    placement: plan!.placement,
+    live: plan!.liveBytes,
     kernels: { unfused, fused },
   };
+}
+
+/** Kernels one run launches without fusion (live nodes that compute, repeats merged) and with it (a group counts once). */
+export function kernelCounts(graph: PGraph, live: Uint8Array, rep: Int32Array, fusion: FusionPlan): { unfused: number; fused: number } {
+  let unfused = 0;
+  for (const n of graph.nodes) if (live[n.id] && rep[n.id] === n.id && !NO_KERNEL.has(n.op)) unfused++;
+  return { unfused, fused: unfused - fusion.groups.reduce((s, g) => s + g.members.length - 1, 0) };
 }

@@ -32,7 +32,7 @@ export interface TrainArgs {
   readonly curve?: string;
   /** stop after this many steps per epoch (quick smoke runs) */
   readonly stepsPerEpoch?: number;
-  /** compiler passes switched off (-O0, --no-plan, --no-cse) */
+  /** compiler passes switched off (-O0, --no-fold, --no-simplify, --no-bn-fold, --no-cse, --no-fuse, --no-plan) */
   readonly passes?: TrainerOptions["passes"];
   readonly quiet: boolean;
 }
