@@ -6,9 +6,7 @@
 
 import { join } from "node:path";
 import { buildTrainingGraph } from "../compiler/training-graph.js";
-import { commonSubexpressions } from "../compiler/passes/cse.js";
-import { liveNodes } from "../compiler/passes/dead-code.js";
-import { planFusion } from "../compiler/passes/fusion.js";
+import { optimise } from "../compiler/passes/pipeline.js";
 import { DTYPE_BYTES } from "../compiler/passes/memory-plan.js";
 import { NO_KERNEL } from "../compiler/passes/memory-report.js";
 import { numelOf, type PGraph } from "../compiler/prim/ir.js";
@@ -24,10 +22,11 @@ const CASES: { file: string; model: string; dims: Record<string, number> }[] = [
 ];
 
 /** Kernels per step and the bytes they read and write, with and without fusion (repeats merged either way). */
-function traffic(graph: PGraph): { kernels: [number, number]; bytes: [number, number] } {
-  const live = liveNodes(graph);
-  const rep = commonSubexpressions(graph, live);
-  const fusion = planFusion(graph, live, rep);
+function traffic(source: PGraph): { kernels: [number, number]; bytes: [number, number]; memory: string } {
+  // the graph as the executor runs it: rewritten, dead code dropped, repeats merged, fused, planned
+  const { graph, live, representative, fusion: plan, memory } = optimise(source);
+  const rep = representative!;
+  const fusion = plan!;
   const size = (id: number): number => numelOf(graph.nodes[id]!.shape) * DTYPE_BYTES[graph.nodes[id]!.dtype];
   let kernels = 0;
   let bytes = 0;
@@ -47,7 +46,9 @@ function traffic(graph: PGraph): { kernels: [number, number]; bytes: [number, nu
     fusedKernels++;
     fusedBytes += g.inputs.reduce((s, i) => s + size(i.node), 0) + g.outputs.reduce((s, o) => s + size(o), 0);
   }
-  return { kernels: [kernels, fusedKernels], bytes: [bytes, fusedBytes] };
+  const m = memory!;
+  const ratios = `${(m.planned / m.naive).toFixed(2)} of naive, ${(m.planned / m.lowerBound).toFixed(3)}x lower bound`;
+  return { kernels: [kernels, fusedKernels], bytes: [bytes, fusedBytes], memory: ratios };
 }
 
 function feedsFor(graph: PGraph): Map<string, Float32Array | Int32Array | Uint8Array> {
@@ -68,7 +69,7 @@ const stepsAt = args.indexOf("--steps");
 const steps = stepsAt >= 0 ? Number(args[stepsAt + 1]) : 10;
 const only = args.filter((a, i) => !a.startsWith("--") && i !== stepsAt + 1);
 const mb = (b: number): string => (b / 2 ** 20).toFixed(1);
-console.log("model                          kernels/step      MiB moved/step     ms/step (unfused → fused)   speed-up");
+console.log("model                          kernels/step      MiB moved/step     ms/step (unfused → fused)   speed-up   arena (planned)");
 for (const c of CASES) {
   if (only.length && !only.some((o) => c.model.includes(o))) continue;
   const m = check(join(import.meta.dirname, "..", "examples", c.file)).models.get(c.model)!;
@@ -86,6 +87,6 @@ for (const c of CASES) {
     });
   const [a, b] = [ms[0]! / steps, ms[1]! / steps];
   console.log(
-    `${c.model.padEnd(30)} ${`${t.kernels[0]} → ${t.kernels[1]}`.padEnd(17)} ${`${mb(t.bytes[0])} → ${mb(t.bytes[1])}`.padEnd(18)} ${`${a.toFixed(1)} → ${b.toFixed(1)}`.padEnd(27)} ${(a / b).toFixed(2)}x`,
+    `${c.model.padEnd(30)} ${`${t.kernels[0]} → ${t.kernels[1]}`.padEnd(17)} ${`${mb(t.bytes[0])} → ${mb(t.bytes[1])}`.padEnd(18)} ${`${a.toFixed(1)} → ${b.toFixed(1)}`.padEnd(27)} ${`${(a / b).toFixed(2)}x`.padEnd(10)} ${t.memory}`,
   );
 }

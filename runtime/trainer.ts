@@ -9,7 +9,8 @@ import type { LoweredModel, LoweredParam } from "../compiler/lower.js";
 import type { CheckpointReport } from "../compiler/passes/checkpoint.js";
 import { buildEvalGraph, buildTrainingGraph, checkpointTrainingGraph } from "../compiler/training-graph.js";
 import type { TrainSetup } from "../compiler/train.js";
-import { compile, type CompileOptions, type Program } from "./cpu/executor.js";
+import { NO_PASSES, type PassOptions } from "../compiler/passes/pipeline.js";
+import { compile, type Program } from "./cpu/executor.js";
 import type { BatchBuffer, Dataset } from "./data/dataset.js";
 import { Augmenter } from "./data/augment.js";
 import { allocBatch, Batcher } from "./data/dataset.js";
@@ -40,10 +41,11 @@ export interface TrainerOptions {
   /** ignore the train section's schedule: every step at the (base) lr (short checks that would sit in a warmup) */
   readonly constantLr?: boolean;
   /**
-   * compiler passes of the step programs, each on by default (`{plan: false, cse: false, fuse: false,
-   * checkpoint: false}` is -O0); `checkpoint: false` ignores `@checkpoint` and the memory budget
+   * compiler passes of the step programs, each on by default (NO_PASSES of
+   * compiler/passes/pipeline.ts plus `checkpoint: false` is -O0); `checkpoint: false` ignores
+   * `@checkpoint` and the memory budget
    */
-  readonly passes?: Pick<CompileOptions, "plan" | "cse" | "fuse"> & { readonly checkpoint?: false };
+  readonly passes?: PassOptions & { readonly checkpoint?: false };
   /** bytes the planned activation arena of a training step may take: gradient checkpointing chooses what to recompute */
   readonly memoryBudget?: number;
 }
@@ -314,7 +316,7 @@ export class Trainer implements TrainingSession {
    * parameters, feeds and seed: the same numbers, all of them readable.
    */
   private replayUnplanned(phase: Phase, feeds: ReadonlyMap<string, BatchBuffer>, seed: number): Program {
-    const replay = compile(phase.program.graph, { plan: false, fuse: false });
+    const replay = compile(phase.program.graph, NO_PASSES);
     for (const p of phase.lowered.params) replay.setParam(p.name, phase.program.param(p.name));
     replay.run(feeds, { seed });
     return replay;

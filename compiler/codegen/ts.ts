@@ -24,10 +24,8 @@
 import type { ModelGraph } from "../ir/graph.js";
 import { lowerModel, type LoweredModel, type LoweredParam } from "../lower.js";
 import { BINARY, numelOf, PRIMITIVES, UNARY, type PDType, type PGraph, type PNode } from "../prim/ir.js";
-import { commonSubexpressions } from "../passes/cse.js";
-import { liveNodes } from "../passes/dead-code.js";
-import { planFusion, type FusionGroup } from "../passes/fusion.js";
-import { DEFAULT_ALIGNMENT, planGraphMemory } from "../passes/memory-plan.js";
+import type { FusionGroup } from "../passes/fusion.js";
+import { optimise, type PassOptions } from "../passes/pipeline.js";
 import { fusedLoop } from "./fused-loop.js";
 import { buildEvalGraph, buildTrainingGraph, type TrainingGraph } from "../training-graph.js";
 import type { TrainSetup } from "../train.js";
@@ -42,8 +40,8 @@ export interface TsModuleOptions {
   readonly seed?: number;
   /** how a source file is named in comments (default: its last path component) */
   readonly displayPath?: (file: string) => string;
-  /** compiler passes, each on by default as in the executor (`{plan: false, cse: false, fuse: false}` is -O0) */
-  readonly passes?: { readonly plan?: boolean; readonly cse?: boolean; readonly fuse?: boolean };
+  /** compiler passes, each on by default as in the executor (NO_PASSES of compiler/passes/pipeline.ts is -O0) */
+  readonly passes?: PassOptions;
 }
 
 const PRIMS: ReadonlySet<string> = new Set(PRIMITIVES);
@@ -336,7 +334,12 @@ class TsGenerator {
 
   /** Buffers and kernels of one graph, and its run function. */
   private emitGraph(prefix: string, runName: string, title: string, m: LoweredModel): GraphOut {
-    const g = m.builder.graph();
+    // the executor's passes, so that module and executor compute alike: the graph rewritten
+    // (constants folded, algebra simplified, batch norm folded into convolutions), dead code
+    // dropped, repeats merged, elementwise chains and row reductions fused, intermediates
+    // placed in one planned arena
+    const source = m.builder.graph();
+    const { graph: g, nodeOf, live, representative: rep, fusion, memory: plan } = optimise(source, this.o.passes ?? {});
     const paramOf = new Map(g.params.map((p) => [p.node, p.name]));
     const inputOf = new Map(g.inputs.map((i) => [i.node, i.name]));
     const ids: string[] = [];
@@ -347,13 +350,6 @@ class TsGenerator {
       `const ${prefix}Rng = new rt.SeededStream(SEED);`,
     ];
     const calls: string[] = [];
-    // the executor's passes, so that module and executor compute alike: dead code dropped,
-    // repeats merged, elementwise chains fused, intermediates placed in one planned arena
-    const passes = this.o.passes ?? {};
-    const live = liveNodes(g);
-    const rep = passes.cse === false ? undefined : commonSubexpressions(g, live);
-    const fusion = passes.fuse === false ? undefined : planFusion(g, live, rep);
-    const plan = passes.plan === false ? undefined : planGraphMemory(g, live, DEFAULT_ALIGNMENT, rep, fusion);
     if (plan) decls.push(`const ${prefix}Arena = new ArrayBuffer(${plan.planned}); // intermediates, placed by the memory planner`);
     for (const n of g.nodes) {
       if (!PRIMS.has(n.op)) throw new Error(`codegen: unknown primitive '${n.op}' (node ${n.id})`);
@@ -413,12 +409,13 @@ class TsGenerator {
       }
     }
     const run = [`function ${runName}(): void {`, ...calls, "}"].join("\n");
-    return { decls, run, ids };
+    // callers name nodes of the graph they built
+    return { decls, run, ids: Array.from(source.nodes, (_, i) => ids[nodeOf[i]!]!) };
   }
 
   /** A fusion group's kernel: its loop (compiler/codegen/fused-loop.ts) bound to the buffers it reads and writes. */
   private emitFused(g: PGraph, group: FusionGroup, name: string, ids: readonly string[], decls: string[], calls: string[]): void {
-    const loop = fusedLoop(g, group, (op) => SCALAR_OPS.has(op));
+    const loop = fusedLoop(g, group, (op) => SCALAR_OPS.has(op), { typed: true });
     const params = [
       ...loop.scalarOps.map((_, k) => `f${k}: rt.ScalarFn`),
       ...loop.inputs.map((node, k) => `in${k}: ${ARRAY_OF[g.nodes[node]!.dtype]}`),
@@ -434,9 +431,9 @@ class TsGenerator {
       `// fused: ${ops}`,
       `const ${name} = ((${params.join(", ")}): rt.Kernel => {`,
       "const fround = Math.fround;",
+      ...(loop.setup ? [loop.setup] : []),
       "return () => {",
-      // typed-array reads are `number | undefined` under noUncheckedIndexedAccess; the loop stays in bounds
-      loop.body.replace(/\b(in\d+\[[^\]]+\])/g, "$1!"),
+      loop.body,
       "};",
       `})(${args.join(", ")});`,
     );

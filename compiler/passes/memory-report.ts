@@ -6,8 +6,11 @@
 import type { ModelGraph } from "../ir/graph.js";
 import { buildEvalGraph, buildTrainingGraph, checkpointTrainingGraph } from "../training-graph.js";
 import type { TrainSetup } from "../train.js";
+import type { PGraph } from "../prim/ir.js";
 import type { CheckpointReport } from "./checkpoint.js";
-import { planStepMemory, type Placement, type StepPasses } from "./memory-plan.js";
+import type { FusionPlan } from "./fusion.js";
+import type { Placement } from "./memory-plan.js";
+import { optimise, type PassOptions } from "./pipeline.js";
 
 /** Primitives that launch nothing per run: fed or owned values, compile-time constants, aliases. */
 export const NO_KERNEL: ReadonlySet<string> = new Set(["input", "param", "const", "iota", "reshape", "stop_gradient"]);
@@ -34,7 +37,7 @@ export interface ActivationMemoryOptions {
   /** bytes the planned arena of a training step may take (gradient checkpointing picks what to recompute) */
   readonly budget?: number;
   /** passes switched off: common subexpressions, fusion, checkpointing */
-  readonly passes?: StepPasses & { readonly checkpoint?: false };
+  readonly passes?: PassOptions & { readonly checkpoint?: false };
 }
 
 export function activationMemory(
@@ -44,31 +47,42 @@ export function activationMemory(
   options: ActivationMemoryOptions = {},
 ): ActivationMemory {
   const loss = train?.loss ?? train?.phases.find((p) => p.loss)?.loss;
-  const passes: StepPasses = { cse: options.passes?.cse !== false, fuse: options.passes?.fuse !== false };
+  const { checkpoint, ...passes } = options.passes ?? {};
   let checkpointing: CheckpointReport | undefined;
   let lowered = loss ? undefined : buildEvalGraph(g, dims);
   if (loss) {
     const tg = buildTrainingGraph(g, loss, dims);
     lowered = tg.model;
-    if (options.passes?.checkpoint !== false) {
-      const c = checkpointTrainingGraph(tg, { ...(options.budget !== undefined ? { budget: options.budget } : {}), passes });
+    if (checkpoint !== false) {
+      const stepPasses = { cse: passes.cse !== false, fuse: passes.fuse !== false };
+      const c = checkpointTrainingGraph(tg, { ...(options.budget !== undefined ? { budget: options.budget } : {}), passes: stepPasses });
       lowered = c.training.model;
       if (c.report.policy !== "none" || options.budget !== undefined) checkpointing = c.report;
     }
   }
-  const graph = lowered!.builder.graph();
-  const { plan, live, representative: rep, fusion } = planStepMemory(graph, passes);
-  let unfused = 0;
-  for (const n of graph.nodes) if (live[n.id] && (!rep || rep[n.id] === n.id) && !NO_KERNEL.has(n.op)) unfused++;
-  const fused = unfused - (fusion?.groups ?? []).reduce((s, gr) => s + gr.members.length - 1, 0);
+  // the report always plans memory (that is what it reports), whatever the program's own --no-plan
+  const { graph, live, representative, fusion, memory: plan } = optimise(lowered!.builder.graph(), { ...passes, plan: true });
+  const { unfused, fused } = kernelCounts(graph, live, representative, fusion);
   return {
-    naive: plan.naive,
-    planned: plan.planned,
-    lower_bound: plan.lowerBound,
+    naive: plan!.naive,
+    planned: plan!.planned,
+    lower_bound: plan!.lowerBound,
     step: loss ? "training" : "inference",
-    placement: plan.placement,
-    live: plan.liveBytes,
+    placement: plan!.placement,
+    live: plan!.liveBytes,
     kernels: { unfused, fused },
     ...(checkpointing ? { checkpointing } : {}),
   };
+}
+
+/** Kernels one run launches without fusion (live nodes that compute, repeats merged) and with it (a group counts once). */
+export function kernelCounts(
+  graph: PGraph,
+  live: Uint8Array,
+  rep: Int32Array | undefined,
+  fusion: FusionPlan | undefined,
+): { unfused: number; fused: number } {
+  let unfused = 0;
+  for (const n of graph.nodes) if (live[n.id] && (!rep || rep[n.id] === n.id) && !NO_KERNEL.has(n.op)) unfused++;
+  return { unfused, fused: unfused - (fusion?.groups ?? []).reduce((s, g) => s + g.members.length - 1, 0) };
 }

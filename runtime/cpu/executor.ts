@@ -23,9 +23,7 @@
 //
 // Semantics follow reference.ts exactly (see its header for i32, bool, NaN and index rules).
 
-import { liveNodes } from "../../compiler/passes/dead-code.js";
-import { commonSubexpressions } from "../../compiler/passes/cse.js";
-import { planFusion } from "../../compiler/passes/fusion.js";
+import { optimise, type PassOptions } from "../../compiler/passes/pipeline.js";
 import { canGenerateCode, fusedKernel } from "./fused.js";
 import { ALIASING_PRIMITIVES, DEFAULT_ALIGNMENT, planGraphMemory, type GraphMemoryPlan } from "../../compiler/passes/memory-plan.js";
 import { numelOf, type PDType, type PGraph } from "../../compiler/prim/ir.js";
@@ -35,17 +33,17 @@ import type { HostArray } from "./reference.js";
 
 export type { Buf } from "./ops-elementwise.js";
 
-export interface CompileOptions {
+/**
+ * The compiler passes (compiler/passes/pipeline.ts), each on by default: `plan` places
+ * intermediates in one planned arena (false: a buffer per node), `cse` merges repeated
+ * computations, `fuse` fuses elementwise chains and row reductions into one generated kernel
+ * each (where the engine compiles code), `fold`, `simplify` and `bnFold` rewrite the graph.
+ */
+export interface CompileOptions extends PassOptions {
   /** base seed of the rng nodes when run is given none (default 0) */
   seed?: number;
   /** time every kernel, by primitive (see Program.profile) */
   profile?: boolean;
-  /** place intermediates in one planned arena (default true); false: a buffer per node */
-  plan?: boolean;
-  /** merge repeated computations (common-subexpression elimination; default true) */
-  cse?: boolean;
-  /** fuse chains of elementwise primitives into one generated kernel each (default true where the engine compiles code) */
-  fuse?: boolean;
   /** fill the arena with 0xFF bytes (NaN, −1) before every run: a kernel that leaves part of its output unwritten shows (tests) */
   poisonArena?: boolean;
 }
@@ -55,6 +53,7 @@ export interface RunOptions {
 }
 
 export interface Program {
+  /** the graph as given to compile (node ids of buffer and computed are its ids) */
   readonly graph: PGraph;
   /** Copy the feeds (every input; parameters optionally) in and execute every node in order. */
   run(feeds: ReadonlyMap<string, HostArray>, opts?: RunOptions): void;
@@ -76,17 +75,17 @@ export interface Program {
   readonly memory: { readonly naive: number; readonly planned: number; readonly lowerBound: number };
 }
 
-export function compile(graph: PGraph, options: CompileOptions = {}): Program {
+export function compile(source: PGraph, options: CompileOptions = {}): Program {
   const bufs: Buf[] = [];
   const kernels: Kernel[] = [];
   const timings = new Map<string, { ms: number; calls: number }>();
   const rng = new SeededStream(0);
-  const live = liveNodes(graph);
-  for (const n of graph.nodes)
+  for (const n of source.nodes)
     for (const i of n.inputs) if (!(i < n.id)) throw new Error(`executor: node ${n.id} (${n.op}) reads node ${i}, which comes later`);
-  const rep = options.cse === false ? undefined : commonSubexpressions(graph, live);
-  const fusion = options.fuse === false || !canGenerateCode ? undefined : planFusion(graph, live, rep);
-  const plan = options.plan === false ? undefined : planGraphMemory(graph, live, DEFAULT_ALIGNMENT, rep, fusion);
+  // the program runs the rewritten graph; node ids of `source` reach their values through nodeOf
+  const optimised = optimise(source, options, { canFuse: canGenerateCode });
+  const { graph, live, nodeOf, fusion, memory: plan } = optimised;
+  const rep = optimised.representative;
   const arena = plan ? new ArrayBuffer(plan.planned) : undefined;
   const poison = arena && options.poisonArena ? new Uint8Array(arena) : undefined;
   for (const n of graph.nodes) {
@@ -135,8 +134,10 @@ export function compile(graph: PGraph, options: CompileOptions = {}): Program {
     return b;
   };
 
+  const bufferOf = (node: number): Buf | undefined => (node >= 0 && node < nodeOf.length ? bufs[nodeOf[node]!] : undefined);
+
   return {
-    graph,
+    graph: source,
     memory: memoryFigures(graph, live, plan, rep),
     kernelCount: kernels.length,
     run(feeds, opts) {
@@ -156,12 +157,12 @@ export function compile(graph: PGraph, options: CompileOptions = {}): Program {
       runs++;
       for (let i = 0; i < kernels.length; i++) kernels[i]!();
     },
-    computed: (node) => bufs[node] !== undefined,
+    computed: (node) => bufferOf(node) !== undefined,
     buffer(node) {
-      const b = bufs[node];
+      const b = bufferOf(node);
       if (!b)
         throw new Error(
-          `executor: node ${node} ${node < graph.nodes.length ? "is not computed (no output depends on it)" : "does not exist"}`,
+          `executor: node ${node} ${node < source.nodes.length ? "is not computed (no output depends on it, or a compiler pass removed it)" : "does not exist"}`,
         );
       return b;
     },

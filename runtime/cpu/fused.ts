@@ -27,7 +27,7 @@ export function fusedKernel(graph: PGraph, group: FusionGroup, bufs: readonly Bu
     ...loop.inputs.map((_, k) => `in${k}`),
     ...loop.outputs.map((_, k) => `out${k}`),
   ];
-  const source = `const fround = Math.fround;\nreturn () => {\n${loop.body}\n};`;
+  const source = `const fround = Math.fround;\n${loop.setup}\nreturn () => {\n${loop.body}\n};`;
   const key = `${loop.scalarOps.join(",")}|${params.length}\n${source}`;
   let factory = factories.get(key);
   if (!factory) {

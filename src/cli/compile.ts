@@ -9,9 +9,8 @@ import { fileURLToPath } from "node:url";
 import type { ModelGraph } from "../../compiler/ir/graph.js";
 import type { TrainSetup } from "../../compiler/train.js";
 import { generateTsModule, type TsModuleOptions } from "../../compiler/codegen/ts.js";
-import { commonSubexpressions } from "../../compiler/passes/cse.js";
-import { liveNodes } from "../../compiler/passes/dead-code.js";
-import { planFusion } from "../../compiler/passes/fusion.js";
+import type { FusionGroup } from "../../compiler/passes/fusion.js";
+import { optimise, type PassOptions } from "../../compiler/passes/pipeline.js";
 import { buildEvalGraph, buildTrainingGraph } from "../../compiler/training-graph.js";
 import { formatTs } from "../../compiler/codegen/format.js";
 import { writeFileAtomic } from "../atomic.js";
@@ -31,7 +30,7 @@ export interface CompileArgs {
   /** the specifier generated code imports the runtime from (default: a relative path to this package's runtime/module.js) */
   readonly runtime?: string;
   readonly quiet?: boolean;
-  /** compiler passes switched off (-O0, --no-plan, --no-cse, --no-fuse) */
+  /** compiler passes switched off (-O0, --no-fold, --no-simplify, --no-bn-fold, --no-cse, --no-fuse, --no-plan) */
   readonly passes?: TsModuleOptions["passes"];
   /** print the fusion groups of the training step (or the forward pass) with their source ranges */
   readonly explain?: boolean;
@@ -81,7 +80,7 @@ export async function runCompile(a: CompileArgs): Promise<CompileResult> {
     ...(a.passes ? { passes: a.passes } : {}),
     displayPath,
   });
-  if (a.explain) process.stdout.write(explainFusion(a.graph, a.train, dims, a.passes?.fuse === false, displayPath));
+  if (a.explain) process.stdout.write(explainFusion(a.graph, a.train, dims, a.passes ?? {}, displayPath));
   const formatted = await formatTs(code);
   mkdirSync(outDir, { recursive: true });
   const stem = fileStem(a.graph.name);
@@ -104,19 +103,18 @@ export function explainFusion(
   graph: ModelGraph,
   train: TrainSetup | undefined,
   dims: ReadonlyMap<string, number>,
-  off: boolean,
+  passes: PassOptions,
   displayPath: (file: string) => string,
 ): string {
   const loss = train?.loss ?? train?.phases.find((p) => p.loss)?.loss;
   const g = (loss ? buildTrainingGraph(graph, loss, dims).model : buildEvalGraph(graph, dims)).builder.graph();
-  const live = liveNodes(g);
-  const rep = commonSubexpressions(g, live);
-  const fusion = planFusion(g, live, rep);
   const what = `${loss ? "training step" : "forward pass"} of ${graph.name} (${[...dims].map(([k, v]) => `${k}=${v}`).join(", ")})`;
-  if (off) return `fusion is off (--no-fuse / -O0): no groups in the ${what}\n`;
-  const lines = [`${fusion.groups.length} fusion groups in the ${what}:`];
-  fusion.groups.forEach((group, k) => {
-    const nodes = group.members.map((m) => g.nodes[m]!);
+  if (passes.fuse === false) return `fusion is off (--no-fuse / -O0): no groups in the ${what}\n`;
+  // the groups of the graph as compiled: after the rewrites the other switches leave on
+  const { graph: rewritten, fusion } = optimise(g, passes);
+  const lines = [`${fusion!.groups.length} fusion groups in the ${what}:`];
+  fusion!.groups.forEach((group, k) => {
+    const nodes = group.members.map((m) => rewritten.nodes[m]!);
     const sites = new Map<string, string>();
     for (const n of nodes) {
       if (!n.origin) continue;
@@ -125,11 +123,16 @@ export function explainFusion(
       sites.set(at, n.instance !== undefined ? `${at} (${n.instance})` : at);
     }
     lines.push(
-      `  ${k + 1}. ${nodes.map((n) => n.op).join(" -> ")}  ${nodes.at(-1)!.dtype}[${nodes.at(-1)!.shape.join(", ")}]: reads ${group.inputs.length}, writes ${group.outputs.length}`,
+      `  ${k + 1}. ${nodes.map((n) => n.op).join(" -> ")}  ${nodes.at(-1)!.dtype}[${nodes.at(-1)!.shape.join(", ")}]${rowsNote(group)}: reads ${group.inputs.length}, writes ${group.outputs.length}`,
       ...[...sites.values()].map((s) => `       ${s}`),
     );
   });
   return lines.join("\n") + "\n";
+}
+
+/** A row group's rows, as `, rows 6×16` (one kernel walking each row once per level of reductions). */
+function rowsNote(group: FusionGroup): string {
+  return group.rows ? `, row kernel over ${group.rows.count}×${group.rows.length}` : "";
 }
 
 /** How a source file is named in generated comments: std/... or relative to the model's folder. */

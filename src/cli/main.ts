@@ -8,6 +8,7 @@ import { createFileSystemHost } from "../host.js";
 import { formatSummary } from "./format.js";
 import { memoryChartSvg } from "./memory-chart.js";
 import { activationMemory, type ActivationMemory } from "../../compiler/passes/memory-report.js";
+import { NO_PASSES, type PassOptions } from "../../compiler/passes/pipeline.js";
 import { writeFileAtomicSync } from "../atomic.js";
 import { runTraining, TrainUsageError } from "./train.js";
 import { CompileUsageError, runCompile } from "./compile.js";
@@ -26,17 +27,17 @@ const USAGE = `dlm — a toolchain for deep-learning models
 usage:
   dlm check FILE... [--json]                       check files; diagnostics on stderr
   dlm summary FILE [--model NAME] [--dim B=32]... [--param name=value]... [--json] [--memory-svg FILE.svg]
-           [--memory-budget BYTES] [-O0 | --no-cse | --no-fuse | --no-checkpoint]
+           [--memory-budget BYTES] [-O0 | --no-fold | --no-simplify | --no-bn-fold | --no-cse | --no-fuse | --no-checkpoint]
                                                    layer table, parameters, MACs/FLOPs, memory (planned)
   dlm train FILE [--model NAME] [--data mnist|synthetic|FILE.csv] [--epochs N] [--batch B]
            [--lr X] [--seed S] [--dim T=64]... [--save CKPT] [--resume CKPT | --weights W.safetensors]
            [--report FILE.json] [--curve FILE.svg] [--steps-per-epoch N] [--backend cpu|webgpu] [--quiet]
-           [--memory-budget BYTES] [-O0 | --no-plan | --no-cse | --no-fuse | --no-checkpoint]
+           [--memory-budget BYTES] [-O0 | --no-fold | --no-simplify | --no-bn-fold | --no-cse | --no-fuse | --no-plan | --no-checkpoint]
                                                    train on the CPU (or WebGPU); per-epoch loss and accuracy
   dlm run FILE --weights W.safetensors --input NAME=FILE.json|JSON... [--model NAME] [--dim T=64]... [--json]
                                                    inference in eval mode; prints each output's shape and values
   dlm compile FILE [--model NAME] --target ts -o DIR [--bundle] [--batch B] [--dim T=64]...
-           [--seed S] [--runtime SPEC] [--explain] [-O0 | --no-plan | --no-cse | --no-fuse]
+           [--seed S] [--runtime SPEC] [--explain] [-O0 | --no-fold | --no-simplify | --no-bn-fold | --no-cse | --no-fuse | --no-plan]
                                                    write DIR/<model>.ts (and with --bundle DIR/<model>.js)
   dlm export FILE [--model NAME] (--onnx OUT.onnx | --torch OUT.py) [--weights W.safetensors]
            [--dim T=64]... [--seed S]           the inference graph as ONNX (with weights) or a PyTorch module
@@ -274,29 +275,28 @@ function positiveInt(flags: Map<string, string[]>, name: string): number | undef
   return Number(v);
 }
 
-interface PassSwitches {
-  plan?: false;
-  cse?: false;
-  fuse?: false;
-  checkpoint?: false;
-}
+type PassSwitches = PassOptions & { readonly checkpoint?: false };
 
 /**
- * The optimisation switches: `-O0` turns every compiler pass off, `--no-plan` the static memory
- * planner, `--no-cse` common-subexpression elimination, `--no-fuse` operator fusion,
- * `--no-checkpoint` gradient checkpointing (`@checkpoint` and `--memory-budget`). Returns the
- * other arguments.
+ * Each optimisation switch and the pass it turns off (compiler/passes/pipeline.ts; `--no-checkpoint`:
+ * gradient checkpointing, `@checkpoint` and `--memory-budget`); `-O0` turns them all off.
  */
+const PASS_SWITCHES: Readonly<Record<string, keyof PassSwitches>> = {
+  "--no-fold": "fold",
+  "--no-simplify": "simplify",
+  "--no-bn-fold": "bnFold",
+  "--no-cse": "cse",
+  "--no-fuse": "fuse",
+  "--no-plan": "plan",
+  "--no-checkpoint": "checkpoint",
+};
+
+/** The optimisation switches among `argv`, as pass options; returns the other arguments. */
 function passSwitches(argv: readonly string[]): { rest: string[]; passes: PassSwitches } {
-  const switches = ["-O0", "--no-plan", "--no-cse", "--no-fuse", "--no-checkpoint"];
-  const off = new Set(argv.filter((a) => switches.includes(a)));
-  const all = off.has("-O0");
-  const passes: PassSwitches = {};
-  if (all || off.has("--no-plan")) passes.plan = false;
-  if (all || off.has("--no-cse")) passes.cse = false;
-  if (all || off.has("--no-fuse")) passes.fuse = false;
-  if (all || off.has("--no-checkpoint")) passes.checkpoint = false;
-  return { rest: argv.filter((a) => !off.has(a)), passes };
+  const isSwitch = (a: string): boolean => a === "-O0" || a in PASS_SWITCHES;
+  const passes: Record<string, boolean> = argv.includes("-O0") ? { ...NO_PASSES, checkpoint: false } : {};
+  for (const a of argv) if (a in PASS_SWITCHES) passes[PASS_SWITCHES[a]!] = false;
+  return { rest: argv.filter((a) => !isSwitch(a)), passes };
 }
 
 async function cmdTrain(args: readonly string[]): Promise<number> {

@@ -34,7 +34,7 @@ export interface TrainArgs {
   readonly curve?: string;
   /** stop after this many steps per epoch (quick smoke runs) */
   readonly stepsPerEpoch?: number;
-  /** compiler passes switched off (-O0, --no-plan, --no-cse, --no-fuse, --no-checkpoint) */
+  /** compiler passes switched off (-O0, --no-fold, --no-simplify, --no-bn-fold, --no-cse, --no-fuse, --no-plan, --no-checkpoint) */
   readonly passes?: TrainerOptions["passes"];
   /** bytes a training step's planned activation arena may take (--memory-budget): gradient checkpointing fits it */
   readonly memoryBudget?: number;

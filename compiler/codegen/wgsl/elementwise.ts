@@ -33,7 +33,8 @@ export const elementwiseKernel: WgslGenerator = (node, inputShapes, target, dtyp
 
 /** One fused kernel for a fusion group: bindings are the outside inputs in order, then the written members. */
 export function fusedGroupKernel(graph: PGraph, group: FusionGroup, target: KernelTarget): WgslKernel {
-  const local = new Map<number, Operand>();
+  const inputs: Operand[] = [];
+  const members = new Map<number, Operand>();
   const helpers: ScalarHelper[] = [];
   const bindings: Binding[] = [];
   const lines: string[] = [];
@@ -41,20 +42,20 @@ export function fusedGroupKernel(graph: PGraph, group: FusionGroup, target: Kern
     const dtype = graph.nodes[input.node]!.dtype;
     bindings.push({ name: `in${k}`, dtype, write: false });
     lines.push(`let x${k} = in${k}[${flatInputOffset(input.index, "i")}];`);
-    local.set(input.node, { expr: `x${k}`, dtype });
+    inputs.push({ expr: `x${k}`, dtype });
   });
   group.members.forEach((id, k) => {
     const n = graph.nodes[id]!;
-    const operands = group.operands[k]!.map((i) => local.get(i));
+    const operands = group.operands[k]!.map((o) => ("member" in o ? members.get(o.member) : inputs[o.input]));
     if (operands.some((o) => o === undefined)) throw new Error(`fusion: node ${id} reads a value the group does not hold`);
     const value = scalarExpr(n.op, n.dtype, operands as Operand[], n.attrs);
     helpers.push(...value.helpers);
     lines.push(`let t${k} = ${value.expr};`);
-    local.set(id, { expr: `t${k}`, dtype: n.dtype });
+    members.set(id, { expr: `t${k}`, dtype: n.dtype });
   });
   group.outputs.forEach((id, k) => {
     bindings.push({ name: `out${k}`, dtype: graph.nodes[id]!.dtype, write: true });
-    lines.push(`out${k}[i] = ${local.get(id)!.expr};`);
+    lines.push(`out${k}[i] = ${members.get(id)!.expr};`);
   });
   const ops = group.members.map((id) => graph.nodes[id]!.op);
   return itemKernel(

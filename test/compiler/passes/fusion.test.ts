@@ -2,9 +2,11 @@
 // storage, and that a reader scheduled before the group keeps a member out of it.
 
 import { describe, expect, it } from "vitest";
-import { inputIndex, planFusion } from "../../../compiler/passes/fusion.js";
+import { inputIndex, planFusion, reductionRows, type FusionGroup } from "../../../compiler/passes/fusion.js";
 import { liveNodes } from "../../../compiler/passes/dead-code.js";
+import { softmax } from "../../../compiler/ops/lowering.js";
 import { PrimBuilder } from "../../../compiler/prim/builder.js";
+import type { PGraph } from "../../../compiler/prim/ir.js";
 
 describe("inputIndex", () => {
   it("follows same-shape, scalar, trailing-block and leading-block inputs, and refuses the rest", () => {
@@ -59,7 +61,7 @@ describe("planFusion", () => {
     const b = new PrimBuilder();
     const x = b.input("x", [8], "f32");
     const a = b.unary("exp", x);
-    const s = b.sum(a, [0]); // reads a before the next elementwise node runs
+    const s = b.argmax(a, 0); // reads a before the next elementwise node runs
     const c = b.binary("mul", a, b.scalar(2));
     b.output("s", s);
     b.output("c", c);
@@ -79,5 +81,57 @@ describe("planFusion", () => {
     b.output("y", y);
     const g = b.graph();
     expect(planFusion(g, liveNodes(g)).groups).toHaveLength(0);
+  });
+});
+
+describe("row groups (reductions over trailing axes)", () => {
+  const ops = (g: PGraph, group: FusionGroup): string[] => group.members.map((m) => g.nodes[m]!.op);
+
+  it("makes softmax one row kernel: max, shift, exp, sum and divide, the exponentials kept for the second pass", () => {
+    const b = new PrimBuilder();
+    const x = b.input("x", [4, 8], "f32");
+    b.output("y", softmax(b, x, 1));
+    const g = b.graph();
+    const plan = planFusion(g, liveNodes(g));
+    expect(plan.groups).toHaveLength(1);
+    const [group] = plan.groups;
+    expect(group!.kind).toBe("row");
+    expect(group!.rows).toEqual({ count: 4, length: 8 });
+    expect(ops(g, group!)).toEqual(["reduce_max", "sub", "exp", "reduce_sum", "div"]);
+    // only the result is written; the max, the exponentials and the sum never reach memory
+    expect(group!.outputs.map((o) => g.nodes[o]!.op)).toEqual(["div"]);
+    expect(group!.inputs).toEqual([{ node: x, index: { kind: "same" }, perRow: false }]);
+  });
+
+  it("fuses layer norm with its affine, indexing gamma and beta along the row", () => {
+    const b = new PrimBuilder();
+    const x = b.input("x", [2, 3, 16], "f32");
+    const gamma = b.param("gamma", [16]);
+    const beta = b.param("beta", [16]);
+    const centred = b.minus(x, b.mean(x, [2], true));
+    const rstd = b.unary("rsqrt", b.shift(b.mean(b.unary("square", centred), [2], true), 1e-5));
+    b.output("y", b.plus(b.times(b.times(centred, rstd), gamma), beta));
+    const g = b.graph();
+    const plan = planFusion(g, liveNodes(g));
+    expect(plan.groups).toHaveLength(1);
+    expect(plan.groups[0]!.rows).toEqual({ count: 6, length: 16 });
+    expect(ops(g, plan.groups[0]!).filter((op) => op === "reduce_sum")).toHaveLength(2);
+    expect(plan.groups[0]!.inputs.find((i) => i.node === gamma)!.index).toEqual({ kind: "inner", size: 16 });
+  });
+
+  it("leaves reductions over leading or middle axes, and integer reductions, to their own kernels", () => {
+    const b = new PrimBuilder();
+    const x = b.input("x", [4, 8, 3], "f32");
+    const e = b.exp(x);
+    const lead = b.sum(e, [0], true); // batch-norm-like: not a row reduction
+    const i = b.input("i", [4, 8], "i32");
+    b.output("lead", b.times(lead, lead));
+    b.output("isum", b.sum(i, [1]));
+    const g = b.graph();
+    const plan = planFusion(g, liveNodes(g));
+    for (const n of g.nodes) if (n.op === "reduce_sum") expect(plan.groupOf[n.id]).toBe(-1);
+    expect(reductionRows(g.nodes[lead]!, [4, 8, 3])).toBeUndefined();
+    expect(reductionRows({ ...g.nodes[lead]!, attrs: { axes: [1, 2] } }, [4, 8, 3])).toEqual({ count: 4, length: 24 });
+    expect(reductionRows({ ...g.nodes[lead]!, attrs: { axes: [1] } }, [4, 8, 1])).toEqual({ count: 4, length: 8 }); // unit axes aside
   });
 });
