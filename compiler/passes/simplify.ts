@@ -10,9 +10,8 @@
 // it would alias), though their operands are simplified.
 
 import { broadcastShape } from "../prim/builder.js";
-import type { PNode } from "../prim/ir.js";
+import { BINARY, type PGraph, type PNode } from "../prim/ir.js";
 import { outputNodes, rewriteGraph, sameShape, type GraphRewriter, type NodeSpec, type Rewritten } from "./rewrite.js";
-import type { PGraph } from "../prim/ir.js";
 
 /** A rule's result: an existing node holding the same value, or a cheaper node to build in its place. */
 type Outcome = { readonly same: number } | { readonly spec: NodeSpec } | undefined;
@@ -48,24 +47,7 @@ function constantOperand(
   return undefined;
 }
 
-const ELEMENTWISE_MULTI: ReadonlySet<string> = new Set([
-  "add",
-  "sub",
-  "mul",
-  "div",
-  "pow",
-  "maximum",
-  "minimum",
-  "eq",
-  "ne",
-  "lt",
-  "le",
-  "gt",
-  "ge",
-  "and",
-  "or",
-  "where",
-]);
+const ELEMENTWISE_MULTI: ReadonlySet<string> = new Set<string>([...BINARY, "where"]);
 
 export const SIMPLIFY_RULES: readonly SimplifyRule[] = [
   {
