@@ -40,20 +40,8 @@ for (const [label, options] of [
 ] as const)
   console.log(row(label, checkpointStep(mlpGraph, mlp.forwardEnd, options).report));
 
-const GPT = `
-import "std/transformer"
-model Tiny(vocab: int = 32, d: int = 16, heads: int = 2, ff: int = 32, T: dim = 8) {
-  input tokens: i64[B, T]
-  h = embedding(tokens, vocab, d) as embed
-  output logits = Encoder(h, 12, heads, ff, norm: "pre", causal: true) as encoder |> linear(vocab) as head
-}
-train Tiny {
-  input targets: i64[B, T]
-  loss = cross_entropy(logits, targets)
-  optimizer = sgd(lr: 0.1)
-}
-`;
-const gpt = trainingGraph(GPT, join(root, "tmp", "tiny-gpt.dlm"), "Tiny", { B: 2 });
+const gptFile = join(root, "examples", "tiny_gpt_12.dlm");
+const gpt = trainingGraph(readFileSync(gptFile, "utf8"), gptFile, "TinyGPT12", { B: 2 });
 const gptGraph = gpt.model.builder.graph();
 const sqrt = checkpointStep(gptGraph, gpt.forwardEnd, { policy: "sqrt" }).report;
 console.log(`\n12-layer pre-norm transformer (d = 16, 2 heads, T = 8, B = 2), ${sqrt.segments} chain segments\n`);

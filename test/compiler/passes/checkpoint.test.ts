@@ -98,22 +98,7 @@ describe("the 100-block residual MLP under a budget of about √100 blocks' acti
 });
 
 describe("a 12-layer transformer: the optimal chain schedule against √n", () => {
-  const GPT = loadModel(
-    `
-import "std/transformer"
-model Tiny(vocab: int = 32, d: int = 16, heads: int = 2, ff: int = 32, T: dim = 8) {
-  input tokens: i64[B, T]
-  h = embedding(tokens, vocab, d) as embed
-  output logits = Encoder(h, 12, heads, ff, norm: "pre", causal: true) as encoder |> linear(vocab) as head
-}
-train Tiny {
-  input targets: i64[B, T]
-  loss = cross_entropy(logits, targets)
-  optimizer = sgd(lr: 0.1)
-}
-`,
-    "Tiny",
-  );
+  const GPT = loadExample("tiny_gpt_12.dlm", "TinyGPT12");
   const tg = trainingGraph(GPT, { B: 2 });
   const graph = tg.model.builder.graph();
   const sqrt = checkpointStep(graph, tg.forwardEnd, { policy: "sqrt" }).report;
