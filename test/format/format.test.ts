@@ -123,6 +123,11 @@ describe("layout", () => {
       "model M {\n  input x: f32[B]\n  y = x |> relu |> relu\n    |> tanh\n  output y\n}\n",
     ],
     [
+      "a continuation that starts with a block comment aligns by where its line starts, comment included",
+      "model M { input x: f32[B]\n  y = x |> relu |> relu\n         /* c */ |> tanh\n  output y }\n",
+      "model M {\n  input x: f32[B]\n  y = x |> relu |> relu\n    /* c */ |> tanh\n  output y\n}\n",
+    ],
+    [
       "if-expressions: flat when they fit and were written flat, otherwise every branch broken",
       "model M(a: int = 1) { input x: f32[B]\n  y = if a == 1 { x } else { x * 2 }\n  z = if a == 1 {\n x } else if a == 2 { h = x * 2; h } else { x }\n  output y }\n",
       "model M(a: int = 1) {\n  input x: f32[B]\n  y = if a == 1 { x } else { x * 2 }\n  z = if a == 1 {\n    x\n  } else if a == 2 {\n    h = x * 2\n    h\n  } else {\n    x\n  }\n  output y\n}\n",
