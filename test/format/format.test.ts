@@ -124,8 +124,9 @@ describe("layout", () => {
     ],
     [
       "a continuation that starts with a block comment aligns by where its line starts, comment included",
-      "model M { input x: f32[B]\n  y = x |> relu |> relu\n         /* c */ |> tanh\n  output y }\n",
-      "model M {\n  input x: f32[B]\n  y = x |> relu |> relu\n    /* c */ |> tanh\n  output y\n}\n",
+      // the indented output puts `|>` in the first one's column (15), which must not make it aligned the second time
+      "model M { input x: f32[B]\n  features = x |> relu |> relu\n                 /* note */ |> tanh\n  output features }\n",
+      "model M {\n  input x: f32[B]\n  features = x |> relu |> relu\n    /* note */ |> tanh\n  output features\n}\n",
     ],
     [
       "if-expressions: flat when they fit and were written flat, otherwise every branch broken",
