@@ -639,5 +639,3 @@ describe("speed", () => {
     expect(fastest).toBeLessThan(25);
   });
 });
-
-
