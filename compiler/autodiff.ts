@@ -106,9 +106,13 @@ function combine(b: PrimBuilder, list: readonly T[]): T {
 }
 
 /** Backward nodes remember the forward op they differentiate, for errors and --explain. */
-function withSite<R>(b: PrimBuilder, n: { origin?: unknown; instance?: string }, f: () => R): R {
+function withSite<R>(b: PrimBuilder, n: { origin?: unknown; instance?: string; nofuse?: true }, f: () => R): R {
   const saved = b.site;
-  b.site = { ...(n.origin ? { origin: n.origin as never } : {}), ...(n.instance ? { instance: `${n.instance} (backward)` } : {}) };
+  b.site = {
+    ...(n.origin ? { origin: n.origin as never } : {}),
+    ...(n.instance ? { instance: `${n.instance} (backward)` } : {}),
+    ...(n.nofuse ? { nofuse: true as const } : {}), // `@nofuse` covers the op's backward pass too
+  };
   try {
     return f();
   } finally {

@@ -53,6 +53,7 @@ import {
 import { checkTrainSetup, TRAIN_BUILTINS, type TrainSetup } from "./train.js";
 import { suggest } from "./suggest.js";
 import { FactRecorder, type ElaborationFacts } from "./facts.js";
+import { BYTE_SIZE_FORMS, byteSize } from "./byte-size.js";
 
 export interface ElaborateOptions {
   /** which model; default: the last model of the entry file */
@@ -77,8 +78,24 @@ export interface ElaborateResult {
 /** Limits that keep hostile programs from hanging or exhausting memory. */
 const LIMITS = { depth: 48, nodes: 200_000, range: 100_000, bytesPerTensor: 2 ** 40 };
 
+/** The annotations the compiler understands, each with what it does (for editors). */
+export const ANNOTATIONS: Readonly<Record<string, string>> = {
+  checkpoint: "recompute this statement's or block's values in the backward pass instead of keeping them (gradient checkpointing)",
+  frozen: "the parameters created here are not trained",
+  lr: "@lr(x): scale the learning rate of the parameters created here by x",
+  no_decay: "no weight decay for the parameters created here",
+  nofuse: "the operations written here join no fused kernel",
+  name: '@name("x"): name the layer instance',
+  inline: "inline the block into its callers",
+  memory_budget:
+    '@memory_budget("256MB") on a model: plan its training step\'s activations within that many bytes (gradient checkpointing; --memory-budget overrides it)',
+};
+
 /** annotations the compiler understands (`@frozen`, `@lr(0.1)`) */
-export const KNOWN_ANNOTATIONS = new Set(["checkpoint", "frozen", "lr", "no_decay", "nofuse", "name", "inline", "memory_budget"]);
+export const KNOWN_ANNOTATIONS: ReadonlySet<string> = new Set(Object.keys(ANNOTATIONS));
+
+/** What an annotation is written on ("inner model": a model another model uses as a block). */
+type AnnotationTarget = "model" | "inner model" | "block" | "statement";
 
 /** initialisers a `param` or `state` declaration may name */
 export const INIT_NAMES: ReadonlySet<string> = new Set<InitName | "learned">([
@@ -226,6 +243,8 @@ class Elaborator {
   /** the `@checkpoint` regions being elaborated, outermost first (one per annotated statement or block instance) */
   private readonly checkpointRegions: number[] = [];
   private checkpointRegionCount = 0;
+  /** the model's `@memory_budget`, in bytes */
+  private memoryBudget: number | undefined;
   private region = 0;
   private regionCounter = 0;
   private depth = 0;
@@ -259,7 +278,7 @@ class Elaborator {
     const frame = this.newFrame(file, "", decl, [], undefined);
     const scope = new Scope(frame);
     this.bindModelHyperParams(decl, scope);
-    this.withAnnotations(decl.annotations, scope, () => this.execBody(decl.body, scope));
+    this.withAnnotations(decl.annotations, scope, () => this.execBody(decl.body, scope), "model");
     if (frame.outputs.length === 0 && this.errorCount() === 0 && !this.hasSyntaxErrors(file))
       this.report(Diagnostics.Missing_output_0, file, decl.name.range, [`model '${decl.name.name}'`]);
 
@@ -278,6 +297,7 @@ class Elaborator {
       outputs,
       regions: this.regions,
       dimDefaults: this.reportDims(),
+      ...(this.memoryBudget !== undefined ? { memoryBudget: this.memoryBudget } : {}),
     };
     this.checkSizes(graph);
     return { graph, train, modelDecl: decl, diagnostics: this.diagnostics, ...(this.facts ? { facts: this.facts.finish() } : {}) };
@@ -350,7 +370,7 @@ class Elaborator {
   private execStmt(stmt: Stmt, scope: Scope): void {
     if (stmt.kind === "ErrorStmt") return;
     try {
-      this.withAnnotations(stmt.annotations, scope, () => this.execStmtInner(stmt, scope));
+      this.withAnnotations(stmt.annotations, scope, () => this.execStmtInner(stmt, scope), "statement");
     } catch (e) {
       if (!(e instanceof Abort)) throw e;
       // Bind the statement's names to poison so later uses stay quiet.
@@ -1647,7 +1667,7 @@ class Elaborator {
     const errorsBefore = this.errorCount();
     this.depth++;
     try {
-      this.withAnnotations(decl.annotations, inner, () => this.execBody(decl.body, inner));
+      this.withAnnotations(decl.annotations, inner, () => this.execBody(decl.body, inner), decl.isModel ? "inner model" : "block");
     } finally {
       this.depth--;
     }
@@ -2008,7 +2028,7 @@ class Elaborator {
   // -------------------------------------------------------------------------
   // Annotations and errors
 
-  private withAnnotations<T>(annotations: readonly Annotation[], scope: Scope, f: () => T): T {
+  private withAnnotations<T>(annotations: readonly Annotation[], scope: Scope, f: () => T, target: AnnotationTarget): T {
     if (annotations.length === 0) return f();
     const set = new Set<string>();
     const savedLr = this.lrScale;
@@ -2016,6 +2036,20 @@ class Elaborator {
       const n = a.name.name;
       if (!KNOWN_ANNOTATIONS.has(n)) {
         this.report(Diagnostics.Unknown_annotation_0, scope.frame.file, a.range, [n], { hint: suggestHint(n, [...KNOWN_ANNOTATIONS]) });
+        continue;
+      }
+      if (n === "nofuse" && a.args.length > 0) {
+        this.report(Diagnostics.Bad_annotation_arguments_0_1, scope.frame.file, a.range, [n, "no arguments"]);
+        continue;
+      }
+      if (n === "memory_budget") {
+        if (target === "block" || target === "statement")
+          this.report(Diagnostics.Annotation_not_allowed_here_0_1, scope.frame.file, a.range, [n, "a model declaration"]);
+        else {
+          const bytes = this.memoryBudgetOf(a, scope);
+          // a model used inside another is planned with that one: its own budget is checked, not applied
+          if (target === "model") this.memoryBudget = bytes;
+        }
         continue;
       }
       set.add(n);
@@ -2034,6 +2068,24 @@ class Elaborator {
       if (checkpoint) this.checkpointRegions.pop();
       this.lrScale = savedLr;
     }
+  }
+
+  /** The bytes `@memory_budget(SIZE)` gives: one size, a string with a unit ("256MB") or a whole number of bytes. */
+  private memoryBudgetOf(a: Annotation, scope: Scope): number | undefined {
+    const arg = a.args.length === 1 && !a.args[0]!.name ? a.args[0]!.value : undefined;
+    const v = arg ? this.guard(() => this.evalExpr(arg, scope), undefined) : undefined;
+    const bytes =
+      typeof v === "string"
+        ? byteSize(v)
+        : v instanceof Dim && v.isConstant && v.constant! >= 1 && Number.isSafeInteger(v.constant)
+          ? v.constant
+          : undefined;
+    if (bytes === undefined)
+      this.report(Diagnostics.Bad_annotation_arguments_0_1, scope.frame.file, a.range, [
+        "memory_budget",
+        `one size: ${BYTE_SIZE_FORMS} as a string`,
+      ]);
+    return bytes;
   }
 
   private annotationActive(name: string): boolean {

@@ -229,7 +229,12 @@ class Lowering {
     for (const [k, v] of Object.entries(n.attrs)) attrs[k] = this.attr(v, n.site);
     const params = n.params.map((p) => env.get({ node: p, index: 0 })!);
     const outputs = n.outputs.map((t) => ({ shape: this.shapeOf(t.shape, n.site), dtype: runtimeDType(t.dtype) }));
-    this.b.site = { origin: n.site, instance: n.instance, ...(n.checkpointRegion !== undefined ? { checkpoint: n.checkpointRegion } : {}) };
+    this.b.site = {
+      origin: n.site,
+      instance: n.instance,
+      ...(n.checkpointRegion !== undefined ? { checkpoint: n.checkpointRegion } : {}),
+      ...(n.annotations.has("nofuse") ? { nofuse: true as const } : {}),
+    };
     const results = op.lower({
       b: this.b,
       inputs,

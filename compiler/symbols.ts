@@ -85,6 +85,8 @@ export interface SymbolIndex {
   readonly topLevel: ReadonlyMap<string, SymbolDef>;
   /** `train` sections and the model whose names they see */
   readonly trainSections: readonly { readonly range: SourceRange; readonly model: SymbolDef }[];
+  /** annotations written in this file: the range of `@name` and the name */
+  readonly annotations: readonly { readonly range: SourceRange; readonly name: string }[];
 }
 
 /** Two definitions are the same when they start at the same place in the same file. */
@@ -134,6 +136,7 @@ class Binder {
   private readonly modelScopes = new Map<string, { scope: LocalScope; def: SymbolDef }>();
   private readonly blockDefs = new Map<BlockDecl, SymbolDef>();
   private readonly trainSections: { range: SourceRange; model: SymbolDef }[] = [];
+  private readonly annotations: { range: SourceRange; name: string }[] = [];
 
   constructor(
     private readonly program: Program,
@@ -160,6 +163,7 @@ class Binder {
       builtins: this.builtins,
       topLevel: this.topLevel,
       trainSections: this.trainSections,
+      annotations: this.annotations,
     };
   }
 
@@ -398,7 +402,10 @@ class Binder {
   }
 
   private bindAnnotations(annotations: readonly Annotation[] | undefined, ctx: Context | undefined): void {
-    for (const a of annotations ?? []) for (const arg of a.args) this.bindExpr(arg.value, ctx);
+    for (const a of annotations ?? []) {
+      this.annotations.push({ range: a.name.range, name: a.name.name });
+      for (const arg of a.args) this.bindExpr(arg.value, ctx);
+    }
   }
 
   private bindType(t: TensorTypeExpr, ctx: Context, mode: TypeMode): void {

@@ -8,6 +8,7 @@ import { LowerError, lowerModel, type LoweredModel } from "./lower.js";
 import { checkpointStep, type CheckpointOptions, type CheckpointReport } from "./passes/checkpoint.js";
 import { PrimBuilder, type T } from "./prim/builder.js";
 import type { PGraph } from "./prim/ir.js";
+import type { PassOptions } from "./passes/pipeline.js";
 import type { TrainSetup } from "./train.js";
 
 export interface TrainingGraph {
@@ -60,6 +61,30 @@ export function checkpointTrainingGraph(
 ): { training: TrainingGraph; report: CheckpointReport } {
   const r = checkpointStep(tg.model.builder.graph(), tg.forwardEnd, options);
   return { training: r.graph.nodes === tg.model.builder.nodes ? tg : withStepGraph(tg, r.graph, r.remap), report: r.report };
+}
+
+/** The optimisation passes with gradient checkpointing's switch (`checkpoint: false`: neither `@checkpoint` nor a budget applies). */
+export type StepPassOptions = PassOptions & { readonly checkpoint?: false };
+
+/**
+ * The training step as every backend runs it: checkpointed where `@checkpoint` regions or a
+ * memory budget ask for it (`budget`, else the model's `@memory_budget`), unless
+ * `passes.checkpoint` is false. `report` is what checkpointing chose, where it had a say
+ * (regions, or a budget); the plan is measured with the passes the step will run with.
+ */
+export function checkpointedStep(
+  g: ModelGraph,
+  tg: TrainingGraph,
+  options: { readonly budget?: number; readonly passes?: StepPassOptions } = {},
+): { training: TrainingGraph; report?: CheckpointReport } {
+  const passes = options.passes ?? {};
+  if (passes.checkpoint === false) return { training: tg };
+  const budget = options.budget ?? g.memoryBudget;
+  const c = checkpointTrainingGraph(tg, {
+    ...(budget !== undefined ? { budget } : {}),
+    passes: { cse: passes.cse !== false, fuse: passes.fuse !== false, inPlace: passes.inPlace !== false },
+  });
+  return { training: c.training, ...(c.report.policy !== "none" || budget !== undefined ? { report: c.report } : {}) };
 }
 
 /** `tg` with its step replaced by `graph`, a rewrite of it whose node ids `remap` gives. */

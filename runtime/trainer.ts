@@ -7,9 +7,9 @@
 import type { ModelGraph, SourceSite } from "../compiler/ir/graph.js";
 import type { LoweredModel, LoweredParam } from "../compiler/lower.js";
 import type { CheckpointReport } from "../compiler/passes/checkpoint.js";
-import { buildEvalGraph, buildTrainingGraph, checkpointTrainingGraph } from "../compiler/training-graph.js";
+import { buildEvalGraph, buildTrainingGraph, checkpointedStep, type StepPassOptions } from "../compiler/training-graph.js";
 import type { TrainSetup } from "../compiler/train.js";
-import { NO_PASSES, type PassOptions } from "../compiler/passes/pipeline.js";
+import { NO_PASSES } from "../compiler/passes/pipeline.js";
 import { compile, type Program } from "./cpu/executor.js";
 import type { BatchBuffer, Dataset } from "./data/dataset.js";
 import { Augmenter } from "./data/augment.js";
@@ -45,7 +45,7 @@ export interface TrainerOptions {
    * compiler/passes/pipeline.ts plus `checkpoint: false` is -O0); `checkpoint: false` ignores
    * `@checkpoint` and the memory budget
    */
-  readonly passes?: PassOptions & { readonly checkpoint?: false };
+  readonly passes?: StepPassOptions;
   /** bytes the planned activation arena of a training step may take: gradient checkpointing chooses what to recompute */
   readonly memoryBudget?: number;
 }
@@ -178,16 +178,10 @@ export class Trainer implements TrainingSession {
         this.dims,
         (name) => prefixes.length === 0 || prefixes.some((p) => name === p || name.startsWith(`${p}.`)),
       );
-      const { checkpoint, ...passes } = options.passes ?? {};
-      let tg = built;
-      if (checkpoint !== false) {
-        const c = checkpointTrainingGraph(built, {
-          ...(options.memoryBudget !== undefined ? { budget: options.memoryBudget } : {}),
-          passes: { cse: passes.cse !== false, fuse: passes.fuse !== false },
-        });
-        tg = c.training;
-        if (c.report.policy !== "none" || options.memoryBudget !== undefined) this.checkpointing.push({ phase: ps.name, report: c.report });
-      }
+      const passes = options.passes ?? {};
+      const stepOptions = { passes, ...(options.memoryBudget !== undefined ? { budget: options.memoryBudget } : {}) };
+      const { training: tg, report } = checkpointedStep(graph, built, stepOptions);
+      if (report) this.checkpointing.push({ phase: ps.name, report });
       const program = compile(tg.model.builder.graph(), passes);
       if (this.phases.length === 0) this.initValues(tg.model.params);
       for (const p of tg.model.params) program.setParam(p.name, this.values.get(p.name)!);

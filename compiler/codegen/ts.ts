@@ -25,9 +25,10 @@ import type { ModelGraph } from "../ir/graph.js";
 import { lowerModel, type LoweredModel, type LoweredParam } from "../lower.js";
 import { BINARY, numelOf, PRIMITIVES, UNARY, type PDType, type PGraph, type PNode } from "../prim/ir.js";
 import type { FusionGroup } from "../passes/fusion.js";
-import { optimise, type PassOptions } from "../passes/pipeline.js";
+import { arenaOffset } from "../passes/memory-plan.js";
+import { optimise } from "../passes/pipeline.js";
 import { fusedLoop } from "./fused-loop.js";
-import { buildEvalGraph, buildTrainingGraph, type TrainingGraph } from "../training-graph.js";
+import { buildEvalGraph, buildTrainingGraph, checkpointedStep, type StepPassOptions, type TrainingGraph } from "../training-graph.js";
 import type { TrainSetup } from "../train.js";
 import { jsString, literal, Mangler, numberLiteral } from "./names.js";
 
@@ -40,8 +41,10 @@ export interface TsModuleOptions {
   readonly seed?: number;
   /** how a source file is named in comments (default: its last path component) */
   readonly displayPath?: (file: string) => string;
-  /** compiler passes, each on by default as in the executor (NO_PASSES of compiler/passes/pipeline.ts is -O0) */
-  readonly passes?: PassOptions;
+  /** compiler passes, each on by default as in the executor (NO_PASSES of compiler/passes/pipeline.ts is -O0); `checkpoint: false` ignores `@checkpoint` and the budget */
+  readonly passes?: StepPassOptions;
+  /** bytes a training step's planned activation arena may take: gradient checkpointing fits it (default: the model's `@memory_budget`) */
+  readonly memoryBudget?: number;
 }
 
 const PRIMS: ReadonlySet<string> = new Set(PRIMITIVES);
@@ -89,12 +92,17 @@ class TsGenerator {
         const loss = ("loss" in ps ? ps.loss : undefined) ?? setup.loss;
         if (!loss) throw new Error(`codegen: train phase '${ps.name}' has no loss`);
         const prefixes = ps.params;
-        const tg = buildTrainingGraph(
+        const built = buildTrainingGraph(
           this.g,
           loss,
           this.o.dims,
           (name) => prefixes.length === 0 || prefixes.some((p) => name === p || name.startsWith(`${p}.`)),
         );
+        // checkpointed as `dlm train` checkpoints it, so the module's step computes and holds what the trainer's does
+        const { training: tg } = checkpointedStep(this.g, built, {
+          passes: this.o.passes ?? {},
+          ...(this.o.memoryBudget !== undefined ? { budget: this.o.memoryBudget } : {}),
+        });
         const opt = ("optimizer" in ps && ps.optimizer) || setup.optimizer;
         phases.push({ name: ps.name, steps: ps.steps, tg, setup: opt });
       }
@@ -360,9 +368,10 @@ class TsGenerator {
         continue;
       }
       const id = `${prefix}${n.id}`;
+      const offset = plan ? arenaOffset(plan, n.id) : undefined; // own bytes, or an input's it overwrites in place
       const alloc =
-        plan && plan.storage[n.id] === n.id && !plan.persistent.has(n.id)
-          ? `new ${ARRAY_OF[n.dtype]}(${prefix}Arena, ${plan.offsets.get(n.id)!}, ${numelOf(n.shape)})`
+        offset !== undefined
+          ? `new ${ARRAY_OF[n.dtype]}(${prefix}Arena, ${offset}, ${numelOf(n.shape)})`
           : `new ${ARRAY_OF[n.dtype]}(${numelOf(n.shape)})`;
       const group = fusion && fusion.groupOf[n.id]! >= 0 ? fusion.groups[fusion.groupOf[n.id]!]! : undefined;
       if (group) {

@@ -53,6 +53,8 @@ export const Diagnostics = {
   Unused_binding_0: { code: "DLM2032", category: "warning", message: "'{0}' is computed but never used" },
   Bad_member_0_of_1: { code: "DLM2033", category: "error", message: "{1} has no member '{0}'" },
   Invalid_name_0: { code: "DLM2034", category: "error", message: "'{0}' is not a valid name here: {1}" },
+  Bad_annotation_arguments_0_1: { code: "DLM2035", category: "error", message: "'@{0}' expects {1}" },
+  Annotation_not_allowed_here_0_1: { code: "DLM2036", category: "error", message: "'@{0}' applies to {1} only" },
   Shape_mismatch_0_1: { code: "DLM3101", category: "error", message: "shape mismatch: declared {0}, but the value is {1}" },
   Dtype_mismatch_0_1: { code: "DLM3102", category: "error", message: "dtype mismatch: expected {0}, got {1}" },
   Rank_mismatch_0_1: { code: "DLM3103", category: "error", message: "rank mismatch: declared {0}, but the value is {1}" },

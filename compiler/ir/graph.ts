@@ -95,6 +95,8 @@ export interface ModelGraph {
   readonly regions: ReadonlyMap<number, { readonly parent: number; readonly trips: Dim }>;
   /** symbolic dims of the model's interface with their report defaults */
   readonly dimDefaults: ReadonlyMap<string, number>;
+  /** bytes `@memory_budget` on the model gives its training step's activations (`--memory-budget` overrides it) */
+  readonly memoryBudget?: number;
 }
 
 export function typeOfRef(g: { nodes: readonly Node[] }, ref: TensorRef): TensorType {

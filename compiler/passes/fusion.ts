@@ -156,7 +156,7 @@ export function planFusion(graph: PGraph, live: Uint8Array, representative?: Int
   const holdsRows = (b: Building, id: number): boolean => numelOf(nodes[id]!.shape) === numelOf(b.shape);
 
   for (const n of nodes) {
-    if (skipped(n)) continue;
+    if (skipped(n) || n.nofuse) continue; // `@nofuse`: a kernel of its own
     const rows = options.rows === false ? undefined : reductionRows(n, viewShape(n.inputs[0] ?? n.id));
     if (!rows) {
       if (!fusible(n, graph)) continue;

@@ -8,12 +8,21 @@
 // extend its lifetime. Values that must outlive a run are not planned: inputs and parameters
 // (fed or owned by the caller), constants (filled once at compile time) and named outputs.
 //
-// Two placements are tried and the smaller arena kept: greedy by size (largest value first,
-// each in the tightest gap between values it overlaps in time) and best fit in schedule
-// order (values in the order they are computed, each in the tightest such gap). The lower
-// bound is the largest total of simultaneously live bytes; no placement can beat it.
+// In place: an elementwise kernel (one primitive, or a fused elementwise group) whose input is
+// read for the last time by that kernel may write its output over it, when both take the same
+// bytes and the input is read at the output's own flat index. Every such loop (the CPU's and
+// the fused loops of compiler/codegen/fused-loop.ts) reads element i of its inputs before it
+// writes element i, and never reads element i again, so the result is the same. The input's
+// storage then carries both values, one after the other, as one lifetime. (WebGPU does not
+// take this: it forbids binding overlapping ranges of one buffer writable twice in a dispatch.)
+//
+// Several placements are tried and the smallest arena kept: greedy by size (largest value
+// first, each in the tightest gap between values it overlaps in time), best fit in schedule
+// order (values in the order they are computed, each in the tightest such gap) and two more
+// orders. The lower bound is the largest total of simultaneously live bytes, counting a value
+// and the one written in place over it once; no placement can beat it.
 
-import { numelOf, type PDType, type PGraph } from "../prim/ir.js";
+import { BINARY, UNARY, numelOf, type PDType, type PGraph } from "../prim/ir.js";
 import { commonSubexpressions } from "./cse.js";
 import { liveNodes } from "./dead-code.js";
 import { planFusion, type FusionPlan } from "./fusion.js";
@@ -141,8 +150,10 @@ export const ALIASING_PRIMITIVES: ReadonlySet<string> = new Set(["reshape", "sto
 const PERSISTENT_PRIMITIVES: ReadonlySet<string> = new Set(["input", "param", "const", "iota"]);
 
 export interface GraphMemoryPlan extends MemoryPlan {
-  /** the node whose storage each computed node uses (itself, or an aliased source) */
+  /** the node whose storage each computed node uses (itself, an aliased source, or the input it overwrites in place) */
   readonly storage: Int32Array;
+  /** nodes computed in place, each with the node whose storage it overwrites (a storage owner) */
+  readonly inPlace: ReadonlyMap<number, number>;
   /** nodes with storage of their own outside the arena */
   readonly persistent: ReadonlySet<number>;
   /** planned bytes live at each node position (0 where nothing is) */
@@ -166,6 +177,8 @@ export function planGraphMemory(
   fusion?: FusionPlan,
   /** bytes per element of each dtype (WebGPU stores every element in 4 bytes) */
   dtypeBytes: Readonly<Record<PDType, number>> = DTYPE_BYTES,
+  /** let elementwise kernels write over inputs they read last (not on WebGPU: see the top of this file) */
+  options: { readonly inPlace?: boolean } = {},
 ): GraphMemoryPlan {
   const n = graph.nodes.length;
   const storage = new Int32Array(n).fill(-1);
@@ -190,24 +203,117 @@ export function planGraphMemory(
   const persistent = new Set<number>();
   for (const node of graph.nodes) if (storage[node.id] === node.id && PERSISTENT_PRIMITIVES.has(node.op)) persistent.add(node.id);
   for (const o of graph.outputs) if (storage[o.node]! >= 0) persistent.add(storage[o.node]!);
-  const values: Lifetime[] = [];
-  for (const node of graph.nodes)
-    if (storage[node.id] === node.id && !persistent.has(node.id))
-      values.push({ id: node.id, bytes: numelOf(node.shape) * dtypeBytes[node.dtype], start: start[node.id]!, end: end[node.id]! });
+  const bytesOf = (id: number): number => numelOf(graph.nodes[id]!.shape) * dtypeBytes[graph.nodes[id]!.dtype];
+  // naive: a buffer per value, nothing shared in place
+  let naive = 0;
+  for (const node of graph.nodes) if (storage[node.id] === node.id && !persistent.has(node.id)) naive += bytesOf(node.id);
+  const valuesOf = (storage: Int32Array, end: Int32Array): Lifetime[] => {
+    const values: Lifetime[] = [];
+    for (const node of graph.nodes)
+      if (storage[node.id] === node.id && !persistent.has(node.id))
+        values.push({ id: node.id, bytes: bytesOf(node.id), start: start[node.id]!, end: end[node.id]! });
+    return values;
+  };
+  let chosen = { storage, values: valuesOf(storage, end), inPlace: new Map<number, number>() };
+  let plan = planLifetimes(chosen.values, alignment);
+  if (options.inPlace) {
+    // sharing in place shortens no lifetime, it only joins two: a placement can come out larger, so keep the smaller arena
+    const [shared, sharedEnd] = [storage.slice(), end.slice()];
+    const inPlace = writeInPlace(graph, live, shared, sharedEnd, persistent, representative, fusion, dtypeBytes);
+    const values = valuesOf(shared, sharedEnd);
+    const withInPlace = inPlace.size > 0 ? planLifetimes(values, alignment) : undefined;
+    if (withInPlace && withInPlace.planned < plan.planned) [chosen, plan] = [{ storage: shared, values, inPlace }, withInPlace];
+  }
   const delta = new Float64Array(n + 1);
-  for (const v of values) {
+  for (const v of chosen.values) {
     delta[v.start] += v.bytes;
     delta[v.end + 1] -= v.bytes;
   }
   const liveBytes: number[] = [];
   for (let i = 0, acc = 0; i < n; i++) liveBytes.push((acc += delta[i]!));
-  return { ...planLifetimes(values, alignment), storage, persistent, liveBytes };
+  return { ...plan, naive, storage: chosen.storage, inPlace: chosen.inPlace, persistent, liveBytes };
+}
+
+/** Primitives that compute element i of their output from element i of same-shaped inputs (and broadcast ones). */
+const ELEMENTWISE: ReadonlySet<string> = new Set<string>([...UNARY, ...BINARY, "where", "cast"]);
+
+/**
+ * Choose the outputs of elementwise kernels that overwrite an input read for the last time,
+ * in schedule order (so chains form: a value written in place can be overwritten in turn).
+ * Updates `storage` (a node computed in place, and every alias of it, uses the input's storage)
+ * and `end` (the shared storage lives until the later value's last read); returns what it chose.
+ */
+function writeInPlace(
+  graph: PGraph,
+  live: Uint8Array,
+  storage: Int32Array,
+  end: Int32Array,
+  persistent: ReadonlySet<number>,
+  representative: Int32Array | undefined,
+  fusion: FusionPlan | undefined,
+  dtypeBytes: Readonly<Record<PDType, number>>,
+): Map<number, number> {
+  const chosen = new Map<number, number>();
+  // the storage a value written in place moved to (−1: its own), followed to the end of a chain
+  const movedTo = new Int32Array(graph.nodes.length).fill(-1);
+  const rootOf = (s: number): number => {
+    while (s >= 0 && movedTo[s]! >= 0) s = movedTo[s]!;
+    return s;
+  };
+  const planned = (s: number): boolean => s >= 0 && !persistent.has(s);
+  const bytesOf = (id: number): number => numelOf(graph.nodes[id]!.shape) * dtypeBytes[graph.nodes[id]!.dtype];
+  // the kernels, at the position each runs: its outputs, and its inputs with whether each is read at the output's index
+  for (const node of graph.nodes) {
+    if (!live[node.id] || (representative && representative[node.id] !== node.id)) continue;
+    const g = fusion ? fusion.groupOf[node.id]! : -1;
+    let outputs: readonly number[];
+    let reads: { node: number; same: boolean }[];
+    if (g >= 0) {
+      const group = fusion!.groups[g]!;
+      // row kernels read a row in several passes after writing parts of it: never in place
+      if (group.members.at(-1) !== node.id || group.kind !== "elementwise") continue;
+      outputs = group.outputs;
+      reads = group.inputs.map((i) => ({ node: i.node, same: i.index.kind === "same" }));
+    } else {
+      if (!ELEMENTWISE.has(node.op)) continue;
+      outputs = [node.id];
+      reads = node.inputs.map((i) => ({ node: i, same: sameShape(graph.nodes[i]!.shape, node.shape) }));
+    }
+    const at = node.id;
+    for (const out of outputs) {
+      if (storage[out] !== out || !planned(out)) continue;
+      for (const r of reads) {
+        const s = rootOf(storage[r.node]!);
+        if (!r.same || !planned(s) || end[s] !== at || bytesOf(s) !== bytesOf(out)) continue;
+        if (dtypeBytes[graph.nodes[s]!.dtype] !== dtypeBytes[graph.nodes[out]!.dtype]) continue;
+        // any other read of that storage in this kernel must be of the same element too
+        if (reads.some((o) => rootOf(storage[o.node]!) === s && !o.same)) continue;
+        chosen.set(out, s);
+        movedTo[out] = s;
+        end[s] = end[out]!; // now read last where the value written over it is
+        break;
+      }
+    }
+  }
+  for (let i = 0; i < storage.length; i++) storage[i] = rootOf(storage[i]!);
+  return chosen;
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** The arena offset of a node's value, where its storage is planned (its own, an alias's source, or written in place); else undefined. */
+export function arenaOffset(plan: GraphMemoryPlan, node: number): number | undefined {
+  const s = plan.storage[node]!;
+  return s >= 0 && !plan.persistent.has(s) ? plan.offsets.get(s) : undefined;
 }
 
 /** The passes a planned step runs before planning, each on unless switched off (as in the executor). */
 export interface StepPasses {
   readonly cse?: boolean;
   readonly fuse?: boolean;
+  readonly inPlace?: boolean;
 }
 
 /**
@@ -221,6 +327,6 @@ export function planStepMemory(
   const live = liveNodes(graph);
   const representative = passes.cse === false ? undefined : commonSubexpressions(graph, live);
   const fusion = passes.fuse === false ? undefined : planFusion(graph, live, representative);
-  const plan = planGraphMemory(graph, live, DEFAULT_ALIGNMENT, representative, fusion);
+  const plan = planGraphMemory(graph, live, DEFAULT_ALIGNMENT, representative, fusion, DTYPE_BYTES, { inPlace: passes.inPlace !== false });
   return { plan, live, ...(representative ? { representative } : {}), ...(fusion ? { fusion } : {}) };
 }

@@ -4,13 +4,13 @@
 // checkpointing, when `@checkpoint` regions or a memory budget ask for it); and its kernel counts.
 
 import type { ModelGraph } from "../ir/graph.js";
-import { buildEvalGraph, buildTrainingGraph, checkpointTrainingGraph } from "../training-graph.js";
+import { buildEvalGraph, buildTrainingGraph, checkpointedStep, type StepPassOptions } from "../training-graph.js";
 import type { TrainSetup } from "../train.js";
 import type { PGraph } from "../prim/ir.js";
 import type { CheckpointReport } from "./checkpoint.js";
 import type { FusionPlan } from "./fusion.js";
 import type { Placement } from "./memory-plan.js";
-import { optimise, type PassOptions } from "./pipeline.js";
+import { optimise } from "./pipeline.js";
 
 /** Primitives that launch nothing per run: fed or owned values, compile-time constants, aliases. */
 export const NO_KERNEL: ReadonlySet<string> = new Set(["input", "param", "const", "iota", "reshape", "stop_gradient"]);
@@ -37,7 +37,7 @@ export interface ActivationMemoryOptions {
   /** bytes the planned arena of a training step may take (gradient checkpointing picks what to recompute) */
   readonly budget?: number;
   /** passes switched off: common subexpressions, fusion, checkpointing */
-  readonly passes?: PassOptions & { readonly checkpoint?: false };
+  readonly passes?: StepPassOptions;
 }
 
 export function activationMemory(
@@ -47,18 +47,16 @@ export function activationMemory(
   options: ActivationMemoryOptions = {},
 ): ActivationMemory {
   const loss = train?.loss ?? train?.phases.find((p) => p.loss)?.loss;
-  const { checkpoint, ...passes } = options.passes ?? {};
+  const passes = options.passes ?? {};
   let checkpointing: CheckpointReport | undefined;
   let lowered = loss ? undefined : buildEvalGraph(g, dims);
   if (loss) {
-    const tg = buildTrainingGraph(g, loss, dims);
-    lowered = tg.model;
-    if (checkpoint !== false) {
-      const stepPasses = { cse: passes.cse !== false, fuse: passes.fuse !== false };
-      const c = checkpointTrainingGraph(tg, { ...(options.budget !== undefined ? { budget: options.budget } : {}), passes: stepPasses });
-      lowered = c.training.model;
-      if (c.report.policy !== "none" || options.budget !== undefined) checkpointing = c.report;
-    }
+    const c = checkpointedStep(g, buildTrainingGraph(g, loss, dims), {
+      ...(options.budget !== undefined ? { budget: options.budget } : {}),
+      passes,
+    });
+    lowered = c.training.model;
+    checkpointing = c.report;
   }
   // the report always plans memory (that is what it reports), whatever the program's own --no-plan
   const { graph, live, representative, fusion, memory: plan } = optimise(lowered!.builder.graph(), { ...passes, plan: true });

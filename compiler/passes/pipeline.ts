@@ -17,7 +17,7 @@ import { foldConstants } from "./constant-fold.js";
 import { commonSubexpressions } from "./cse.js";
 import { liveNodes } from "./dead-code.js";
 import { planFusion, type FusionPlan } from "./fusion.js";
-import { DEFAULT_ALIGNMENT, planGraphMemory, type GraphMemoryPlan } from "./memory-plan.js";
+import { DEFAULT_ALIGNMENT, DTYPE_BYTES, planGraphMemory, type GraphMemoryPlan } from "./memory-plan.js";
 import { composeNodeMaps, type Rewritten } from "./rewrite.js";
 import { simplify } from "./simplify.js";
 
@@ -35,10 +35,20 @@ export interface PassOptions {
   readonly fuse?: boolean;
   /** static memory planning (`--no-plan`) */
   readonly plan?: boolean;
+  /** with planning, elementwise kernels writing over inputs they read last (`--no-in-place`) */
+  readonly inPlace?: boolean;
 }
 
 /** Every pass off: `-O0`. */
-export const NO_PASSES: Required<PassOptions> = { fold: false, simplify: false, bnFold: false, cse: false, fuse: false, plan: false };
+export const NO_PASSES: Required<PassOptions> = {
+  fold: false,
+  simplify: false,
+  bnFold: false,
+  cse: false,
+  fuse: false,
+  plan: false,
+  inPlace: false,
+};
 
 export interface GraphRewrite {
   readonly name: string;
@@ -89,7 +99,10 @@ export function optimise(graph: PGraph, options: PassOptions = {}, hooks: Optimi
   const live = liveNodes(current);
   const representative = options.cse === false ? undefined : commonSubexpressions(current, live);
   const fusion = options.fuse === false || hooks.canFuse === false ? undefined : planFusion(current, live, representative);
-  const memory = options.plan === false ? undefined : planGraphMemory(current, live, DEFAULT_ALIGNMENT, representative, fusion);
+  const memory =
+    options.plan === false
+      ? undefined
+      : planGraphMemory(current, live, DEFAULT_ALIGNMENT, representative, fusion, DTYPE_BYTES, { inPlace: options.inPlace !== false });
   return {
     graph: current,
     nodeOf,

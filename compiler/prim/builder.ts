@@ -58,7 +58,7 @@ export class PrimBuilder {
   readonly params: { name: string; node: number }[] = [];
   readonly outputs: { name: string; node: number }[] = [];
   /** origin and instance stamped on the nodes built while lowering one high-level op */
-  site: { origin?: SourceSite; instance?: string; checkpoint?: number } = {};
+  site: { origin?: SourceSite; instance?: string; checkpoint?: number; nofuse?: true } = {};
   /** identical constants are built once */
   private readonly constCache = new Map<string, T>();
 

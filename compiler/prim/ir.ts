@@ -24,6 +24,8 @@ export interface PNode {
   readonly checkpoint?: number;
   /** the forward node this node computes again for the backward pass (gradient checkpointing) */
   readonly recomputes?: number;
+  /** written under `@nofuse` (or the backward pass of such an op): it keeps a kernel of its own */
+  readonly nofuse?: true;
 }
 
 export interface PGraph {

@@ -25,7 +25,13 @@
 
 import { optimise, type PassOptions } from "../../compiler/passes/pipeline.js";
 import { canGenerateCode, fusedKernel } from "./fused.js";
-import { ALIASING_PRIMITIVES, DEFAULT_ALIGNMENT, planGraphMemory, type GraphMemoryPlan } from "../../compiler/passes/memory-plan.js";
+import {
+  ALIASING_PRIMITIVES,
+  DEFAULT_ALIGNMENT,
+  arenaOffset,
+  planGraphMemory,
+  type GraphMemoryPlan,
+} from "../../compiler/passes/memory-plan.js";
 import { numelOf, type PDType, type PGraph } from "../../compiler/prim/ir.js";
 import { BUILDERS, type Buf, type Kernel } from "./builders.js";
 import { SeededStream } from "./ops-rng.js";
@@ -90,7 +96,9 @@ export function compile(source: PGraph, options: CompileOptions = {}): Program {
   const poison = arena && options.poisonArena ? new Uint8Array(arena) : undefined;
   for (const n of graph.nodes) {
     if (!live[n.id]) continue;
-    const planned = plan && plan.storage[n.id] === n.id && !plan.persistent.has(n.id);
+    // in the arena: its own planned bytes, or those of an input it overwrites in place (an alias has its source's buffer)
+    const offset = plan && !ALIASING_PRIMITIVES.has(n.op) ? arenaOffset(plan, n.id) : undefined;
+    const planned = offset !== undefined;
     if (rep && rep[n.id] !== n.id) {
       bufs[n.id] = bufs[rep[n.id]!]!; // computed once, by the earlier node
       continue;
@@ -99,10 +107,7 @@ export function compile(source: PGraph, options: CompileOptions = {}): Program {
     if (group) {
       // a member is computed by its group's kernel, where the group's last member is scheduled
       if (!fusion!.virtual[n.id])
-        bufs[n.id] =
-          plan && !plan.persistent.has(n.id)
-            ? viewBuf(arena!, plan.offsets.get(n.id)!, n.dtype, numelOf(n.shape))
-            : allocBuf(n.dtype, numelOf(n.shape));
+        bufs[n.id] = planned ? viewBuf(arena!, offset, n.dtype, numelOf(n.shape)) : allocBuf(n.dtype, numelOf(n.shape));
       if (group.members.at(-1) === n.id) {
         const k = fusedKernel(graph, group, bufs);
         kernels.push(options.profile ? timed("fused", k, timings) : k);
@@ -112,7 +117,7 @@ export function compile(source: PGraph, options: CompileOptions = {}): Program {
     bufs[n.id] = ALIASING_PRIMITIVES.has(n.op)
       ? bufs[n.inputs[0]!]!
       : planned
-        ? viewBuf(arena!, plan.offsets.get(n.id)!, n.dtype, numelOf(n.shape))
+        ? viewBuf(arena!, offset, n.dtype, numelOf(n.shape))
         : allocBuf(n.dtype, numelOf(n.shape));
     const build = BUILDERS[n.op];
     if (!build) throw new Error(`executor: unknown primitive '${n.op}' (node ${n.id})`);

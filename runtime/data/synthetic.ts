@@ -6,7 +6,8 @@
 // class ids, or node indices of an edge list: give high = the vocabulary / node count); bool
 // inputs fair coin flips.
 // Labels (inputs named labels/label/targets/target/y, or role: "label") come from a fixed
-// random "teacher" drawn from the same seed:
+// random "teacher" drawn from the seed alone; `sample` picks the stream the examples (and the
+// label noise) are drawn from, so held-out data is new examples labelled by the same teacher:
 //   - φ(x): each f32/bool feature projected by a fixed matrix with orthonormal rows to at most
 //     16 numbers, and for each integer feature the mean over its positions of a fixed embedding
 //     of its ids (up to 8 dims; a bag of tokens); the embedding is centred and orthonormalised
@@ -42,8 +43,13 @@ function isInteger(dtype: InputDType): boolean {
   return dtype === "i32" || dtype === "i64";
 }
 
-/** A dataset of `size` examples for inputs `spec`, fully determined by `seed`. */
-export function synthetic(spec: readonly SyntheticInput[], size: number, seed: number): TensorDataset {
+/**
+ * A dataset of `size` examples for inputs `spec`, fully determined by `seed` and `sample`: the
+ * teacher that labels them depends on `seed` only, the examples on both (0: training data,
+ * another number: held-out data from the same task).
+ */
+export function synthetic(spec: readonly SyntheticInput[], size: number, seed: number, sample = 0): TensorDataset {
+  if (!Number.isInteger(sample) || sample < 0) throw new Error(`synthetic: sample must be a non-negative integer, got ${sample}`);
   if (!Number.isInteger(size) || size < 0) throw new Error(`synthetic: size must be a non-negative integer, got ${size}`);
   const names = new Set<string>();
   for (const s of spec) {
@@ -63,8 +69,9 @@ export function synthetic(spec: readonly SyntheticInput[], size: number, seed: n
 
   const root = new Rng(seed);
   const teacher = root.fork(1);
-  const draws = root.fork(2);
-  const noise = root.fork(3);
+  // sample 0 keeps the streams training data has always used
+  const draws = sample === 0 ? root.fork(2) : root.fork(2).fork(sample);
+  const noise = sample === 0 ? root.fork(3) : root.fork(3).fork(sample);
 
   const arrays = new Map<string, BatchBuffer>();
   // features
@@ -178,7 +185,7 @@ export function synthetic(spec: readonly SyntheticInput[], size: number, seed: n
   return new TensorDataset(shapes, arrays, size);
 }
 
-/** Synthetic training data (16 batches) and held-out data (4 batches) for a trainer's inputs, from its seed. */
+/** Synthetic training data (16 batches) and held-out data (4 batches: other examples, same teacher) for a trainer's inputs, from its seed. */
 export function syntheticSplit(trainer: Pick<Trainer, "batch" | "seed" | "exampleInputs" | "integerRange">): {
   train: TensorDataset;
   test: TensorDataset;
@@ -189,7 +196,7 @@ export function syntheticSplit(trainer: Pick<Trainer, "batch" | "seed" | "exampl
     dtype: i.dtype,
     ...(i.dtype === "i32" ? { high: trainer.integerRange(i.name) } : {}),
   }));
-  return { train: synthetic(spec, trainer.batch * 16, trainer.seed), test: synthetic(spec, trainer.batch * 4, trainer.seed + 1) };
+  return { train: synthetic(spec, trainer.batch * 16, trainer.seed), test: synthetic(spec, trainer.batch * 4, trainer.seed, 1) };
 }
 
 /**

@@ -13,7 +13,7 @@
 
 import type { ModelGraph } from "../../compiler/ir/graph.js";
 import type { TrainSetup } from "../../compiler/train.js";
-import { buildTrainingGraph } from "../../compiler/training-graph.js";
+import { buildTrainingGraph, checkpointedStep } from "../../compiler/training-graph.js";
 import type { BatchBuffer, Dataset } from "../data/dataset.js";
 import { createSchedule, type Schedule } from "../optim.js";
 import {
@@ -58,12 +58,17 @@ export class GpuTrainer implements TrainingSession {
     const prefixes = phase?.params ?? [];
     const dims = new Map(options.dims ?? []);
     dims.set("B", cpu.batch);
-    const tg = buildTrainingGraph(
+    const built = buildTrainingGraph(
       graph,
       loss,
       dims,
       (name) => prefixes.length === 0 || prefixes.some((p) => name === p || name.startsWith(`${p}.`)),
     );
+    // checkpointed as the CPU trainer's step is (a graph → graph pass): the same values, fewer kept
+    const { training: tg } = checkpointedStep(graph, built, {
+      passes: options.passes ?? {},
+      ...(options.memoryBudget !== undefined ? { budget: options.memoryBudget } : {}),
+    });
     const program = await compileGpu(tg.model.builder.graph(), { gpu, ...options.passes });
     for (const p of tg.model.params) program.setParam(p.name, cpu.values.get(p.name)!);
     const params = [...tg.grads.keys()].map((name) => {
@@ -108,8 +113,10 @@ export class GpuTrainer implements TrainingSession {
   get inputs() {
     return this.cpu.inputs;
   }
-  /** gradient checkpointing does not run on the GPU yet */
-  readonly checkpointing = [] as const;
+  /** what gradient checkpointing chose (the host trainer planned the same step) */
+  get checkpointing() {
+    return this.cpu.checkpointing;
+  }
   get exampleInputs() {
     return this.cpu.exampleInputs;
   }

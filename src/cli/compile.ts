@@ -10,8 +10,8 @@ import type { ModelGraph } from "../../compiler/ir/graph.js";
 import type { TrainSetup } from "../../compiler/train.js";
 import { generateTsModule, type TsModuleOptions } from "../../compiler/codegen/ts.js";
 import type { FusionGroup } from "../../compiler/passes/fusion.js";
-import { optimise, type PassOptions } from "../../compiler/passes/pipeline.js";
-import { buildEvalGraph, buildTrainingGraph } from "../../compiler/training-graph.js";
+import { optimise } from "../../compiler/passes/pipeline.js";
+import { buildEvalGraph, buildTrainingGraph, checkpointedStep, type StepPassOptions } from "../../compiler/training-graph.js";
 import { formatTs } from "../../compiler/codegen/format.js";
 import { writeFileAtomic } from "../atomic.js";
 import { STD_DIR } from "../host.js";
@@ -30,8 +30,10 @@ export interface CompileArgs {
   /** the specifier generated code imports the runtime from (default: a relative path to this package's runtime/module.js) */
   readonly runtime?: string;
   readonly quiet?: boolean;
-  /** compiler passes switched off (-O0, --no-fold, --no-simplify, --no-bn-fold, --no-cse, --no-fuse, --no-plan) */
+  /** compiler passes switched off (-O0, --no-fold, --no-simplify, --no-bn-fold, --no-cse, --no-fuse, --no-plan, --no-in-place, --no-checkpoint) */
   readonly passes?: TsModuleOptions["passes"];
+  /** bytes the training step's activation arena may take (--memory-budget; default the model's `@memory_budget`) */
+  readonly memoryBudget?: number;
   /** print the fusion groups of the training step (or the forward pass) with their source ranges */
   readonly explain?: boolean;
 }
@@ -78,9 +80,10 @@ export async function runCompile(a: CompileArgs): Promise<CompileResult> {
     runtimeImport: runtime,
     ...(a.seed !== undefined ? { seed: a.seed } : {}),
     ...(a.passes ? { passes: a.passes } : {}),
+    ...(a.memoryBudget !== undefined ? { memoryBudget: a.memoryBudget } : {}),
     displayPath,
   });
-  if (a.explain) process.stdout.write(explainFusion(a.graph, a.train, dims, a.passes ?? {}, displayPath));
+  if (a.explain) process.stdout.write(explainFusion(a.graph, a.train, dims, a.passes ?? {}, displayPath, a.memoryBudget));
   const formatted = await formatTs(code);
   mkdirSync(outDir, { recursive: true });
   const stem = fileStem(a.graph.name);
@@ -103,11 +106,16 @@ export function explainFusion(
   graph: ModelGraph,
   train: TrainSetup | undefined,
   dims: ReadonlyMap<string, number>,
-  passes: PassOptions,
+  passes: StepPassOptions,
   displayPath: (file: string) => string,
+  memoryBudget?: number,
 ): string {
   const loss = train?.loss ?? train?.phases.find((p) => p.loss)?.loss;
-  const g = (loss ? buildTrainingGraph(graph, loss, dims).model : buildEvalGraph(graph, dims)).builder.graph();
+  // the step as the module computes it, checkpointed where that applies
+  const step = (l: NonNullable<typeof loss>) =>
+    checkpointedStep(graph, buildTrainingGraph(graph, l, dims), { passes, ...(memoryBudget !== undefined ? { budget: memoryBudget } : {}) })
+      .training.model;
+  const g = (loss ? step(loss) : buildEvalGraph(graph, dims)).builder.graph();
   const what = `${loss ? "training step" : "forward pass"} of ${graph.name} (${[...dims].map(([k, v]) => `${k}=${v}`).join(", ")})`;
   if (passes.fuse === false) return `fusion is off (--no-fuse / -O0): no groups in the ${what}\n`;
   // the groups of the graph as compiled: after the rewrites the other switches leave on

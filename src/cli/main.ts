@@ -8,7 +8,8 @@ import { createFileSystemHost } from "../host.js";
 import { formatSummary } from "./format.js";
 import { memoryChartSvg } from "./memory-chart.js";
 import { activationMemory, type ActivationMemory } from "../../compiler/passes/memory-report.js";
-import { NO_PASSES, type PassOptions } from "../../compiler/passes/pipeline.js";
+import { NO_PASSES } from "../../compiler/passes/pipeline.js";
+import type { StepPassOptions } from "../../compiler/training-graph.js";
 import { writeFileAtomicSync } from "../atomic.js";
 import { runTraining, TrainUsageError } from "./train.js";
 import { CompileUsageError, runCompile } from "./compile.js";
@@ -21,23 +22,25 @@ import type { ModelGraph } from "../../compiler/ir/graph.js";
 import type { TrainSetup } from "../../compiler/train.js";
 import type { Value } from "../../compiler/values.js";
 import { Dim } from "../../compiler/dim.js";
+import { BYTE_SIZE_FORMS, byteSize } from "../../compiler/byte-size.js";
 
 const USAGE = `dlm — a toolchain for deep-learning models
 
 usage:
   dlm check FILE... [--json]                       check files; diagnostics on stderr
   dlm summary FILE [--model NAME] [--dim B=32]... [--param name=value]... [--json] [--memory-svg FILE.svg]
-           [--memory-budget BYTES] [-O0 | --no-fold | --no-simplify | --no-bn-fold | --no-cse | --no-fuse | --no-checkpoint]
+           [--memory-budget BYTES] [-O0 | --no-fold | --no-simplify | --no-bn-fold | --no-cse | --no-fuse | --no-in-place | --no-checkpoint]
                                                    layer table, parameters, MACs/FLOPs, memory (planned)
   dlm train FILE [--model NAME] [--data mnist|synthetic|FILE.csv] [--epochs N] [--batch B]
            [--lr X] [--seed S] [--dim T=64]... [--save CKPT] [--resume CKPT | --weights W.safetensors]
            [--report FILE.json] [--curve FILE.svg] [--steps-per-epoch N] [--backend cpu|webgpu] [--quiet]
-           [--memory-budget BYTES] [-O0 | --no-fold | --no-simplify | --no-bn-fold | --no-cse | --no-fuse | --no-plan | --no-checkpoint]
+           [--memory-budget BYTES] [-O0 | --no-fold | --no-simplify | --no-bn-fold | --no-cse | --no-fuse | --no-plan | --no-in-place | --no-checkpoint]
                                                    train on the CPU (or WebGPU); per-epoch loss and accuracy
   dlm run FILE --weights W.safetensors --input NAME=FILE.json|JSON... [--model NAME] [--dim T=64]... [--json]
                                                    inference in eval mode; prints each output's shape and values
   dlm compile FILE [--model NAME] --target ts -o DIR [--bundle] [--batch B] [--dim T=64]...
-           [--seed S] [--runtime SPEC] [--explain] [-O0 | --no-fold | --no-simplify | --no-bn-fold | --no-cse | --no-fuse | --no-plan]
+           [--seed S] [--runtime SPEC] [--explain] [--memory-budget BYTES]
+           [-O0 | --no-fold | --no-simplify | --no-bn-fold | --no-cse | --no-fuse | --no-plan | --no-in-place | --no-checkpoint]
                                                    write DIR/<model>.ts (and with --bundle DIR/<model>.js)
   dlm export FILE [--model NAME] (--onnx OUT.onnx | --torch OUT.py) [--weights W.safetensors]
            [--dim T=64]... [--seed S]           the inference graph as ONNX (with weights) or a PyTorch module
@@ -93,28 +96,10 @@ function parseDims(values: readonly string[]): Map<string, number> {
   return dims;
 }
 
-const BYTE_UNITS: Readonly<Record<string, number>> = {
-  b: 1,
-  kb: 1e3,
-  mb: 1e6,
-  gb: 1e9,
-  tb: 1e12,
-  kib: 2 ** 10,
-  mib: 2 ** 20,
-  gib: 2 ** 30,
-  tib: 2 ** 40,
-};
-
 /** A size in bytes: plain bytes, or a number with a unit (`256MB`, `1.5GiB`; KB/MB/GB are powers of 1000, KiB/MiB/GiB of 1024). */
 export function parseByteSize(flag: string, text: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text.trim());
-  const unit = m ? BYTE_UNITS[(m[2] || "b").toLowerCase()] : undefined;
-  // a fraction of a unit is fine (1.5GiB), a fraction of a byte is not
-  const bytes = m && unit !== undefined && (unit > 1 || !m[1]!.includes(".")) ? Math.round(Number(m[1]) * unit) : NaN;
-  if (!(bytes >= 1) || !Number.isSafeInteger(bytes))
-    throw new UsageError(
-      `--${flag} expects a size in bytes such as 268435456, 256MB or 1.5GiB (units B, KB, MB, GB, TB, KiB, MiB, GiB, TiB), got '${text}'`,
-    );
+  const bytes = byteSize(text);
+  if (bytes === undefined) throw new UsageError(`--${flag} expects ${BYTE_SIZE_FORMS}, got '${text}'`);
   return bytes;
 }
 
@@ -275,7 +260,7 @@ function positiveInt(flags: Map<string, string[]>, name: string): number | undef
   return Number(v);
 }
 
-type PassSwitches = PassOptions & { readonly checkpoint?: false };
+type PassSwitches = StepPassOptions;
 
 /**
  * Each optimisation switch and the pass it turns off (compiler/passes/pipeline.ts; `--no-checkpoint`:
@@ -288,6 +273,7 @@ const PASS_SWITCHES: Readonly<Record<string, keyof PassSwitches>> = {
   "--no-cse": "cse",
   "--no-fuse": "fuse",
   "--no-plan": "plan",
+  "--no-in-place": "inPlace",
   "--no-checkpoint": "checkpoint",
 };
 
@@ -450,6 +436,7 @@ async function cmdCompile(argvIn: readonly string[]): Promise<number> {
     "seed",
     "runtime",
     "explain",
+    "memory-budget",
     "quiet",
     "no-color",
     "color",
@@ -465,6 +452,8 @@ async function cmdCompile(argvIn: readonly string[]): Promise<number> {
   const dims = parseDims(flags.get("dim") ?? []);
   const target = flags.get("target")?.at(-1) ?? "ts";
   if (target !== "ts") throw new UsageError(`--target must be ts, got '${target}'`);
+  const budgetText = flags.get("memory-budget")?.at(-1);
+  const memoryBudget = budgetText === undefined ? undefined : parseByteSize("memory-budget", budgetText);
   const chosen = loadChecked("compile", positional[0]!, flags.get("model")?.[0], useColor(flags));
   if (typeof chosen === "number") return chosen;
   try {
@@ -480,6 +469,7 @@ async function cmdCompile(argvIn: readonly string[]): Promise<number> {
       ...(seedText !== undefined ? { seed: Number(seedText) } : {}),
       ...(flags.get("runtime") ? { runtime: flags.get("runtime")!.at(-1)! } : {}),
       passes,
+      ...(memoryBudget !== undefined ? { memoryBudget } : {}),
       explain: flags.has("explain"),
     });
     if (!flags.has("quiet")) for (const f of res.files) process.stderr.write(`wrote ${displayPath(f)}\n`);

@@ -64,8 +64,6 @@ export async function runTraining(a: TrainArgs): Promise<number> {
     ...(a.memoryBudget !== undefined ? { memoryBudget: a.memoryBudget } : {}),
     dims: a.dims,
   };
-  if (a.backend === "webgpu" && a.memoryBudget !== undefined)
-    throw new TrainUsageError("--memory-budget (gradient checkpointing) is not supported with --backend webgpu yet");
   const trainer: TrainingSession =
     a.backend === "webgpu" ? await GpuTrainer.create(a.graph, a.train, options) : new Trainer(a.graph, a.train, options);
   const { train, test } = await loadData(a, trainer);

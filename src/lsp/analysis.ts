@@ -37,6 +37,7 @@ const EMPTY_INDEX = (file: string): SymbolIndex => ({
   builtins: [],
   topLevel: new Map(),
   trainSections: [],
+  annotations: [],
 });
 
 export function analyzeDocument(path: string, version: number, text: string, host: CompilerHost): DocumentAnalysis {

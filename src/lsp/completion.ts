@@ -12,7 +12,7 @@ import {
   type SignatureHelp,
   type SignatureInformation,
 } from "vscode-languageserver/node";
-import { BUILTINS, KNOWN_ANNOTATIONS } from "../../compiler/elaborate.js";
+import { ANNOTATIONS, BUILTINS, KNOWN_ANNOTATIONS } from "../../compiler/elaborate.js";
 import { OPS, getOp } from "../../compiler/ops/index.js";
 import { DTYPES } from "../../compiler/ops/types.js";
 import { visibleSymbols, type SymbolDef, type SymbolKind } from "../../compiler/symbols.js";
@@ -61,7 +61,12 @@ export function completions(a: DocumentAnalysis, lastGood: DocumentAnalysis | un
     case "model-name":
       return [...a.symbols.topLevel.values()].filter((d) => d.kind === "model").map((d) => symbolItem(a, lastGood, d));
     case "annotation":
-      return [...KNOWN_ANNOTATIONS].map((n) => ({ label: n, kind: CompletionItemKind.Keyword, detail: `@${n}` }));
+      return [...KNOWN_ANNOTATIONS].map((n) => ({
+        label: n,
+        kind: CompletionItemKind.Keyword,
+        detail: `@${n}`,
+        documentation: ANNOTATIONS[n],
+      }));
     case "import-path":
       return importPaths(a.path);
     case "dtype":

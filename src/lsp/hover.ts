@@ -7,7 +7,7 @@ import type { SourceRange } from "../../grammar/ast.js";
 import { getOp } from "../../compiler/ops/index.js";
 import { symbolAt, type SymbolDef } from "../../compiler/symbols.js";
 import { typeToString } from "../../compiler/ops/types.js";
-import { formatBytes } from "../../compiler/elaborate.js";
+import { ANNOTATIONS, formatBytes } from "../../compiler/elaborate.js";
 import type { Dim } from "../../compiler/dim.js";
 import type { ModelGraph } from "../../compiler/ir/graph.js";
 import type { ApplicationSite, DocumentAnalysis, LayerSite } from "./analysis.js";
@@ -31,6 +31,9 @@ export function hover(a: DocumentAnalysis, lastGood: DocumentAnalysis | undefine
     }
     return { contents: { kind: "markdown", value: parts.join("\n\n---\n\n") }, range: toRange(at.reference?.range ?? at.def.range) };
   }
+  const annotation = a.symbols.annotations.find((n) => contains(n.range, offset));
+  const known = annotation && ANNOTATIONS[annotation.name];
+  if (known) return { contents: { kind: "markdown", value: `\`@${annotation.name}\`: ${known}` }, range: toRange(annotation.range) };
   const builtin = a.symbols.builtins.find((b) => contains(b.range, offset));
   const layers = innermost(
     a.layers.filter((s) => contains(s.node.site.range, offset)),

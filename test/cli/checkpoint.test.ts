@@ -2,7 +2,7 @@
 // JSON field ({recompute_flops, saved_bytes, ...}), the size units, usage errors for bad
 // sizes, and a checkpointed training run that matches the plain one bit for bit.
 
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { parseByteSize } from "../../src/cli/main.js";
@@ -78,6 +78,68 @@ describe("dlm summary --memory-budget", () => {
     expect(text.stdout).toMatch(
       /Checkpointing: {2}\S+, recomputes [\d.]+ \w*FLOP \([\d.]+% of a step\); activation arena .* → .*\(budget 64\.00 KiB\)/,
     );
+  });
+});
+
+/** The example at 20 blocks (for commands without --param), with `annotation` on the model. */
+function smallCopy(name: string, annotation = ""): string {
+  const text = readFileSync(MLP, "utf8").replace("depth: int = 100", "depth: int = 20");
+  writeFileSync(at(name), annotation ? text.replace(/^model /m, `${annotation}\nmodel `) : text);
+  return at(name);
+}
+
+describe("@memory_budget on the model", () => {
+  it("plans `dlm summary` and `dlm train` within it; --memory-budget overrides it, --no-checkpoint ignores it", async () => {
+    const annotated = smallCopy("budgeted.dlm", '@memory_budget("64KiB")');
+    const summary = async (...flags: string[]) => {
+      const r = await run("summary", annotated, "--dim", "B=16", "--json", ...flags);
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout);
+    };
+    const j = await summary();
+    expect(j.checkpointing).toMatchObject({ budget: 64 * 1024, met: true });
+    expect(j.activation_memory.planned).toBeLessThanOrEqual(64 * 1024);
+    expect((await summary("--memory-budget", "128KiB")).checkpointing.budget).toBe(128 * 1024);
+    expect((await summary("--no-checkpoint")).checkpointing).toBeUndefined();
+    const report = at("budgeted.json");
+    const r = await run(
+      "train",
+      annotated,
+      "--batch",
+      "16",
+      "--epochs",
+      "1",
+      "--steps-per-epoch",
+      "2",
+      "--report",
+      report,
+      "--curve",
+      at("b.svg"),
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(report, "utf8")).checkpointing).toMatchObject({ budget: 64 * 1024 });
+  });
+});
+
+describe("dlm compile --memory-budget", () => {
+  it("checkpoints the module's training step (a smaller arena); --no-checkpoint and -O0 do not; a bad size exits 2", async () => {
+    const small = smallCopy("small.dlm");
+    const arena = async (...flags: string[]): Promise<number | undefined> => {
+      const out = at(`compiled-${flags.join("_").replace(/\W/g, "")}`);
+      const r = await run("compile", small, "--batch", "16", "--target", "ts", "-o", out, "--quiet", ...flags);
+      expect(r.code, r.stderr).toBe(0);
+      const m = /const tArena = new ArrayBuffer\((\d+)\)/.exec(readFileSync(join(out, "ResidualMLP.ts"), "utf8"));
+      return m ? Number(m[1]) : undefined;
+    };
+    const plain = (await arena())!;
+    const budgeted = (await arena("--memory-budget", "64KiB"))!;
+    expect(budgeted).toBeLessThanOrEqual(64 * 1024);
+    expect(budgeted).toBeLessThan(plain);
+    expect(await arena("--memory-budget", "64KiB", "--no-checkpoint")).toBe(plain);
+    expect(await arena("--memory-budget", "64KiB", "-O0")).toBeUndefined(); // -O0: no arena at all
+    const bad = await run("compile", MLP, "--target", "ts", "-o", at("bad"), "--memory-budget", "lots");
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--memory-budget expects a size in bytes");
   });
 });
 

@@ -103,6 +103,15 @@ describe("dlm summary", () => {
     expect(a.naive).toBeGreaterThan(a.planned);
     expect(lenet.kernels.fused).toBeGreaterThan(10);
     expect(lenet.kernels.fused).toBeLessThan(lenet.kernels.unfused);
+    // `memory` stays the one total of bytes for a training step, as before the planner
+    expect(Number.isInteger(lenet.memory)).toBe(true);
+    expect(lenet.memory).toBeGreaterThan(a.lower_bound);
+    // in-place elementwise writes shrink this one's arena; --no-in-place plans without them
+    const inPlace = (...flags: string[]) =>
+      JSON.parse(run("summary", "--json", "--model", "LeNet5", "--dim", "B=16", ...flags, example("lenet5.dlm")).stdout).activation_memory;
+    const [on, off] = [inPlace(), inPlace("--no-in-place")];
+    expect(on.planned).toBeLessThan(off.planned);
+    expect(on.naive).toBe(off.naive);
     const bert = JSON.parse(run("summary", "--json", "--dim", "T=8", example("bert_base.dlm")).stdout);
     expect(bert.activation_memory.step).toBe("inference");
     mkdirSync(join(root, "tmp"), { recursive: true });

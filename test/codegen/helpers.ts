@@ -4,7 +4,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { generateTsModule } from "../../compiler/codegen/ts.ts";
+import { generateTsModule, type TsModuleOptions } from "../../compiler/codegen/ts.ts";
 import { formatTs } from "../../compiler/codegen/format.ts";
 import type { ModelGraph } from "../../compiler/ir/graph.ts";
 import type { TrainSetup } from "../../compiler/train.ts";
@@ -51,11 +51,13 @@ export async function generateAndImport(
   train: TrainSetup | undefined,
   dims: ReadonlyMap<string, number>,
   name: string,
+  /** passes and memory budget, as `dlm compile` passes them */
+  options: Pick<TsModuleOptions, "passes" | "memoryBudget"> = {},
 ): Promise<{ mod: GeneratedModule; code: string; path: string }> {
   const dir = join(tmpRoot, `${name}-${counter++}`);
   mkdirSync(dir, { recursive: true });
   const code = await formatTs(
-    generateTsModule(graph, train, { dims, runtimeImport: relativeSpecifier(dir, join(root, "runtime", "module.js")) }),
+    generateTsModule(graph, train, { ...options, dims, runtimeImport: relativeSpecifier(dir, join(root, "runtime", "module.js")) }),
   );
   const path = join(dir, "model.ts");
   writeFileSync(path, code);

@@ -17,7 +17,8 @@ import { compile } from "../../runtime/cpu/executor.ts";
 import { clipGradNorm, clipGradValue, type ParamBuffer } from "../../runtime/optim.ts";
 import { Rng } from "../../runtime/rng.ts";
 import { Trainer } from "../../runtime/trainer.ts";
-import { generateAndImport, loadExample, maxRelDiff, tmpRoot } from "./helpers.ts";
+import { generateAndImport, loadExample, maxRelDiff, tmpRoot, type GeneratedModule } from "./helpers.ts";
+import { checkSource } from "../../src/index.ts";
 
 afterAll(() => rmSync(tmpRoot, { recursive: true, force: true }));
 
@@ -135,6 +136,72 @@ describe("generated TypeScript modules agree with the executor", () => {
     const outs = mod.forward({ x });
     for (const name of ["out", "h_n"]) expect(maxRelDiff(outs.get(name)!, fwd.output(name))).toBeLessThanOrEqual(TOL);
     expect(() => mod.trainStep({ x })).toThrow(/no train section/);
+  });
+});
+
+describe("gradient checkpointing in the generated training step", () => {
+  // six residual blocks; `annotation` goes before each block's statement, `budget` on the model
+  const source = (annotation: string, budget: string): string => `
+block Residual(hidden: int) {
+  input x: f32[B, D]
+  output x + (x |> linear(hidden) as fc1 |> relu |> linear(D) as fc2)
+}
+${budget}
+model Deep(depth: int = 6) {
+  input x: f32[B, 8]
+  h = x |> linear(16) as proj
+  for i in 0..depth {
+    ${annotation}h = Residual(h, 32) as blocks[i]
+  }
+  output logits = linear(h, 3) as head
+}
+train Deep {
+  input labels: i64[B]
+  loss = cross_entropy(logits, labels)
+  optimizer = sgd(lr: 0.1)
+}
+`;
+  const load = (text: string) => {
+    const r = checkSource(text, "deep.dlm", new Map(), { model: "Deep" });
+    expect(r.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+    const m = r.models.get("Deep")!;
+    return { graph: m.graph!, train: m.train! };
+  };
+  /** bytes of the training step's planned arena, read off the generated declaration */
+  const stepArena = (code: string): number => Number(/const tArena = new ArrayBuffer\((\d+)\)/.exec(code)![1]);
+  const B = 4;
+  const feeds = {
+    x: Float32Array.from({ length: B * 8 }, (_, i) => Math.sin(i)),
+    labels: Int32Array.from({ length: B }, (_, i) => i % 3),
+  };
+
+  /** Two steps of each module from the same weights: the same losses and gradients, bit for bit. */
+  async function expectSameSteps(a: GeneratedModule, b: GeneratedModule): Promise<void> {
+    b.loadWeights(a.parameters());
+    for (let step = 0; step < 2; step++) {
+      expect(b.trainStep(feeds)).toBe(a.trainStep(feeds));
+      for (const [name, g] of a.gradients()) expect(b.gradients().get(name), name).toEqual(g);
+    }
+  }
+
+  it("@checkpoint and @memory_budget recompute in the module's step: same loss and gradients, a smaller arena; checkpoint: false switches both off", async () => {
+    const dims = new Map([["B", B]]);
+    const annotated = load(source("@checkpoint ", ""));
+    const budgeted = load(source("", '@memory_budget("6KB")'));
+    const plain = await generateAndImport(annotated.graph, annotated.train, dims, "Deep", { passes: { checkpoint: false } });
+    for (const [what, m] of [
+      ["@checkpoint", annotated],
+      ["@memory_budget", budgeted],
+    ] as const) {
+      const checkpointed = await generateAndImport(m.graph, m.train, dims, "Deep");
+      expect(stepArena(checkpointed.code), what).toBeLessThan(stepArena(plain.code));
+      await expectSameSteps(plain.mod, checkpointed.mod);
+      const off = generateTsModule(m.graph, m.train, { dims, runtimeImport: "./runtime.js", passes: { checkpoint: false } });
+      expect(stepArena(off), `${what} with checkpoint: false`).toBe(stepArena(plain.code));
+    }
+    // the option (`dlm compile --memory-budget`) overrides the annotation
+    const loose = generateTsModule(budgeted.graph, budgeted.train, { dims, runtimeImport: "./runtime.js", memoryBudget: 1e9 });
+    expect(stepArena(loose)).toBe(stepArena(plain.code));
   });
 });
 

@@ -134,6 +134,21 @@ describe("hover, inlay hints, code lens", () => {
     expect(await server.diagnostics(NET_URI)).toEqual([]);
   });
 
+  it("hover on an annotation says what it does", async () => {
+    const doc = marked(`@<|budget>memory_budget("1MB")
+model Annotated {
+  input x: f32[B, 4]
+  @<|nofuse>nofuse h = x |> linear(4) |> relu
+  output h
+}
+`);
+    const uri = fileUri("test/lsp/__annotations.dlm");
+    server.open(uri, doc.text);
+    expect(await server.diagnostics(uri)).toEqual([]);
+    expect(await hoverAt(uri, doc.at.budget!)).toMatch(/^`@memory_budget`: .*--memory-budget overrides it/);
+    expect(await hoverAt(uri, doc.at.nofuse!)).toMatch(/^`@nofuse`: .*join no fused kernel/);
+  });
+
   it("hover on a binding shows its tensor type", async () => {
     const h = await hoverAt(NET_URI, NET.at.a!);
     expect(h).toContain("a: f32[B, 16, 16, 16]");

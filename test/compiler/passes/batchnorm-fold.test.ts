@@ -32,7 +32,7 @@ function convBn(bias: boolean, extraReader: boolean): { b: PrimBuilder; conv: T 
   return { b, conv };
 }
 
-function expectClose(got: readonly number[], want: ArrayLike<number>, tol: number): void {
+function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, tol: number): void {
   expect(got.length).toBe(want.length);
   for (let i = 0; i < got.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThanOrEqual(tol * Math.max(1, Math.abs(want[i]!)));
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { allocBatch, type BatchBuffer, type Dataset } from "../../../runtime/data/dataset.js";
-import { synthetic } from "../../../runtime/data/synthetic.js";
+import { synthetic, syntheticSplit } from "../../../runtime/data/synthetic.js";
 
 function all(ds: Dataset): Map<string, BatchBuffer> {
   const out = allocBatch(ds, ds.length);
@@ -43,7 +43,7 @@ function nearestMeanAccuracy(x: ArrayLike<number>, dim: number, y: ArrayLike<num
 describe("synthetic", () => {
   it("is deterministic per seed and fills each dtype in range", () => {
     const spec = [
-      { name: "x", shape: [3, 4], dtype: "f32" as const },
+      { name: "x", shape: [3, 4], dtype: "f32" as const, batched: true },
       { name: "tokens", shape: [5], dtype: "i64" as const, high: 7 },
       { name: "edges", shape: [2, 6], dtype: "i64" as const, high: 4 },
       { name: "mask", shape: [5], dtype: "bool" as const },
@@ -85,6 +85,53 @@ describe("synthetic", () => {
     const counts = [0, 0, 0, 0];
     for (const v of d.get("labels")!) counts[v]!++;
     for (const c of counts) expect(c).toBeGreaterThan(300);
+  });
+
+  it("held-out data is new examples labelled by the training data's teacher", () => {
+    // a trainer-shaped spec: x and class labels; the held-out split must be the same task
+    const trainer = {
+      batch: 250,
+      seed: 7,
+      exampleInputs: [
+        { name: "x", shape: [8], dtype: "f32" as const, batched: true },
+        { name: "labels", shape: [], dtype: "i32" as const, batched: true },
+      ],
+      integerRange: () => 4,
+    };
+    const { train, test } = syntheticSplit(trainer);
+    const tr = all(train);
+    const te = all(test);
+    expect(te.get("x")!.subarray(0, 8)).not.toEqual(tr.get("x")!.subarray(0, 8));
+    // nearest class means fitted on the training split classify the held-out split (the helper
+    // fits on the first half and tests on the second: put the training data first)
+    const n = 1000; // 4 held-out batches; as many training examples
+    const x = new Float32Array(2 * n * 8);
+    x.set(tr.get("x")!.subarray(0, n * 8));
+    x.set(te.get("x")!.subarray(0, n * 8), n * 8);
+    const y = new Int32Array(2 * n);
+    y.set(tr.get("labels")!.subarray(0, n));
+    y.set(te.get("labels")!.subarray(0, n), n);
+    expect(nearestMeanAccuracy(x, 8, y, 4)).toBeGreaterThan(0.6); // another teacher: ~0.25
+
+    // per-position lookups: the same table on both splits
+    const seq = {
+      ...trainer,
+      exampleInputs: [
+        { name: "tokens", shape: [6], dtype: "i32" as const, batched: true },
+        { name: "targets", shape: [6], dtype: "i32" as const, batched: true },
+      ],
+      integerRange: () => 20,
+    };
+    const s = syntheticSplit(seq);
+    const table = new Map<number, number>();
+    const [a, b] = [all(s.train), all(s.test)];
+    for (const d of [a, b])
+      for (let i = 0; i < d.get("tokens")!.length; i++) {
+        const t = d.get("tokens")![i]!;
+        const want = table.get(t);
+        if (want !== undefined) expect(d.get("targets")![i]).toBe(want);
+        table.set(t, d.get("targets")![i]!);
+      }
   });
 
   it("labels of token sequences depend on the bag of tokens", () => {
