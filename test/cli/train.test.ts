@@ -86,9 +86,19 @@ describe("dlm train", () => {
     expect(svg).not.toMatch(/NaN|Infinity/);
   });
 
-  it("-O0, --no-fold, --no-simplify, --no-bn-fold, --no-cse, --no-fuse and --no-plan switch the compiler passes off and give the same run bit for bit", async () => {
+  it("-O0, --no-fold, --no-simplify, --no-bn-fold, --no-cse, --no-fuse, --no-flash-attention and --no-plan switch the compiler passes off and give the same run bit for bit", async () => {
     const reports: number[][] = [];
-    const switchSets = [[], ["-O0"], ["--no-fold"], ["--no-simplify"], ["--no-bn-fold"], ["--no-cse"], ["--no-fuse"], ["--no-plan"]];
+    const switchSets = [
+      [],
+      ["-O0"],
+      ["--no-fold"],
+      ["--no-simplify"],
+      ["--no-bn-fold"],
+      ["--no-cse"],
+      ["--no-fuse"],
+      ["--no-flash-attention"],
+      ["--no-plan"],
+    ];
     for (const [i, switches] of switchSets.entries()) {
       const report = at(`O${i}.json`);
       const r = await run("train", at("small.dlm"), ...switches, "--data", "synthetic", ...quick, "--report", report);

@@ -84,7 +84,8 @@ describe("every example's training step", () => {
   it("computes bit for bit what the unoptimised program (a buffer per value, no merged repeats, no fused kernels) computes (2 steps of the fast examples)", () => {
     for (const run of FAST) {
       const short = { ...run, steps: 2 };
-      const planned = trainExample(short);
+      // streaming attention sums in another order (pipeline.test.ts holds it to float32 tolerance): both run the unfused chain
+      const planned = trainExample(short, { passes: { flashAttention: false } });
       const unplanned = trainExample(short, { passes: { plan: false, cse: false, fuse: false } });
       expect(planned.losses, run.model).toEqual(unplanned.losses);
       for (const [name, v] of unplanned.values)
