@@ -8,6 +8,7 @@
 // rotary rotation at ~3 per rotated element (x·cos + rotate_half(x)·sin).
 
 import { Dim, type Shape } from "../dim.js";
+import { attention, attentionUnsupported, attentionWeights, type AttentionAttrs } from "../prim/attention.js";
 import type { PrimBuilder, T } from "../prim/builder.js";
 import {
   ONE,
@@ -24,7 +25,7 @@ import {
   sameDim,
   weightParam,
 } from "./builders.js";
-import { dropout, flag, linear, need, num, optNum, outShape, softmax, table } from "./lowering.js";
+import { dropout, flag, linear, need, num, optNum, outShape, table } from "./lowering.js";
 import { arg, pyCall, withTorch, type TorchTable } from "./torch-mapping.js";
 import {
   type CostContext,
@@ -116,18 +117,27 @@ function leadingBroadcast(q: TensorType, k: TensorType, v: TensorType): Shape {
  * softmax(q·kᵀ·scale + mask)·v as torch.nn.functional.scaled_dot_product_attention: a bool
  * mask says where a query may attend (elsewhere the score is -inf), a float mask is added;
  * causal keeps keys j <= query i (top-left aligned); dropout on the weights in training.
+ *
+ * Lowered to the attention primitive (compiler/prim/attention.ts), which the CPU runs without
+ * storing the weights, unless something has to see them: dropout on the weights in training
+ * (and shapes the primitive does not take). Then it is the unfused chain, and the final matmul
+ * says why in its `attentionFallback` attribute (`dlm compile --explain` prints it).
  */
 function attend(ctx: LowerContext, q: T, k: T, v: T, mask: T | undefined, scale: number | null): T {
   const b = ctx.b;
-  let s = b.scale(b.matmul(q, k, false, true), scale ?? 1 / Math.sqrt(b.shape(q).at(-1)!));
-  const hide = (allowed: T): T => b.where(allowed, s, b.scalar(-Infinity));
-  if (mask !== undefined) s = b.dtype(mask) === "bool" ? hide(mask) : b.plus(s, mask);
-  if (flag(ctx, "causal")) {
-    const grid = b.shape(s).slice(-2);
-    s = hide(b.binary("le", b.iota(grid, 1), b.iota(grid, 0)));
-  }
-  const w = softmax(b, s, -1);
-  return b.matmul(ctx.training ? dropout(b, w, num(ctx, "dropout")) : w, v);
+  const attrs: AttentionAttrs = {
+    scale: scale ?? 1 / Math.sqrt(b.shape(q).at(-1)!),
+    causal: flag(ctx, "causal"),
+    mask: mask === undefined ? "none" : b.dtype(mask) === "bool" ? "keep" : "add",
+  };
+  const dropping = ctx.training && num(ctx, "dropout") > 0;
+  const why = dropping ? "dropout on the attention weights in training" : attentionUnsupported(b, q, k, v, mask);
+  if (why === undefined) return attention(b, q, k, v, mask, attrs);
+  const w = attentionWeights(b, q, k, mask, attrs);
+  const out = b.matmul(dropping ? dropout(b, w, num(ctx, "dropout")) : w, v);
+  // the node was just built: annotate it in place rather than build a twin
+  b.nodes[out] = { ...b.node(out), attrs: { ...b.node(out).attrs, attentionFallback: why } };
+  return out;
 }
 
 /**

@@ -13,8 +13,8 @@
 //   segments; only each group's last output is kept (Chen et al., 2016).
 // - "chain-dp": the cheapest schedule for the chain under a memory budget, found by dynamic
 //   programming (optimalChainSchedule states the problem it solves).
-// - "selective": keep the outputs of expensive ops (matmul, convolution: attention is made of
-//   matmuls), recompute the cheap elementwise, normalisation and data-movement work between them.
+// - "selective": keep the outputs of expensive ops (matmul, convolution, the attention
+//   primitive; unfused attention is made of matmuls), recompute the cheap elementwise, normalisation and data-movement work between them.
 // Under a budget every policy that applies is tried, each planned as the executor plans it, and
 // the one that fits with the least recomputation wins (no checkpointing at all when the step
 // already fits); when none fits, the smallest is used and the report says so.
@@ -80,7 +80,7 @@ export interface Checkpointed {
 const PERSISTENT: ReadonlySet<string> = new Set(["input", "param", "const", "iota"]);
 const RANDOM: ReadonlySet<string> = new Set(["rng_uniform", "rng_normal"]);
 /** What the selective policy keeps: the products that dominate a step's FLOPs. */
-const EXPENSIVE: ReadonlySet<string> = new Set(["matmul", "conv"]);
+const EXPENSIVE: ReadonlySet<string> = new Set(["matmul", "conv", "attention"]);
 
 /**
  * Which forward nodes are activations (values computed from the data and the parameters

@@ -10,8 +10,13 @@
 // value, so node ids the caller kept (a gradient, the loss) still find their buffers.
 //
 // Adding a rewrite is adding an entry to REWRITES (and its switch to PassOptions and the CLI).
+//
+// Attention is lowered to one primitive that the CPU runs as a streaming kernel
+// (compiler/prim/attention.ts); with fusion or `flashAttention` off it is expanded back into
+// the unfused primitives before anything else runs (compiler/passes/attention.ts).
 
 import type { PGraph } from "../prim/ir.js";
+import { expandAttention, hasAttention } from "./attention.js";
 import { foldBatchNorm } from "./batchnorm-fold.js";
 import { foldConstants } from "./constant-fold.js";
 import { commonSubexpressions } from "./cse.js";
@@ -33,6 +38,8 @@ export interface PassOptions {
   readonly cse?: boolean;
   /** operator fusion (`--no-fuse`) */
   readonly fuse?: boolean;
+  /** streaming attention kernels (`--no-flash-attention`; off with fusion too): otherwise attention is expanded into the unfused primitives */
+  readonly flashAttention?: boolean;
   /** static memory planning (`--no-plan`) */
   readonly plan?: boolean;
   /** with planning, elementwise kernels writing over inputs they read last (`--no-in-place`) */
@@ -46,9 +53,15 @@ export const NO_PASSES: Required<PassOptions> = {
   bnFold: false,
   cse: false,
   fuse: false,
+  flashAttention: false,
   plan: false,
   inPlace: false,
 };
+
+/** Whether attention runs as the streaming kernel: it is a fusion, so `--no-fuse` switches it off too. */
+export function flashAttentionOn(options: PassOptions): boolean {
+  return options.fuse !== false && options.flashAttention !== false;
+}
 
 export interface GraphRewrite {
   readonly name: string;
@@ -89,6 +102,12 @@ export interface OptimiseHooks {
 export function optimise(graph: PGraph, options: PassOptions = {}, hooks: OptimiseHooks = {}): Optimised {
   let current = graph;
   let nodeOf: Int32Array = Int32Array.from(graph.nodes, (_, i) => i);
+  if (!flashAttentionOn(options) && hasAttention(current)) {
+    const r = expandAttention(current);
+    current = r.graph;
+    nodeOf = r.nodeOf;
+    hooks.verify?.(current, "attention expansion");
+  }
   for (const pass of REWRITES) {
     if (options[pass.option] === false) continue;
     const r = pass.run(current);

@@ -4,6 +4,7 @@
 // operation 1 per output element, a reduction 1 per input element; moving data (reshape,
 // transpose, slice, pad, concat, gather, cast, broadcast) and leaves cost nothing.
 
+import { attentionFlops } from "./attention.js";
 import { BINARY, UNARY, numelOf, type PGraph, type PNode } from "./ir.js";
 
 const ELEMENTWISE: ReadonlySet<string> = new Set<string>([...UNARY, ...BINARY, "where", "rng_uniform", "rng_normal"]);
@@ -22,6 +23,9 @@ export function primitiveFlops(n: PNode, graph: PGraph): number {
       const inner = n.attrs.transA === true ? a.at(-2)! : a.at(-1)!;
       return 2 * out * inner;
     }
+    case "attention":
+    case "attention_grad":
+      return attentionFlops(n, shapeOf);
     case "conv":
     case "conv_input_grad":
       // every output (conv) or every input-gradient (its transpose) element: one window of C/groups × kernel

@@ -115,4 +115,7 @@ export const PRIMITIVES = [
   "max_pool_grad",
   "avg_pool",
   "avg_pool_grad",
+  // softmax(q·kᵀ·scale + mask)·v as one streaming kernel, and its packed [dq, dk, dv] (compiler/prim/attention.ts)
+  "attention",
+  "attention_grad",
 ] as const;

@@ -69,6 +69,13 @@ function checkShape(n: PNode, ins: readonly PNode[], bad: (msg: string) => void,
     const keep = n.attrs["keepdims"] === true;
     const want = ins[0]!.shape.flatMap((d, i) => (axes.includes(i) ? (keep ? [1] : []) : [d]));
     if (!same(want, n.shape)) bad(`reducing ${show(axes)} of ${show(ins[0]!.shape)} gives ${show(want)}, not ${show(n.shape)}`);
+  } else if (n.op === "attention" || n.op === "attention_grad") {
+    const [q, k, v] = ins.map((i) => i.shape) as [number[], number[], number[]];
+    const lead = q.slice(0, -2);
+    if (!same(k.slice(0, -2), lead) || !same(v.slice(0, -2), lead) || q.at(-1) !== k.at(-1) || k.at(-2) !== v.at(-2))
+      bad(`q ${show(q)}, k ${show(k)}, v ${show(v)} do not chain`);
+    const want = n.op === "attention" ? [...q.slice(0, -1), v.at(-1)! + 1] : [numelOf(q) + numelOf(k) + numelOf(v)];
+    if (!same(want, n.shape)) bad(`shape ${show(n.shape)}, not ${show(want)}`);
   } else if (n.op === "const") {
     const values = n.attrs["values"] as readonly number[] | undefined;
     if (values && values.length !== numelOf(n.shape)) bad(`${values.length} values for ${show(n.shape)}`);

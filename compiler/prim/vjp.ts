@@ -3,6 +3,7 @@
 // (second order, as MAML needs). Each rule receives the node, its output cotangent `dy`
 // and which inputs need a gradient, and returns one cotangent per input (undefined: none).
 
+import { attentionVjp } from "./attention.js";
 import type { PrimBuilder, T, Window } from "./builder.js";
 import type { PNode } from "./ir.js";
 
@@ -226,5 +227,6 @@ export const VJP: Readonly<Record<string, VjpRule>> = {
   },
   max_pool: (b, n, dy) => [b.maxPoolGrad(x0(n), dy, win(n))],
   avg_pool: (b, n, dy) => [b.avgPoolGrad(dy, b.shape(x0(n)), win(n), n.attrs.countPad as boolean)],
+  attention: attentionVjp,
   avg_pool_grad: (b, n, dz) => [b.avgPool(dz, win(n), n.attrs.countPad as boolean)],
 };

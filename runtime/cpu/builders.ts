@@ -26,6 +26,7 @@ import {
   maxPoolGrad as localMaxPoolGrad,
   poolPlan,
 } from "./ops-pool.js";
+import { attentionGradKernel, attentionKernel } from "./ops-attention.js";
 import type { SeededStream } from "./ops-rng.js";
 
 export type { Buf } from "./ops-elementwise.js";
@@ -634,4 +635,6 @@ export const BUILDERS: Record<string, (ctx: Ctx) => Kernel | null> = {
   max_pool_grad: maxPoolGradK,
   avg_pool: avgPoolK,
   avg_pool_grad: avgPoolGradK,
+  attention: attentionKernel,
+  attention_grad: attentionGradKernel,
 };

@@ -23,6 +23,7 @@
 
 import { numelOf, stridesOf, type PDType, type PGraph, type PNode } from "../../compiler/prim/ir.js";
 import { BINARY_F, UNARY_F } from "./ops-math.js";
+import { attentionGradReference, attentionReference } from "./reference-attention.js";
 import { SeededStream } from "./ops-rng.js";
 
 export type HostArray = Float64Array | Float32Array | Int32Array | Uint8Array;
@@ -474,4 +475,6 @@ const OPS: Record<string, Op> = {
   max_pool_grad: maxPoolGrad,
   avg_pool: avgPool,
   avg_pool_grad: avgPoolGrad,
+  attention: attentionReference,
+  attention_grad: attentionGradReference,
 };

@@ -25,6 +25,7 @@
 import { fusedGroupKernel } from "../../compiler/codegen/wgsl/elementwise.js";
 import { WGSL_RULES, isPrimitive } from "../../compiler/codegen/wgsl/index.js";
 import type { WgslKernel } from "../../compiler/codegen/wgsl/kernel.js";
+import { expandAttention, hasAttention } from "../../compiler/passes/attention.js";
 import { commonSubexpressions } from "../../compiler/passes/cse.js";
 import { liveNodes } from "../../compiler/passes/dead-code.js";
 import { planFusion, type FusionPlan } from "../../compiler/passes/fusion.js";
@@ -112,14 +113,17 @@ interface Dispatch {
 /** Pipelines by WGSL text, per device (a kernel used by several programs compiles once). */
 const pipelineCache = new WeakMap<GPUDevice, Map<string, Promise<{ pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }>>>();
 
-export async function compileGpu(graph: PGraph, options: GpuCompileOptions = {}): Promise<GpuProgram> {
+export async function compileGpu(given: PGraph, options: GpuCompileOptions = {}): Promise<GpuProgram> {
   const gpu = options.gpu ?? (await acquireGpu());
   const { device } = gpu;
   const target = kernelTarget(device);
-  for (const n of graph.nodes) {
+  for (const n of given.nodes) {
     if (!isPrimitive(n.op)) throw new Error(`webgpu: unknown primitive '${n.op}' (node ${n.id})`);
     for (const i of n.inputs) if (!(i < n.id)) throw new Error(`webgpu: node ${n.id} (${n.op}) reads node ${i}, which comes later`);
   }
+  // no streaming attention kernel here yet: attention runs as the unfused primitives (readNode takes `given`'s ids)
+  const expanded = hasAttention(given) ? expandAttention(given) : undefined;
+  const graph = expanded?.graph ?? given;
   const live = liveNodes(graph);
   const rep = options.cse === false ? undefined : commonSubexpressions(graph, live);
   const maxBindings = device.limits.maxStorageBuffersPerShaderStage;
@@ -174,6 +178,7 @@ export async function compileGpu(graph: PGraph, options: GpuCompileOptions = {})
     }
     const rule = WGSL_RULES[n.op as keyof typeof WGSL_RULES];
     if (rule === "alias") continue;
+    if (rule === "expanded") throw new Error(`webgpu: '${n.op}' (node ${n.id}) should have been expanded`);
     if (rule === "host") {
       const loc = locate(n.id);
       if (n.op === "const" || n.op === "iota") device.queue.writeBuffer(loc.buffer, loc.offset, hostValue(n));
@@ -358,7 +363,7 @@ export async function compileGpu(graph: PGraph, options: GpuCompileOptions = {})
       return readNow(o.node.id, o.loc);
     },
     readNode(node) {
-      const s = storageOf(node);
+      const s = storageOf(expanded ? expanded.nodeOf[node]! : node);
       if (s < 0 || !own.has(s)) throw new Error(`webgpu: node ${node} is not computed or has no storage of its own`);
       if (!plan.persistent.has(s) && arena)
         throw new Error(`webgpu: node ${node} is an intermediate in the shared arena (compile with plan: false to read it)`);

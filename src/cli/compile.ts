@@ -10,7 +10,8 @@ import type { ModelGraph } from "../../compiler/ir/graph.js";
 import type { TrainSetup } from "../../compiler/train.js";
 import { generateTsModule, type TsModuleOptions } from "../../compiler/codegen/ts.js";
 import type { FusionGroup } from "../../compiler/passes/fusion.js";
-import { optimise } from "../../compiler/passes/pipeline.js";
+import { flashAttentionOn, optimise, type PassOptions } from "../../compiler/passes/pipeline.js";
+import type { PGraph, PNode } from "../../compiler/prim/ir.js";
 import { buildEvalGraph, buildTrainingGraph, checkpointedStep, type StepPassOptions } from "../../compiler/training-graph.js";
 import { formatTs } from "../../compiler/codegen/format.js";
 import { writeFileAtomic } from "../atomic.js";
@@ -100,7 +101,8 @@ export async function runCompile(a: CompileArgs): Promise<CompileResult> {
 
 /**
  * `--explain`: the fusion groups of the training step (a forward pass without a train
- * section), each with its primitives, shape, layer and the source range it comes from.
+ * section), each with its primitives, shape, layer and the source range it comes from; then
+ * its attention kernels.
  */
 export function explainFusion(
   graph: ModelGraph,
@@ -117,24 +119,60 @@ export function explainFusion(
       .training.model;
   const g = (loss ? step(loss) : buildEvalGraph(graph, dims)).builder.graph();
   const what = `${loss ? "training step" : "forward pass"} of ${graph.name} (${[...dims].map(([k, v]) => `${k}=${v}`).join(", ")})`;
-  if (passes.fuse === false) return `fusion is off (--no-fuse / -O0): no groups in the ${what}\n`;
+  const location = (n: PNode): string | undefined => {
+    if (!n.origin) return undefined;
+    const r = n.origin.range;
+    return `${displayPath(n.origin.file)}:${r.start.line}:${r.start.column}-${r.end.line}:${r.end.column}`;
+  };
+  const site = (n: PNode): string | undefined => {
+    const at = location(n);
+    return at !== undefined && n.instance !== undefined ? `${at} (${n.instance})` : at;
+  };
+  const attention = explainAttention(g, passes, site);
+  if (passes.fuse === false) return `fusion is off (--no-fuse / -O0): no groups in the ${what}\n${attention}`;
   // the groups of the graph as compiled: after the rewrites the other switches leave on
   const { graph: rewritten, fusion } = optimise(g, passes);
   const lines = [`${fusion!.groups.length} fusion groups in the ${what}:`];
   fusion!.groups.forEach((group, k) => {
     const nodes = group.members.map((m) => rewritten.nodes[m]!);
     const sites = new Map<string, string>();
-    for (const n of nodes) {
-      if (!n.origin) continue;
-      const r = n.origin.range;
-      const at = `${displayPath(n.origin.file)}:${r.start.line}:${r.start.column}-${r.end.line}:${r.end.column}`;
-      sites.set(at, n.instance !== undefined ? `${at} (${n.instance})` : at);
-    }
+    for (const n of nodes) if (n.origin) sites.set(location(n)!, site(n)!);
     lines.push(
       `  ${k + 1}. ${nodes.map((n) => n.op).join(" -> ")}  ${nodes.at(-1)!.dtype}[${nodes.at(-1)!.shape.join(", ")}]${rowsNote(group)}: reads ${group.inputs.length}, writes ${group.outputs.length}`,
       ...[...sites.values()].map((s) => `       ${s}`),
     );
   });
+  return lines.join("\n") + "\n" + attention;
+}
+
+/**
+ * The attention of the graph: each streaming (flash) attention kernel, forward and backward,
+ * and each attention that stays unfused with the reason the lowering gave (or the switch).
+ */
+function explainAttention(g: PGraph, passes: PassOptions, site: (n: PNode) => string | undefined): string {
+  const streamed = g.nodes.filter((n) => n.op === "attention" || n.op === "attention_grad");
+  const unfused = g.nodes.filter((n) => typeof n.attrs["attentionFallback"] === "string");
+  if (streamed.length + unfused.length === 0) return "";
+  const lines: string[] = [];
+  const at = (n: PNode): string => (site(n) ? `\n       ${site(n)}` : "");
+  if (streamed.length > 0 && !flashAttentionOn(passes))
+    lines.push(`${streamed.length} attention kernels run unfused: ${passes.fuse === false ? "--no-fuse / -O0" : "--no-flash-attention"}`);
+  else if (streamed.length > 0) {
+    lines.push(`${streamed.length} streaming attention kernels (no [Tq, Tk] scores stored):`);
+    streamed.forEach((n, k) => {
+      const masks = [
+        n.attrs["causal"] === true ? "causal" : "",
+        n.attrs["mask"] === "keep" ? "bool mask" : n.attrs["mask"] === "add" ? "additive mask" : "",
+      ];
+      const how = masks.filter((m) => m !== "").join(", ");
+      const [q, keys] = [g.nodes[n.inputs[0]!]!.shape, g.nodes[n.inputs[1]!]!.shape.at(-2)];
+      lines.push(`  ${k + 1}. ${n.op}: queries f32[${q.join(", ")}] against ${keys} keys${how ? ` (${how})` : ""}${at(n)}`);
+    });
+  }
+  if (unfused.length > 0) {
+    lines.push(`${unfused.length} attention products unfused, the [Tq, Tk] weights stored:`);
+    unfused.forEach((n, k) => lines.push(`  ${k + 1}. ${String(n.attrs["attentionFallback"])}${at(n)}`));
+  }
   return lines.join("\n") + "\n";
 }
 

@@ -29,18 +29,19 @@ const USAGE = `dlm — a toolchain for deep-learning models
 usage:
   dlm check FILE... [--json]                       check files; diagnostics on stderr
   dlm summary FILE [--model NAME] [--dim B=32]... [--param name=value]... [--json] [--memory-svg FILE.svg]
-           [--memory-budget BYTES] [-O0 | --no-fold | --no-simplify | --no-bn-fold | --no-cse | --no-fuse | --no-in-place | --no-checkpoint]
+           [--memory-budget BYTES] [-O0 | --no-fold | --no-simplify | --no-bn-fold | --no-cse | --no-fuse | --no-flash-attention | --no-in-place | --no-checkpoint]
                                                    layer table, parameters, MACs/FLOPs, memory (planned)
   dlm train FILE [--model NAME] [--data mnist|synthetic|FILE.csv] [--epochs N] [--batch B]
            [--lr X] [--seed S] [--dim T=64]... [--save CKPT] [--resume CKPT | --weights W.safetensors]
            [--report FILE.json] [--curve FILE.svg] [--steps-per-epoch N] [--backend cpu|webgpu] [--quiet]
-           [--memory-budget BYTES] [-O0 | --no-fold | --no-simplify | --no-bn-fold | --no-cse | --no-fuse | --no-plan | --no-in-place | --no-checkpoint]
+           [--memory-budget BYTES] [-O0 | --no-fold | --no-simplify | --no-bn-fold | --no-cse | --no-fuse | --no-flash-attention | --no-plan | --no-in-place
+           | --no-checkpoint]
                                                    train on the CPU (or WebGPU); per-epoch loss and accuracy
   dlm run FILE --weights W.safetensors --input NAME=FILE.json|JSON... [--model NAME] [--dim T=64]... [--json]
                                                    inference in eval mode; prints each output's shape and values
   dlm compile FILE [--model NAME] --target ts -o DIR [--bundle] [--batch B] [--dim T=64]...
            [--seed S] [--runtime SPEC] [--explain] [--memory-budget BYTES]
-           [-O0 | --no-fold | --no-simplify | --no-bn-fold | --no-cse | --no-fuse | --no-plan | --no-in-place | --no-checkpoint]
+           [-O0 | --no-fold | --no-simplify | --no-bn-fold | --no-cse | --no-fuse | --no-flash-attention | --no-plan | --no-in-place | --no-checkpoint]
                                                    write DIR/<model>.ts (and with --bundle DIR/<model>.js)
   dlm export FILE [--model NAME] (--onnx OUT.onnx | --torch OUT.py) [--weights W.safetensors]
            [--dim T=64]... [--seed S]           the inference graph as ONNX (with weights) or a PyTorch module
@@ -272,6 +273,7 @@ const PASS_SWITCHES: Readonly<Record<string, keyof PassSwitches>> = {
   "--no-bn-fold": "bnFold",
   "--no-cse": "cse",
   "--no-fuse": "fuse",
+  "--no-flash-attention": "flashAttention",
   "--no-plan": "plan",
   "--no-in-place": "inPlace",
   "--no-checkpoint": "checkpoint",

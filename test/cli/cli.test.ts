@@ -92,6 +92,18 @@ describe("dlm summary", () => {
     expect(five.params.total).toBe(62006 - 5 * 84 - 5);
   });
 
+  it("streaming attention shrinks the planned activations of a transformer's training step; --no-flash-attention and --no-fuse keep the weights", () => {
+    // the 6-layer encoder at d = 64, 4 heads, T = 64, without dropout on the attention weights
+    const small = ["--dim", "B=2", "--dim", "T=64", ...["d=64", "heads=4", "ff=128", "drop=0", "vocab=100"].flatMap((p) => ["--param", p])];
+    const planned = (...flags: string[]): number =>
+      JSON.parse(run("summary", "--json", ...small, ...flags, example("transformer_encoder.dlm")).stdout).activation_memory.planned;
+    const streamed = planned();
+    const unfused = planned("--no-flash-attention");
+    // each layer's softmax weights [2, 4, 64, 64] are no longer kept for the backward pass
+    expect(unfused - streamed).toBeGreaterThanOrEqual(2 * 4 * 64 * 64 * 4);
+    expect(planned("--no-fuse")).toBeGreaterThan(streamed);
+  });
+
   it("--json reports the planned activation memory of a training step (a forward pass without a train section); --memory-svg draws it", () => {
     const lenet = JSON.parse(run("summary", "--json", "--model", "LeNet5MNIST", "--dim", "B=16", example("lenet5.dlm")).stdout);
     const a = lenet.activation_memory;

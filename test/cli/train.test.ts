@@ -86,7 +86,7 @@ describe("dlm train", () => {
     expect(svg).not.toMatch(/NaN|Infinity/);
   });
 
-  it("-O0, --no-fold, --no-simplify, --no-bn-fold, --no-cse, --no-fuse, --no-plan and --no-in-place switch the compiler passes off and give the same run bit for bit", async () => {
+  it("-O0, --no-fold, --no-simplify, --no-bn-fold, --no-cse, --no-fuse, --no-flash-attention, --no-plan and --no-in-place switch the compiler passes off and give the same run bit for bit", async () => {
     const reports: number[][] = [];
     const switchSets = [
       [],
@@ -96,6 +96,7 @@ describe("dlm train", () => {
       ["--no-bn-fold"],
       ["--no-cse"],
       ["--no-fuse"],
+      ["--no-flash-attention"],
       ["--no-plan"],
       ["--no-in-place"],
     ];

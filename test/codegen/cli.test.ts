@@ -101,6 +101,38 @@ describe("dlm compile", () => {
     expect(readFileSync(join(out, "LeNet5MNIST.ts"), "utf8")).not.toContain("fused");
   });
 
+  it("--explain lists the streaming attention kernels, and why an attention stays unfused", async () => {
+    const out = outDir("explain-attention");
+    const small = ["--dim", "T=16", "--batch", "2", "--explain", "--quiet"];
+    const gt = await run("compile", example("graph_transformer.dlm"), "-o", out, "--dim", "N=8", "--batch", "2", "--explain", "--quiet");
+    expect(gt.code, gt.stderr).toBe(0);
+    expect(gt.stdout).toMatch(
+      /\n8 streaming attention kernels \(no \[Tq, Tk\] scores stored\):\n {2}1\. attention: queries f32\[2, 8, 8, 16\] against 8 keys \(bool mask\)\n/,
+    );
+    expect(gt.stdout).toMatch(
+      /\d+\. attention_grad: queries f32\[2, 8, 8, 16\] against 8 keys \(bool mask\)\n {7}std\/attention\.dlm:\d+:\d+-\d+:\d+ \(encoder\.layers\.\d\.attn\.a \(backward\)\)/,
+    );
+    const off = await run(
+      "compile",
+      example("graph_transformer.dlm"),
+      "-o",
+      out,
+      "--dim",
+      "N=8",
+      "--batch",
+      "2",
+      "--explain",
+      "--quiet",
+      "--no-flash-attention",
+    );
+    expect(off.stdout).toContain("8 attention kernels run unfused: --no-flash-attention");
+    // GPT-2 drops attention weights in training: the weights must be stored
+    const gpt = await run("compile", example("gpt2_small.dlm"), "-o", out, ...small);
+    expect(gpt.stdout).toMatch(
+      /12 attention products unfused, the \[Tq, Tk\] weights stored:\n {2}1\. dropout on the attention weights in training\n/,
+    );
+  });
+
   it("bad command lines exit 2", async () => {
     const dir = outDir("bad");
     const mlp = example("mlp_mnist.dlm");

@@ -126,6 +126,17 @@ describe("generated TypeScript modules agree with the executor", () => {
     );
   });
 
+  it("a graph transformer (graph_transformer.dlm): streaming attention forward and backward under a neighbourhood mask", async () => {
+    await parity(
+      "graph_transformer.dlm",
+      "GraphTransformer",
+      new Map([
+        ["B", 2],
+        ["N", 16],
+      ]),
+    );
+  });
+
   it("a model without a train section still gives forward and parameters", async () => {
     const { graph } = loadExample("rnn.dlm", "TorchRNN");
     const { mod } = await generateAndImport(graph, undefined, new Map([["B", 2]]), "TorchRNN");

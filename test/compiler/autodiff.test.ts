@@ -4,6 +4,7 @@
 
 import { describe, expect, it } from "vitest";
 import { gradients } from "../../compiler/autodiff.js";
+import { attention } from "../../compiler/prim/attention.js";
 import { PrimBuilder, type T, type Window } from "../../compiler/prim/builder.js";
 import { numelOf, PRIMITIVES } from "../../compiler/prim/ir.js";
 import { NON_DIFFERENTIABLE, VJP } from "../../compiler/prim/vjp.js";
@@ -115,6 +116,16 @@ export const CASES: Record<string, Case> = {
   max_pool: { inputs: [{ shape: [1, 2, 4, 5] }], build: (b, [x]) => b.maxPool(x!, w2([2, 2], [2, 2], [0, 1], [0, 0])) },
   avg_pool: { inputs: [{ shape: [1, 2, 4, 5] }], build: (b, [x]) => b.avgPool(x!, w2([3, 3], [1, 2], [1, 1], [1, 1]), false) },
   avg_pool_grad: { inputs: [{ shape: [1, 1, 2, 2] }], build: (b, [dy]) => b.avgPoolGrad(dy!, [1, 1, 4, 4], w2([2, 2], [2, 2]), true) },
+  // the streaming backward (attention_grad) under a causal padding mask, and the unfused one a learned additive bias takes
+  attention: {
+    inputs: [{ shape: [2, 3, 4] }, { shape: [2, 5, 4] }, { shape: [2, 5, 3] }, { shape: [3, 5] }],
+    build: (b, [q, k, v, bias]) => {
+      const keep = b.tensor([1, 0, 1, 1, 0, 1, 1, 0, 1, 1], [2, 1, 5], "bool");
+      const hidden = attention(b, q!, k!, v!, keep, { scale: 0.7, causal: true, mask: "keep" });
+      const biased = attention(b, q!, k!, v!, bias, { scale: 0.5, causal: false, mask: "add" });
+      return b.plus(hidden, biased);
+    },
+  },
 };
 
 /** loss = Σ y·r for a fixed random r, so every output element's gradient is checked. */

@@ -85,6 +85,8 @@ describe("executor agrees with the float64 reference on random graphs", () => {
       "max_pool_grad",
       "avg_pool",
       "avg_pool_grad",
+      "attention",
+      "attention_grad",
     );
     expect(all.filter((op) => !seen.has(op))).toEqual([]);
   });

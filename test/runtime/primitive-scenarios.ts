@@ -2,6 +2,7 @@
 // (test/runtime/executor.test.ts: CPU against the float64 reference; test/runtime/webgpu/:
 // WebGPU against the CPU). A primitive missing from every scenario fails PRIMITIVE_COVERAGE's test.
 
+import { attention, attentionGrad, type AttentionMask } from "../../compiler/prim/attention.ts";
 import { BINARY, PrimBuilder, UNARY, type T } from "../../compiler/prim/builder.ts";
 import type { PDType } from "../../compiler/prim/ir.ts";
 import type { HostArray } from "../../runtime/cpu/reference.ts";
@@ -252,5 +253,26 @@ export const SCENARIOS: Record<string, Scenario> = {
     const cp = g.r.int(2) === 1;
     g.b.avgPool(x, w, cp);
     g.b.avgPoolGrad(dy, s, w, cp);
+  },
+  attention(g) {
+    const b = g.b;
+    const lead = g.shape(g.int(0, 2), 3);
+    const [tq, tk, d, dv] = [g.int(1, 6), g.int(1, 6), g.int(1, 5), g.int(1, 5)];
+    const kvLead = lead.map((n) => (g.r.int(2) === 1 ? 1 : n)); // shared key/value heads broadcast
+    const [q, k, v] = [g.input([...lead, tq, d]), g.input([...kvLead, tk, d]), g.input([...kvLead, tk, dv])];
+    const kind = g.pick<AttentionMask>(["none", "keep", "add"]);
+    const maskShape = g.broadcastable([...lead, tq, tk]);
+    // a bool mask always keeps key 0, so no query has all its keys hidden
+    const firstKey = b.binary("eq", b.iota([tq, tk], 1), b.scalar(0, "i32"));
+    const mask = kind === "none" ? undefined : kind === "keep" ? b.binary("or", g.input(maskShape, "bool"), firstKey) : g.input(maskShape);
+    const attrs = { scale: 1 / Math.sqrt(d), causal: g.r.int(2) === 1, mask: kind };
+    // attention() returns the output columns of the attention node's value
+    const a = b.node(attention(b, q, k, v, mask, attrs)).inputs[0]!;
+    attentionGrad(b, a, g.input(b.shape(a)));
+    // several tiles of queries and keys
+    const big = b.node(
+      attention(b, g.input([1, 70, 4]), g.input([1, 300, 4]), g.input([1, 300, 3]), undefined, { scale: 0.5, causal: false, mask: "none" }),
+    ).inputs[0]!;
+    attentionGrad(b, big, g.input(b.shape(big)));
   },
 };

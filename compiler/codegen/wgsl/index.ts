@@ -23,7 +23,8 @@ import { argReduceKernel, reduceKernel } from "./reduce.js";
 
 export type Primitive = (typeof PRIMITIVES)[number];
 
-export type WgslRule = WgslGenerator | "host" | "alias";
+/** "expanded": the WebGPU executor rewrites the primitive into others first (attention: compiler/passes/attention.ts) */
+export type WgslRule = WgslGenerator | "host" | "alias" | "expanded";
 
 const elementwise = <K extends string>(ops: readonly K[]) =>
   Object.fromEntries(ops.map((op) => [op, elementwiseKernel])) as Record<K, WgslGenerator>;
@@ -55,6 +56,8 @@ export const WGSL_RULES: { readonly [op in Primitive]: WgslRule } = {
   scatter_add: scatterAddKernel,
   one_hot: oneHotKernel,
   matmul: basicMatmulKernel,
+  attention: "expanded",
+  attention_grad: "expanded",
   conv: basicConvKernel,
   conv_input_grad: basicConvInputGradKernel,
   conv_weight_grad: basicConvWeightGradKernel,

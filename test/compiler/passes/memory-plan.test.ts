@@ -184,7 +184,8 @@ describe("every example's training step", () => {
     expect(TRAINED.filter((m) => !FAST.some((r) => r.model === m))).toEqual([]);
     for (const run of FAST.filter((r) => TRAINED.includes(r.model))) {
       const short = { ...run, steps: 2 };
-      const planned = trainExample(short);
+      // streaming attention sums in another order (pipeline.test.ts holds it to float32 tolerance): both run the unfused chain
+      const planned = trainExample(short, { passes: { flashAttention: false } });
       const unplanned = trainExample(short, { passes: { plan: false, cse: false, fuse: false } });
       expect(planned.losses, run.model).toEqual(unplanned.losses);
       for (const [name, v] of unplanned.values)
