@@ -10,6 +10,7 @@ import type { ModelGraph } from "../../compiler/ir/graph.js";
 import type { TrainSetup } from "../../compiler/train.js";
 import { generateTsModule, type TsModuleOptions } from "../../compiler/codegen/ts.js";
 import type { FusionGroup } from "../../compiler/passes/fusion.js";
+import type { PNode } from "../../compiler/prim/ir.js";
 import { optimise, type PassOptions } from "../../compiler/passes/pipeline.js";
 import { buildEvalGraph, buildTrainingGraph } from "../../compiler/training-graph.js";
 import { formatTs } from "../../compiler/codegen/format.js";
@@ -122,16 +123,22 @@ export function explainFusion(
       const at = `${displayPath(n.origin.file)}:${r.start.line}:${r.start.column}-${r.end.line}:${r.end.column}`;
       sites.set(at, n.instance !== undefined ? `${at} (${n.instance})` : at);
     }
+    // an epilogue's anchor reads its own operands besides the group's inputs
+    const reads = group.inputs.length + (group.kind === "epilogue" ? new Set(nodes[0]!.inputs).size : 0);
     lines.push(
-      `  ${k + 1}. ${nodes.map((n) => n.op).join(" -> ")}  ${nodes.at(-1)!.dtype}[${nodes.at(-1)!.shape.join(", ")}]${rowsNote(group)}: reads ${group.inputs.length}, writes ${group.outputs.length}`,
+      `  ${k + 1}. ${nodes.map((n) => n.op).join(" -> ")}  ${nodes.at(-1)!.dtype}[${nodes.at(-1)!.shape.join(", ")}]${groupNote(group, nodes[0]!)}: reads ${reads}, writes ${group.outputs.length}`,
       ...[...sites.values()].map((s) => `       ${s}`),
     );
   });
   return lines.join("\n") + "\n";
 }
 
-/** A row group's rows, as `, rows 6×16` (one kernel walking each row once per level of reductions). */
-function rowsNote(group: FusionGroup): string {
+/**
+ * A row group's rows, as `, row kernel over 6×16` (one kernel walking each row once per level
+ * of reductions); an epilogue group's kernel, as `, epilogue of matmul`.
+ */
+function groupNote(group: FusionGroup, anchor: PNode): string {
+  if (group.kind === "epilogue") return `, epilogue of ${anchor.op}`;
   return group.rows ? `, row kernel over ${group.rows.count}×${group.rows.length}` : "";
 }
 
