@@ -1,6 +1,7 @@
 // Operator fusion, measured: kernels launched and bytes read and written per training step
-// before and after fusion, and the CPU step time both ways, side by side in one run (the two
-// programs alternate step by step, so drift in the machine's speed hits both alike).
+// before and after fusion, and the CPU step time both ways (the median step), side by side in
+// one run (the two programs alternate step by step, so drift in the machine's speed hits both
+// alike).
 //
 // npm run bench:fusion [-- --steps N] [-- MODEL...]
 
@@ -45,6 +46,9 @@ function traffic(source: PGraph): { kernels: [number, number]; bytes: [number, n
   for (const g of fusion.groups) {
     fusedKernels++;
     fusedBytes += g.inputs.reduce((s, i) => s + size(i.node), 0) + g.outputs.reduce((s, o) => s + size(o), 0);
+    // an epilogue's anchor reads its operands itself
+    if (g.kind === "epilogue")
+      fusedBytes += [...new Set(graph.nodes[g.members[0]!]!.inputs.map((i) => rep[i]!))].reduce((s, i) => s + size(i), 0);
   }
   const m = memory!;
   const ratios = `${(m.planned / m.naive).toFixed(2)} of naive, ${(m.planned / m.lowerBound).toFixed(3)}x lower bound`;
@@ -77,15 +81,16 @@ for (const c of CASES) {
   const t = traffic(graph);
   const programs = [compile(graph, { fuse: false }), compile(graph)];
   const feeds = feedsFor(graph);
-  const ms = [0, 0];
+  const ms: [number[], number[]] = [[], []];
   for (let s = 0; s < 3; s++) for (const p of programs) p.run(feeds); // warm-up: the engine compiles the hot loops
   for (let s = 0; s < steps; s++)
     programs.forEach((p, k) => {
       const t0 = performance.now();
       p.run(feeds);
-      ms[k]! += performance.now() - t0;
+      ms[k].push(performance.now() - t0);
     });
-  const [a, b] = [ms[0]! / steps, ms[1]! / steps];
+  // medians: a step that lands on a burst of load from other processes does not count
+  const [a, b] = ms.map((m) => m.sort((x, y) => x - y)[m.length >> 1]!) as [number, number];
   console.log(
     `${c.model.padEnd(30)} ${`${t.kernels[0]} → ${t.kernels[1]}`.padEnd(17)} ${`${mb(t.bytes[0])} → ${mb(t.bytes[1])}`.padEnd(18)} ${`${a.toFixed(1)} → ${b.toFixed(1)}`.padEnd(27)} ${`${(a / b).toFixed(2)}x`.padEnd(10)} ${t.memory}`,
   );

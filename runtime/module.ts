@@ -11,6 +11,9 @@
 //       the executor's kernel builder for one primitive node (runtime/cpu/builders.ts): plans
 //       once, returns a () => void that computes the node into `out` (a no-op where nothing
 //       runs per call: iota fills `out` right away).
+//   withEpilogue(op, node, attrs, shape, epilogue, [in0, shape0], ...) -> kernel closure
+//       ops.matmul / ops.conv whose output is not written but handed, a finished stretch at a
+//       time, to `epilogue(values, s, o, n)` (a fused group's loop, compiler/codegen/fused-loop.ts)
 //   feed(slots, feeds)          copy named inputs into the module's input buffers
 //   initParams(params, seed)    initialise parameters exactly as runtime/trainer.ts does
 //   loadWeights(params, map)    copy named weights into the parameter buffers
@@ -21,7 +24,7 @@
 
 import type { InitName } from "../compiler/ops/types.js";
 import { PRIMITIVES } from "../compiler/prim/ir.js";
-import { BUILDERS, dtypeOf, type Buf, type Kernel } from "./cpu/builders.js";
+import { BUILDERS, dtypeOf, epilogueKernel, type Buf, type Epilogue, type Kernel } from "./cpu/builders.js";
 import { SeededStream } from "./cpu/ops-rng.js";
 import { initialize } from "./init.js";
 import { Rng } from "./rng.js";
@@ -32,7 +35,7 @@ export { SCALAR_F as scalar } from "./cpu/ops-math.js";
 /** The scalar function of an elementwise primitive. */
 export type ScalarFn = (...x: number[]) => number;
 export { clipGradNorm, clipGradValue, createOptimizer, createSchedule, type Optimizer, type ParamBuffer, type Schedule } from "./optim.js";
-export type { Buf, Kernel } from "./cpu/builders.js";
+export type { Buf, Epilogue, Kernel } from "./cpu/builders.js";
 
 export type PrimitiveName = (typeof PRIMITIVES)[number];
 
@@ -60,6 +63,26 @@ function builder(op: PrimitiveName): KernelBuilder {
       // generated code runs rng nodes itself, from its own stream; a builder called directly gets a shared one
       rng: (sharedRng ??= new SeededStream(0)),
     }) ?? NOOP;
+}
+
+/** The kernel of a matmul or conv node (of output `shape`) whose output goes through `epilogue` instead of into memory. */
+export function withEpilogue(
+  op: "matmul" | "conv",
+  node: number,
+  attrs: Readonly<Record<string, unknown>>,
+  shape: readonly number[],
+  epilogue: Epilogue,
+  ...ins: Operand[]
+): Kernel {
+  return epilogueKernel(
+    {
+      n: { id: node, op, inputs: [], attrs, shape, dtype: "f32" },
+      ins: ins.map((x) => x[0]),
+      shapes: ins.map((x) => x[1]),
+      rng: (sharedRng ??= new SeededStream(0)),
+    },
+    epilogue,
+  );
 }
 
 /** The kernel builder of every primitive, by name. */

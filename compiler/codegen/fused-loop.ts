@@ -12,6 +12,10 @@
 // same); between passes the values held one per row (the reductions and the elementwise work
 // on them) are computed. A row-shaped value a later pass reads is kept in a row temporary (or
 // read back from its output), never recomputed.
+//
+// An epilogue group's loop is the body of a function (src, s, o, n) the matmul or conv kernel
+// calls for each finished stretch of its output: src[s .. s+n) hold the product's float32
+// values of the flat output elements o .. o+n), which the members follow element by element.
 
 import type { FusionGroup, InputIndex, Operand } from "../passes/fusion.js";
 import { numelOf, type PGraph } from "../prim/ir.js";
@@ -25,9 +29,15 @@ export interface FusedLoop {
   readonly outputs: readonly number[];
   /** statements run once when the kernel is built (row temporaries); they may use the parameters */
   readonly setup: string;
-  /** statements of the kernel's body (it takes no arguments); they use `fround` for Math.fround */
+  /**
+   * statements of the kernel's body (it takes no arguments; an epilogue's takes (src, s, o, n),
+   * see above); they use `fround` for Math.fround
+   */
   readonly body: string;
 }
+
+/** The parameters of an epilogue loop's function. */
+export const EPILOGUE_PARAMS = ["src", "s", "o", "n"] as const;
 
 export interface FusedLoopOptions {
   /** TypeScript source: element reads carry a non-null assertion (noUncheckedIndexedAccess) */
@@ -55,6 +65,8 @@ export function fusedLoop(
   /** member k's value from its operands' registers, rounded as its dtype's store would round it */
   const expression = (k: number): string => {
     const n = graph.nodes[group.members[k]!]!;
+    // an epilogue's anchor: the product's value, computed by its own kernel
+    if (group.kind === "epilogue" && k === 0) return `src[s + e]${bang}`;
     const operands = group.operands[k]!.map(operandName);
     let expr: string;
     if (n.op === "where") expr = `${operands[0]} !== 0 ? ${operands[1]} : ${operands[2]}`;
@@ -73,25 +85,32 @@ export function fusedLoop(
 
 type Emit = { setup: string; body: string };
 
+/**
+ * One pass over flat elements: all `group.size` of them, or, for an epilogue, the stretch
+ * o .. o+n) (broadcast counters start where o falls, and `e` counts along the stretch).
+ */
 function flatLoop(group: FusionGroup, expression: (k: number) => string, outputAt: ReadonlyMap<number, number>, bang: string): Emit {
+  const epilogue = group.kind === "epilogue";
   const reads: string[] = [];
   const steps: string[] = [];
   const counters: string[] = [];
+  /** a counter's first value: 0 from the start, else where the stretch's first element falls */
+  const from = (expr: string): string => (epilogue ? expr : "0");
   group.inputs.forEach((input, k) => {
     const index = input.index;
     // broadcast inputs follow the flat index with counters that wrap, not a division per element
     if (index.kind === "same") reads.push(`const x${k} = in${k}[i]${bang};`);
     else if (index.kind === "scalar") reads.push(`const x${k} = in${k}[0]${bang};`);
     else if (index.kind === "inner") {
-      counters.push(`let j${k} = 0;`);
+      counters.push(`let j${k} = ${from(`o % ${index.size}`)};`);
       reads.push(`const x${k} = in${k}[j${k}]${bang};`);
       steps.push(`if (++j${k} === ${index.size}) j${k} = 0;`);
     } else if (index.kind === "middle") {
-      counters.push(`let j${k} = 0;`, `let c${k} = 0;`);
+      counters.push(`let j${k} = ${from(`((o / ${index.span}) | 0) % ${index.size}`)};`, `let c${k} = ${from(`o % ${index.span}`)};`);
       reads.push(`const x${k} = in${k}[j${k}]${bang};`);
       steps.push(`if (++c${k} === ${index.span}) {`, `c${k} = 0;`, `if (++j${k} === ${index.size}) j${k} = 0;`, `}`);
     } else {
-      counters.push(`let r${k} = 0;`, `let c${k} = 0;`);
+      counters.push(`let r${k} = ${from(`(o / ${index.span}) | 0`)};`, `let c${k} = ${from(`o % ${index.span}`)};`);
       reads.push(`const x${k} = in${k}[r${k}]${bang};`);
       steps.push(`if (++c${k} === ${index.span}) {`, `c${k} = 0;`, `r${k}++;`, `}`);
     }
@@ -102,7 +121,8 @@ function flatLoop(group: FusionGroup, expression: (k: number) => string, outputA
     const o = outputAt.get(id);
     if (o !== undefined) body.push(`out${o}[i] = t${k};`);
   });
-  return { setup: "", body: [...counters, `for (let i = 0; i < ${group.size}; i++) {`, ...body, ...steps, "}"].join("\n") };
+  const loop = epilogue ? ["for (let e = 0; e < n; e++) {", "const i = o + e;"] : [`for (let i = 0; i < ${group.size}; i++) {`];
+  return { setup: "", body: [...counters, ...loop, ...body, ...steps, "}"].join("\n") };
 }
 
 /** The element an index reads at flat position `flat` (a source expression). */

@@ -27,7 +27,7 @@ import { BINARY, numelOf, PRIMITIVES, UNARY, type PDType, type PGraph, type PNod
 import type { FusionGroup } from "../passes/fusion.js";
 import { arenaOffset } from "../passes/memory-plan.js";
 import { optimise } from "../passes/pipeline.js";
-import { fusedLoop } from "./fused-loop.js";
+import { EPILOGUE_PARAMS, fusedLoop } from "./fused-loop.js";
 import { buildEvalGraph, buildTrainingGraph, checkpointedStep, type StepPassOptions, type TrainingGraph } from "../training-graph.js";
 import type { TrainSetup } from "../train.js";
 import { jsString, literal, Mangler, numberLiteral } from "./names.js";
@@ -436,16 +436,28 @@ class TsGenerator {
       ...loop.outputs.map((o) => ids[o]!),
     ];
     const ops = group.members.map((m) => g.nodes[m]!.op).join(" -> ");
-    decls.push(
-      `// fused: ${ops}`,
-      `const ${name} = ((${params.join(", ")}): rt.Kernel => {`,
+    const epilogue = group.kind === "epilogue";
+    const loopFn = [
+      `((${params.join(", ")}): ${epilogue ? "rt.Epilogue" : "rt.Kernel"} => {`,
       "const fround = Math.fround;",
       ...(loop.setup ? [loop.setup] : []),
-      "return () => {",
+      `return (${epilogue ? EPILOGUE_PARAMS.map((p) => `${p}: ${p === "src" ? "Float32Array" : "number"}`).join(", ") : ""}) => {`,
       loop.body,
       "};",
-      `})(${args.join(", ")});`,
-    );
+      `})(${args.join(", ")})`,
+    ];
+    if (epilogue) {
+      // the product's own kernel, its output handed to the loop instead of written
+      const anchor = g.nodes[group.members[0]!]!;
+      const operands = anchor.inputs.map((i) => `[${ids[i]!}, ${literal(g.nodes[i]!.shape)}]`);
+      decls.push(
+        `// ${this.site(anchor)}`,
+        `// fused: ${ops} (epilogue)`,
+        `const ${name} = rt.withEpilogue(${jsString(anchor.op)}, ${anchor.id}, ${literal(anchor.attrs)}, ${literal(anchor.shape)},`,
+        ...loopFn,
+        `, ${operands.join(", ")});`,
+      );
+    } else decls.push(`// fused: ${ops}`, `const ${name} = ${loopFn[0]!}`, ...loopFn.slice(1), ";");
     calls.push(`  ${name}(); // fused ${ops}`);
   }
 

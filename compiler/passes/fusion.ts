@@ -21,6 +21,15 @@
 // earlier reduction of the row is a level deeper). Every member is computed once per element:
 // a value a later pass over the row reads is kept in a row temporary, never recomputed.
 //
+// Epilogue groups: a float32 matrix product or convolution starts a group that the elementwise
+// work on its output joins as above (a bias add, an activation, a residual add, a scale, and
+// chains of them, each over the product's elements, also through a reshape such as a linear
+// layer's over [B, T, d]). The kernel is the product's own: as each finished stretch of the
+// output leaves the GEMM (or convolution) it goes through the members in registers, so the
+// raw product is written only if something outside the group reads it.
+// The product's sums are computed as without fusion and rounded to float32 before the first
+// member reads them. Reductions never join an epilogue group.
+//
 // Operands are followed through reshape and stop_gradient, which compute nothing: a member
 // reads the value under them directly.
 
@@ -30,6 +39,8 @@ const ELEMENTWISE: ReadonlySet<string> = new Set<string>([...UNARY, ...BINARY, "
 const REDUCTIONS: ReadonlySet<string> = new Set(["reduce_sum", "reduce_max", "reduce_min"]);
 /** Primitives whose value is their input's under another shape or name: fusion looks through them. */
 const VIEWS: ReadonlySet<string> = new Set(["reshape", "stop_gradient"]);
+/** Primitives whose output an epilogue group can follow (float32 only). */
+const EPILOGUE_ANCHORS: ReadonlySet<string> = new Set(["matmul", "conv"]);
 
 /** How a fused kernel indexes an outside input at flat output position i. */
 export type InputIndex =
@@ -56,11 +67,13 @@ export interface FusionGroup {
    * "elementwise": one pass over `size` elements. "row": per row, one pass for each level
    * of reductions; members of `size` elements are row-shaped (element j of row o at flat
    * index o·length + j), members of `rows.count` elements hold one value per row.
+   * "epilogue": the first member is a matmul or conv (the anchor), computed by its own kernel;
+   * the others are elementwise over its output, applied to each stretch of it as it is finished.
    */
-  readonly kind: "elementwise" | "row";
+  readonly kind: "elementwise" | "row" | "epilogue";
   /** member nodes in schedule order; the kernel runs at the last one's position */
   readonly members: readonly number[];
-  /** each member's operands, aligned with members */
+  /** each member's operands, aligned with members (none for an epilogue's anchor, whose kernel reads the node's inputs itself) */
   readonly operands: readonly (readonly Operand[])[];
   /**
    * nodes outside the group that members read, with how each is indexed: from the flat
@@ -126,6 +139,14 @@ export function inputIndex(shape: readonly number[], out: readonly number[]): In
 export interface FusionOptions {
   /** form row groups around trailing-axis reductions (default true; a backend without a row kernel sets false) */
   readonly rows?: boolean;
+  /** fuse elementwise work into matmul and conv epilogues (default true; a backend whose products take no epilogue sets false) */
+  readonly epilogues?: boolean;
+}
+
+/** Whether n's output can carry an epilogue: a float32 matmul, or a float32 conv over 1 to 3 spatial axes. */
+function anchorsEpilogue(n: PNode): boolean {
+  if (!EPILOGUE_ANCHORS.has(n.op) || n.dtype !== "f32") return false;
+  return n.op !== "conv" || (n.shape.length >= 3 && n.shape.length <= 5);
 }
 
 export function planFusion(graph: PGraph, live: Uint8Array, representative?: Int32Array, options: FusionOptions = {}): FusionPlan {
@@ -150,6 +171,8 @@ export function planFusion(graph: PGraph, live: Uint8Array, representative?: Int
     /** the shape of the row-shaped members */
     readonly shape: readonly number[];
     rows?: Rows;
+    /** started by a matmul or conv whose output the other members follow */
+    readonly epilogue?: boolean;
   }
   const building: Building[] = [];
   const viewShape = (raw: number): readonly number[] => nodes[rep(raw)]!.shape;
@@ -157,6 +180,11 @@ export function planFusion(graph: PGraph, live: Uint8Array, representative?: Int
 
   for (const n of nodes) {
     if (skipped(n) || n.nofuse) continue; // `@nofuse`: a kernel of its own
+    if (options.epilogues !== false && anchorsEpilogue(n)) {
+      groupOf[n.id] = building.length;
+      building.push({ members: [n.id], shape: n.shape, epilogue: true });
+      continue;
+    }
     const rows = options.rows === false ? undefined : reductionRows(n, viewShape(n.inputs[0] ?? n.id));
     if (!rows) {
       if (!fusible(n, graph)) continue;
@@ -182,12 +210,14 @@ export function planFusion(graph: PGraph, live: Uint8Array, representative?: Int
   function canJoin(n: PNode, rows: Rows | undefined, g: number): boolean {
     const b = building[g]!;
     if (rows) {
+      if (b.epilogue) return false;
       // a reduction joins the group of the row-shaped member it reduces, over rows of the group's length
       const src = source(n.inputs[0]!);
       if (groupOf[src] !== g || !holdsRows(b, src) || rows.count * rows.length !== numelOf(b.shape)) return false;
       if (b.rows && b.rows.length !== rows.length) return false;
     } else {
-      const perRow = !sameShape(n.shape, b.shape);
+      // an epilogue follows the product through reshapes (a linear layer over [B, T, d] multiplies [B·T, d]): same elements, same flat order
+      const perRow = b.epilogue ? numelOf(n.shape) !== numelOf(b.shape) : !sameShape(n.shape, b.shape);
       if (perRow && !(b.rows && numelOf(n.shape) === b.rows.count)) return false;
       if (!n.inputs.every((raw) => operandFits(n, perRow, raw, g))) return false;
     }
@@ -222,8 +252,10 @@ export function planFusion(graph: PGraph, live: Uint8Array, representative?: Int
     for (const id of ids) groupOf[id] = index;
     const inputs: { node: number; index: InputIndex; perRow: boolean }[] = [];
     const inputAt = new Map<string, number>();
-    const operands = ids.map((id) => {
+    const operands = ids.map((id, k) => {
       const n = nodes[id]!;
+      // the anchor's kernel reads its own operands
+      if (b.epilogue && k === 0) return [];
       const reduction = REDUCTIONS.has(n.op);
       const perRow = !reduction && !holdsRows(b, id);
       return n.inputs.map((raw): Operand => {
@@ -248,7 +280,7 @@ export function planFusion(graph: PGraph, live: Uint8Array, representative?: Int
       else virtual[id] = 1;
     }
     groups.push({
-      kind: b.rows ? "row" : "elementwise",
+      kind: b.epilogue ? "epilogue" : b.rows ? "row" : "elementwise",
       members: ids,
       operands,
       inputs,

@@ -7,7 +7,9 @@
 // (compiler/codegen/ts.ts, through runtime/module.ts) both run exactly these kernels.
 
 import { numelOf, stridesOf, type PDType, type PNode } from "../../compiler/prim/ir.js";
-import { matmul, type MatmulOptions } from "./kernels/matmul.js";
+import { matmul, type Epilogue, type MatmulOptions } from "./kernels/matmul.js";
+
+export type { Epilogue } from "./kernels/matmul.js";
 import { convBackwardInput, convBackwardWeight, convForward, convOutSize, type ConvGeometry } from "./kernels/conv.js";
 import { avgPoolBackward, avgPoolForward, maxPoolBackward, maxPoolForward, type PoolGeometry } from "./kernels/pool.js";
 import {
@@ -39,6 +41,11 @@ export interface Ctx {
   readonly ins: readonly Buf[];
   readonly shapes: readonly (readonly number[])[];
   readonly rng: SeededStream;
+  /**
+   * matmul and conv: the fused epilogue their output goes through instead of into `out` (which
+   * is then not written; see kernels/matmul.ts)
+   */
+  readonly epilogue?: Epilogue;
 }
 
 /** The element type a buffer holds. */
@@ -185,6 +192,26 @@ function reduce({ n, out, ins, shapes }: Ctx): Kernel {
     if (bool) for (let i = 0; i < out.length; i++) out[i] = acc[i] !== 0 ? 1 : 0;
     else for (let i = 0; i < out.length; i++) out[i] = acc[i]!;
   };
+  if (split && kind === SUM && !bool && x instanceof Float32Array) {
+    // a float32 sum over leading or middle axes (a bias gradient): four reduced rows per pass
+    // over the accumulators, each column still summed in row order
+    const [O, R, I] = split;
+    const R4 = R & ~3;
+    return () => {
+      for (let o = 0; o < O; o++) {
+        const ab = o * I;
+        acc.fill(0, ab, ab + I);
+        let xb = o * R * I;
+        for (let r = 0; r < R4; r += 4, xb += 4 * I)
+          for (let i = 0; i < I; i++) {
+            const k = xb + i;
+            acc[ab + i] = acc[ab + i]! + x[k]! + x[k + I]! + x[k + 2 * I]! + x[k + 3 * I]!;
+          }
+        for (let r = R4; r < R; r++, xb += I) for (let i = 0; i < I; i++) acc[ab + i] += x[xb + i]!;
+      }
+      finish();
+    };
+  }
   if (split) {
     const [O, R, I] = split;
     return () => {
@@ -375,7 +402,7 @@ function oneHot({ n, out, ins }: Ctx): Kernel {
 // ---------------------------------------------------------------------------
 // Matrix products, convolution, pooling
 
-function matmulKernel({ n, out, ins, shapes }: Ctx): Kernel {
+function matmulKernel({ n, out, ins, shapes, epilogue }: Ctx): Kernel {
   const [a, b] = [ins[0]!, ins[1]!];
   const [sa, sb] = [shapes[0]!, shapes[1]!];
   const transA = n.attrs["transA"] === true;
@@ -394,6 +421,7 @@ function matmulKernel({ n, out, ins, shapes }: Ctx): Kernel {
   const aOffs = expand(plan.offs[0]!, plan.inner[0]!, plan.n);
   const bOffs = expand(plan.offs[1]!, plan.inner[1]!, plan.n);
   if (!(out instanceof Float32Array)) {
+    if (epilogue) throw new Error(`executor: matmul (node ${n.id}) takes an epilogue on f32 only`);
     return () => {
       for (let t = 0; t < batch; t++) matmulInt(a, aOffs[t]!, b, bOffs[t]!, out, t * M * N, M, K, N, transA, transB);
     };
@@ -409,6 +437,7 @@ function matmulKernel({ n, out, ins, shapes }: Ctx): Kernel {
       strideA: aBatch === 1 ? 0 : aMat,
       strideB: bBatch === 1 ? 0 : bMat,
       strideC: M * N,
+      ...(epilogue ? { epilogue } : {}),
     };
     return () => matmul(fa, fb, out, M, K, N, opts);
   }
@@ -418,6 +447,7 @@ function matmulKernel({ n, out, ins, shapes }: Ctx): Kernel {
     offsetA: aOffs[t]!,
     offsetB: bOffs[t]!,
     offsetC: t * M * N,
+    ...(epilogue ? { epilogue } : {}),
   }));
   return () => {
     for (let t = 0; t < batch; t++) matmul(fa, fb, out, M, K, N, items[t]!);
@@ -479,10 +509,19 @@ function convGeom(n: PNode, xShape: readonly number[], wShape: readonly number[]
 
 function conv(ctx: Ctx): Kernel {
   const [y, x, w] = f32(ctx);
+  const epilogue = ctx.epilogue;
   const g = convGeom(ctx.n, ctx.shapes[0]!, ctx.shapes[1]!, ctx.n.shape);
-  if (g) return () => convForward(x!, w!, null, y!, g);
+  if (g) {
+    const opts = epilogue ? { epilogue } : {};
+    return () => convForward(x!, w!, null, y!, g, opts);
+  }
   const pl = convPlan(ctx.shapes[0]!, ctx.shapes[1]!, ctx.n.shape, windowOf(ctx.n), ctx.n.attrs["groups"] as number);
-  return () => localConvForward(pl, x!, w!, y!);
+  if (!epilogue) return () => localConvForward(pl, x!, w!, y!);
+  const t = new Float32Array(numelOf(ctx.n.shape)); // planned once: the product, then the epilogue over it
+  return () => {
+    localConvForward(pl, x!, w!, t);
+    epilogue(t, 0, 0, t.length);
+  };
 }
 
 function convInputGradK(ctx: Ctx): Kernel {
@@ -598,6 +637,16 @@ function avgPoolGradK(ctx: Ctx): Kernel {
 }
 
 // ---------------------------------------------------------------------------
+
+/** The output buffer an epilogue's product is given: it writes nothing there. */
+const NOWHERE = new Float32Array(0);
+
+/** The kernel of a matmul or conv node whose output goes through `epilogue` (a fused group's loop) instead of into memory. */
+export function epilogueKernel(ctx: Omit<Ctx, "out" | "epilogue">, epilogue: Epilogue): Kernel {
+  const build = ctx.n.op === "matmul" ? matmulKernel : ctx.n.op === "conv" ? conv : undefined;
+  if (!build) throw new Error(`executor: '${ctx.n.op}' (node ${ctx.n.id}) takes no epilogue`);
+  return build({ ...ctx, out: NOWHERE, epilogue });
+}
 
 const none = (): null => null;
 

@@ -42,7 +42,7 @@ export type { Buf } from "./ops-elementwise.js";
 /**
  * The compiler passes (compiler/passes/pipeline.ts), each on by default: `plan` places
  * intermediates in one planned arena (false: a buffer per node), `cse` merges repeated
- * computations, `fuse` fuses elementwise chains and row reductions into one generated kernel
+ * computations, `fuse` fuses elementwise chains, row reductions and matmul/conv epilogues into one generated kernel
  * each (where the engine compiles code), `fold`, `simplify` and `bnFold` rewrite the graph.
  */
 export interface CompileOptions extends PassOptions {
@@ -109,8 +109,9 @@ export function compile(source: PGraph, options: CompileOptions = {}): Program {
       if (!fusion!.virtual[n.id])
         bufs[n.id] = planned ? viewBuf(arena!, offset, n.dtype, numelOf(n.shape)) : allocBuf(n.dtype, numelOf(n.shape));
       if (group.members.at(-1) === n.id) {
-        const k = fusedKernel(graph, group, bufs);
-        kernels.push(options.profile ? timed("fused", k, timings) : k);
+        const k = fusedKernel(graph, group, bufs, rng);
+        const label = group.kind === "epilogue" ? `${graph.nodes[group.members[0]!]!.op}+epilogue` : "fused";
+        kernels.push(options.profile ? timed(label, k, timings) : k);
       }
       continue;
     }

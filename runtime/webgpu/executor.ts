@@ -127,7 +127,8 @@ export async function compileGpu(given: PGraph, options: GpuCompileOptions = {})
   const live = liveNodes(graph);
   const rep = options.cse === false ? undefined : commonSubexpressions(graph, live);
   const maxBindings = device.limits.maxStorageBuffersPerShaderStage;
-  const fusion = options.fuse === false ? undefined : withinBindingLimit(planFusion(graph, live, rep, { rows: false }), maxBindings);
+  const fusion =
+    options.fuse === false ? undefined : withinBindingLimit(planFusion(graph, live, rep, { rows: false, epilogues: false }), maxBindings);
   const alignment = device.limits.minStorageBufferOffsetAlignment;
   const plan = planGraphMemory(graph, live, alignment, rep, fusion, GPU_DTYPE_BYTES);
   const useArena = options.plan !== false && plan.planned + alignment <= device.limits.maxBufferSize;

@@ -137,8 +137,10 @@ export function explainFusion(
     const nodes = group.members.map((m) => rewritten.nodes[m]!);
     const sites = new Map<string, string>();
     for (const n of nodes) if (n.origin) sites.set(location(n)!, site(n)!);
+    // an epilogue's anchor reads its own operands besides the group's inputs
+    const reads = group.inputs.length + (group.kind === "epilogue" ? new Set(nodes[0]!.inputs).size : 0);
     lines.push(
-      `  ${k + 1}. ${nodes.map((n) => n.op).join(" -> ")}  ${nodes.at(-1)!.dtype}[${nodes.at(-1)!.shape.join(", ")}]${rowsNote(group)}: reads ${group.inputs.length}, writes ${group.outputs.length}`,
+      `  ${k + 1}. ${nodes.map((n) => n.op).join(" -> ")}  ${nodes.at(-1)!.dtype}[${nodes.at(-1)!.shape.join(", ")}]${groupNote(group, nodes[0]!)}: reads ${reads}, writes ${group.outputs.length}`,
       ...[...sites.values()].map((s) => `       ${s}`),
     );
   });
@@ -176,8 +178,12 @@ function explainAttention(g: PGraph, passes: PassOptions, site: (n: PNode) => st
   return lines.join("\n") + "\n";
 }
 
-/** A row group's rows, as `, rows 6×16` (one kernel walking each row once per level of reductions). */
-function rowsNote(group: FusionGroup): string {
+/**
+ * A row group's rows, as `, row kernel over 6×16` (one kernel walking each row once per level
+ * of reductions); an epilogue group's kernel, as `, epilogue of matmul`.
+ */
+function groupNote(group: FusionGroup, anchor: PNode): string {
+  if (group.kind === "epilogue") return `, epilogue of ${anchor.op}`;
   return group.rows ? `, row kernel over ${group.rows.count}×${group.rows.length}` : "";
 }
 

@@ -90,12 +90,13 @@ describe("dlm compile", () => {
     const r = await run("compile", example("lenet5.dlm"), "--model", "LeNet5MNIST", "-o", out, "--batch", "2", "--explain", "--quiet");
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^\d+ fusion groups in the training step of LeNet5MNIST \(B=2\):/);
-    expect(r.stdout).toMatch(/\d+\. add -> relu {2}f32\[2, 6, 28, 28\]: reads 2, writes \d/); // conv bias and ReLU
+    // conv bias and ReLU in the convolution's epilogue: it reads the input, the weight and the bias
+    expect(r.stdout).toMatch(/\d+\. conv -> add -> relu {2}f32\[2, 6, 28, 28\], epilogue of conv: reads 3, writes \d/);
+    expect(r.stdout).toMatch(/\d+\. matmul -> add -> relu {2}f32\[2, 84\], epilogue of matmul: reads 3, writes \d/);
     expect(r.stdout).toMatch(/lenet5\.dlm:\d+:\d+-\d+:\d+ \(features\.\d+\)/);
-    // log-softmax of the cross-entropy: one row kernel over the batch's rows of 10 logits
-    expect(r.stdout).toMatch(
-      /\d+\. add -> reduce_max -> sub -> exp -> reduce_sum -> log -> add -> sub {2}f32\[2, 10\], row kernel over 2×10: /,
-    );
+    // log-softmax of the cross-entropy: one row kernel over the batch's rows of 10 logits (their bias added in the matmul's epilogue)
+    expect(r.stdout).toMatch(/\d+\. matmul -> add {2}f32\[2, 10\], epilogue of matmul: /);
+    expect(r.stdout).toMatch(/\d+\. reduce_max -> sub -> exp -> reduce_sum -> log -> add -> sub {2}f32\[2, 10\], row kernel over 2×10: /);
     const off = await run("compile", example("lenet5.dlm"), "--model", "LeNet5MNIST", "-o", out, "--explain", "--no-fuse", "--quiet");
     expect(off.stdout).toMatch(/^fusion is off/);
     expect(readFileSync(join(out, "LeNet5MNIST.ts"), "utf8")).not.toContain("fused");

@@ -216,13 +216,38 @@ train Deep {
   });
 });
 
+describe("fused modules compute what the unfused executor computes, bit for bit", () => {
+  // matmul and conv epilogues (bias, activation), elementwise groups and row kernels, against -O0
+  it.each([
+    ["mlp_mnist.dlm", "NeuralNetwork"],
+    ["lenet5.dlm", "LeNet5"],
+  ])("%s %s: loss and gradients of a training step", async (file, model) => {
+    const dims = new Map([["B", 3]]);
+    const { graph, train } = loadExample(file, model);
+    expect(generateTsModule(graph, train, { dims, runtimeImport: "./runtime.js" })).toContain("(epilogue)");
+    const { mod } = await generateAndImport(graph, train, dims, model);
+    const trainer = new Trainer(graph, train!, { batch: 3, dims });
+    const feeds = feedsFor(trainer, 11);
+    const tg = buildTrainingGraph(graph, train!.loss!, dims);
+    const plain = compile(tg.model.builder.graph(), { fold: false, simplify: false, bnFold: false, cse: false, fuse: false, plan: false });
+    for (const [k, v] of mod.parameters()) plain.setParam(k, v);
+    plain.run(feeds, { seed: 0 });
+    const loss = mod.trainStep(feeds, 0);
+    expect(Object.is(loss, plain.output("loss")[0])).toBe(true);
+    const grads = mod.gradients();
+    for (const [name, node] of tg.grads) expect([...grads.get(name)!], name).toEqual([...plain.buffer(node)]);
+  });
+});
+
 describe("determinism and layout", () => {
   it("runs the executor's passes (arena, fused loops, merged repeats) unless switched off", () => {
     const { graph, train } = loadExample("mlp_mnist.dlm", "NeuralNetwork");
     const options = { dims: new Map([["B", 4]]), runtimeImport: "./runtime.js" };
     const optimised = generateTsModule(graph, train, options);
     expect(optimised).toMatch(/const fArena = new ArrayBuffer\(\d+\)/);
-    expect(optimised).toContain("// fused: add -> relu");
+    // the bias add and activation run in the matrix product's epilogue
+    expect(optimised).toContain("// fused: matmul -> add -> relu (epilogue)");
+    expect(optimised).toMatch(/rt\.withEpilogue\(\s*"matmul"/);
     expect(optimised).toContain('rt.scalar["relu"]!');
     const plain = generateTsModule(graph, train, { ...options, passes: { plan: false, cse: false, fuse: false } });
     expect(plain).not.toContain("Arena");

@@ -221,3 +221,39 @@ describe("executor runs", () => {
     expect(draws(compile(b.graph(), { seed: 99 }), [5])[0]).toEqual(c);
   });
 });
+
+describe("float32 sums over leading and middle axes", () => {
+  it("sum each output in element order in float64, rounded once: the bits of a plain sequential sum", () => {
+    for (const [shape, axes] of [
+      [[7, 5], [0]],
+      [[64, 12], [0]],
+      [[3, 9, 4], [1]],
+      [
+        [2, 4, 3, 6],
+        [1, 2],
+      ],
+    ] as const) {
+      const b = new PrimBuilder();
+      const x = b.input("x", shape, "f32");
+      b.output("s", b.sum(x, axes));
+      const n = shape.reduce((p, q) => p * q, 1);
+      const data = Float32Array.from({ length: n }, (_, i) => Math.sin(i * 1.3) * 10 ** ((i % 7) - 3));
+      const prog = compile(b.graph());
+      prog.run(new Map([["x", data]]));
+      // independent: outer O, reduced R, inner I
+      const first = axes[0]!;
+      const last = axes.at(-1)!;
+      const O = shape.slice(0, first).reduce((p, q) => p * q, 1);
+      const R = shape.slice(first, last + 1).reduce((p, q) => p * q, 1);
+      const I = shape.slice(last + 1).reduce((p, q) => p * q, 1);
+      const want: number[] = [];
+      for (let o = 0; o < O; o++)
+        for (let i = 0; i < I; i++) {
+          let s = 0;
+          for (let r = 0; r < R; r++) s += data[(o * R + r) * I + i]!;
+          want.push(Math.fround(s));
+        }
+      expect([...prog.output("s")], `${shape} over ${axes}`).toEqual(want);
+    }
+  });
+});

@@ -1,7 +1,8 @@
 // Fused kernels on the CPU: the row kernels of softmax, log-softmax with cross-entropy, layer
-// norm and RMS norm, forward and backward, give the unfused program's results bit for bit
-// (each member rounds as its own kernel's store would, sums run in the reduce kernel's order),
-// launch fewer kernels, and agree with the float64 reference interpreter.
+// norm and RMS norm, and the epilogues of matmuls and convolutions (bias, activation, residual,
+// scale), forward and backward, give the unfused program's results bit for bit (each member
+// rounds as its own kernel's store would, sums run in the reduce kernel's order), launch fewer
+// kernels, and agree with the float64 reference interpreter.
 
 import { describe, expect, it } from "vitest";
 import { gradients } from "../../compiler/autodiff.js";
@@ -29,7 +30,15 @@ const layerNorm: Build = (b, x, w) => {
   return b.mean(b.times(b.times(centred, rstd), w));
 };
 
-const CASES: Record<string, { x: number[]; w: number[]; build: Build }> = {
+interface Case {
+  x: number[];
+  w: number[];
+  build: Build;
+  /** the kind of group the case must produce */
+  kind?: "row" | "epilogue";
+}
+
+const CASES: Record<string, Case> = {
   softmax: { x: [5, 7], w: [7], build: (b, x, w) => b.mean(b.times(softmax(b, b.plus(x, w), 1), b.unary("sin", x))) },
   "log-softmax + cross-entropy": {
     x: [6, 10],
@@ -54,7 +63,42 @@ const CASES: Record<string, { x: number[]; w: number[]; build: Build }> = {
   "one row (a scalar per row)": { x: [1, 9], w: [9], build: (b, x, w) => b.sum(b.exp(b.minus(b.times(x, w), b.stopGradient(b.max(x))))) },
 };
 
-describe.each(Object.entries(CASES))("%s, forward and backward", (_, c) => {
+const WINDOW = { stride: [1, 1], padLo: [1, 1], padHi: [1, 1], dilation: [1, 1] };
+
+const EPILOGUES: Record<string, Case> = {
+  "linear, bias and ReLU": {
+    x: [6, 20],
+    w: [12, 20],
+    kind: "epilogue",
+    build: (b, x, w) => b.mean(b.unary("sin", b.unary("relu", b.plus(b.matmul(x, w, false, true), b.tensor([...values(12, 3)], [12]))))),
+  },
+  "linear over [B, T, d] (a reshaped product), bias and GELU-like tanh": {
+    x: [2, 3, 8],
+    w: [5, 8],
+    kind: "epilogue",
+    build: (b, x, w) => b.mean(b.unary("tanh", b.plus(b.matmul(x, w, false, true), b.tensor([...values(5, 9)], [5])))),
+  },
+  "linear whose raw product is also read later": {
+    x: [5, 8],
+    w: [8, 8],
+    kind: "epilogue",
+    build: (b, x, w) => {
+      const h = b.matmul(x, w);
+      return b.mean(b.times(b.matmul(b.unary("tanh", h), w), h));
+    },
+  },
+  "conv, channel bias, ReLU, residual add and scale": {
+    x: [2, 3, 6, 6],
+    w: [3, 3, 3, 3],
+    kind: "epilogue",
+    build: (b, x, w) => {
+      const c = b.plus(b.conv(x, w, WINDOW, 1), b.tensor([0.1, -0.2, 0.3], [3, 1, 1]));
+      return b.mean(b.unary("sin", b.times(b.plus(b.unary("relu", c), x), b.scalar(0.5))));
+    },
+  },
+};
+
+describe.each(Object.entries({ ...CASES, ...EPILOGUES }))("%s, forward and backward", (_, c) => {
   const b = new PrimBuilder();
   const x = b.input("x", c.x, "f32");
   const w = b.param("w", c.w);
@@ -75,10 +119,10 @@ describe.each(Object.entries(CASES))("%s, forward and backward", (_, c) => {
   };
   const [plain, fused] = [run(false), run(true)];
 
-  it("runs as row kernels, fewer kernels than unfused", () => {
+  it(`runs as ${c.kind ?? "row"} kernels, fewer kernels than unfused`, () => {
     const live = liveNodes(graph);
-    const rows = planFusion(graph, live, commonSubexpressions(graph, live)).groups.filter((g) => g.kind === "row");
-    expect(rows.length).toBeGreaterThanOrEqual(1);
+    const groups = planFusion(graph, live, commonSubexpressions(graph, live)).groups.filter((g) => g.kind === (c.kind ?? "row"));
+    expect(groups.length).toBeGreaterThanOrEqual(1);
     expect(fused.kernelCount).toBeLessThan(plain.kernelCount);
   });
 

@@ -31,7 +31,7 @@
 // Works on Float32Array (fast matmul) and Float64Array (gradient checks). Scratch comes from the
 // grow-only pool; nothing is allocated per call.
 
-import { kernelHeap, matmul, parallelWorthIt, type FloatArray, type MatmulBackend } from "./matmul.js";
+import { kernelHeap, matmul, parallelWorthIt, type Epilogue, type FloatArray, type MatmulBackend } from "./matmul.js";
 import { copyF32, rangeView, scratchLike } from "./scratch.js";
 import { MAX_CALLS } from "./threads.js";
 import { WGRAD_TAPS } from "./wasm-conv.js";
@@ -59,6 +59,12 @@ export interface ConvOptions {
   backend?: MatmulBackend;
   /** Batch items per im2col chunk (tests, tuning); default: as many as the scratch budget allows. */
   chunk?: number;
+  /**
+   * Forward only: y is not written; each finished stretch of it goes to the epilogue instead
+   * (values[s .. s+n) are y's elements at flat index o .. o+n), see matmul.ts): from the kernel
+   * heap on the direct path, else from a scratch copy of y. Not with `accumulate`.
+   */
+  epilogue?: Epilogue;
 }
 
 /** floor((in + padLo + padHi - dilation·(kernel-1) - 1) / stride) + 1 per spatial axis. */
@@ -562,6 +568,7 @@ function convForwardDirect(
   p: Prepared,
   grid: DirectGrid,
   accumulate: boolean,
+  epilogue: Epilogue | undefined,
 ): void {
   const { mr, nr } = kh.shape;
   const { w3, kk } = p;
@@ -625,14 +632,18 @@ function convForwardDirect(
       }
     jobs.run();
     const yOff = n0 * cout * outP;
-    if (dense && coutP === cout && !accumulate) y.set(rangeView(heap, out, chunk * cout * outP), yOff);
-    else
+    // copy the chunk out, or hand it to the epilogue while it is in the heap
+    if (dense && coutP === cout && !accumulate) {
+      if (epilogue) epilogue(heap, out, yOff, chunk * cout * outP);
+      else y.set(rangeView(heap, out, chunk * cout * outP), yOff);
+    } else
       for (let n = 0; n < chunk; n++)
         for (let o = 0; o < cout; o++)
           for (let row = 0; row < od * oh; row++) {
             const src = out + (n * coutP + o) * ldq + (dense ? row * ow : (Math.floor(row / oh) * Hp + (row % oh)) * Wp);
             const dst = yOff + (n * cout + o) * outP + row * ow;
-            if (accumulate) for (let i = 0; i < ow; i++) y[dst + i] += heap[src + i]!;
+            if (epilogue) epilogue(heap, src, dst, ow);
+            else if (accumulate) for (let i = 0; i < ow; i++) y[dst + i] += heap[src + i]!;
             else copyF32(y, dst, heap, src, ow);
           }
   }
@@ -778,14 +789,35 @@ export function convForward(
   const outP = w3.outPlane;
   checkLen("x", x, nb * cin * inP);
   checkLen("w", w, cout * kk);
-  checkLen("y", y, nb * cout * outP);
   const accumulate = opts.accumulate ?? false;
+  const epilogue = opts.epilogue;
+  if (epilogue && (accumulate || !(x instanceof Float32Array)))
+    throw new TypeError("convForward: an epilogue takes neither accumulate nor Float64");
+  if (!epilogue) checkLen("y", y, nb * cout * outP);
   const backend = opts.backend;
   const kh = directHeap(x, backend);
   const grid = kh && !p.depthwise && !p.dense ? directGrid(g, p, kh.shape.nr) : null;
   if (grid) {
     if (bias) checkLen("bias", bias, cout);
-    convForwardDirect(kh!, x as Float32Array, w as Float32Array, bias as Float32Array | null, y as Float32Array, g, p, grid, accumulate);
+    convForwardDirect(
+      kh!,
+      x as Float32Array,
+      w as Float32Array,
+      bias as Float32Array | null,
+      y as Float32Array,
+      g,
+      p,
+      grid,
+      accumulate,
+      epilogue,
+    );
+    return;
+  }
+  if (epilogue) {
+    // the other paths write y: into scratch, then through the epilogue
+    const t = scratchLike(x, "conv.epilogue", nb * cout * outP) as Float32Array;
+    convForward(x, w, bias, t, g, { ...opts, epilogue: undefined });
+    epilogue(t, 0, 0, nb * cout * outP);
     return;
   }
   if (p.depthwise) {
@@ -868,6 +900,7 @@ export function convBackwardInput(dy: FloatArray, w: FloatArray, dx: FloatArray,
       asForward.p,
       asForward.grid,
       opts.accumulate ?? false,
+      undefined,
     );
     return;
   }

@@ -22,6 +22,11 @@
 //     SIMD dot/axpy kernels of wasm-gemm.ts (recurrent models: batch rows × big weights).
 //     The JS small-M loops exist as a fallback but are off by default (slower than packing).
 // Float64Array (gradient checks): the simple loop, accumulating in float64.
+// Epilogue (an option): C is not written; each finished stretch of a row of C goes to
+// epilogue(values, s, o, n) instead (values[s .. s+n) are C's elements at flat index o .. o+n),
+// o = offsetC + t·strideC + i·ldc + j): on the wasm paths straight from the kernel heap where
+// the product is copied out, elsewhere from a scratch row block. The sums are the same as
+// without it. Not with `accumulate` or Float64.
 // No allocation per call: packing buffers come from the grow-only scratch pool and the wasm
 // memory only grows (bulk copies into it reuse cached views, scratch.ts rangeView).
 
@@ -30,6 +35,9 @@ import { wasmSmallM, type GemmKernelShape, type WasmSmallM } from "./wasm-gemm.j
 import { createKernelHeap, FN, type KernelHeap } from "./wasm-heap.js";
 
 export type FloatArray = Float32Array | Float64Array;
+
+/** Takes the finished products values[s .. s+n), C's elements at flat index o .. o+n) (see the epilogue above). */
+export type Epilogue = (values: Float32Array, s: number, o: number, n: number) => void;
 export type MatmulBackend = "auto" | "wasm" | "js" | "naive";
 
 export interface MatmulOptions {
@@ -49,6 +57,8 @@ export interface MatmulOptions {
   ldc?: number;
   /** Float32 implementation; default "auto". */
   backend?: MatmulBackend;
+  /** C's finished values go here instead of into C (see the epilogue above). */
+  epilogue?: Epilogue;
 }
 
 /** Products with M·N·K below this use the simple loop under "auto". */
@@ -78,6 +88,8 @@ export function matmul(a: FloatArray, b: FloatArray, c: FloatArray, M: number, K
   if (a instanceof Float64Array !== f64 || b instanceof Float64Array !== f64) {
     throw new TypeError("matmul: a, b and c must share an element type");
   }
+  const epilogue = opts.epilogue;
+  if (epilogue && (accumulate || f64)) throw new TypeError("matmul: an epilogue takes neither accumulate nor Float64");
   let backend = opts.backend ?? "auto";
   if (f64 || K === 0) backend = "naive";
   else if (backend === "auto") backend = M * N * K < SMALL ? "naive" : kernelHeap() ? "wasm" : "js";
@@ -105,11 +117,9 @@ export function matmul(a: FloatArray, b: FloatArray, c: FloatArray, M: number, K
         K,
         N,
         accumulate,
+        epilogue,
       );
-    else if (backend !== "naive" && M <= SMALL_M_JS && (rsB === 1 || csB === 1))
-      gemmSmallM(a as Float32Array, oa, rsA, csA, b as Float32Array, ob, rsB, csB, c as Float32Array, oc, ldc, M, K, N, accumulate);
-    else if (backend === "naive") gemmSimple(a, oa, rsA, csA, b, ob, rsB, csB, c, oc, ldc, M, K, N, accumulate);
-    else if (backend === "wasm")
+    else if (backend === "wasm" && !(M <= SMALL_M_JS && (rsB === 1 || csB === 1)))
       gemmWasm(
         kernelHeap()!,
         a as Float32Array,
@@ -127,9 +137,40 @@ export function matmul(a: FloatArray, b: FloatArray, c: FloatArray, M: number, K
         K,
         N,
         accumulate,
+        epilogue,
       );
-    else gemmJs(a as Float32Array, oa, rsA, csA, b as Float32Array, ob, rsB, csB, c as Float32Array, oc, ldc, M, K, N, accumulate);
+    else if (epilogue) {
+      // the other paths write C: into a scratch block, then through the epilogue row by row
+      const block = scratchF32("matmul.epilogue", M * N);
+      gemmOther(backend, a, oa, rsA, csA, b, ob, rsB, csB, block, 0, N, M, K, N, false);
+      for (let i = 0; i < M; i++) epilogue(block, i * N, oc + i * ldc, N);
+    } else gemmOther(backend, a, oa, rsA, csA, b, ob, rsB, csB, c, oc, ldc, M, K, N, accumulate);
   }
+}
+
+/** The products the wasm paths do not take: the small-M JS loops, the simple loop and the blocked JS path. */
+function gemmOther(
+  backend: MatmulBackend,
+  a: FloatArray,
+  oa: number,
+  rsA: number,
+  csA: number,
+  b: FloatArray,
+  ob: number,
+  rsB: number,
+  csB: number,
+  c: FloatArray,
+  oc: number,
+  ldc: number,
+  M: number,
+  K: number,
+  N: number,
+  accumulate: boolean,
+): void {
+  if (backend !== "naive" && M <= SMALL_M_JS && (rsB === 1 || csB === 1))
+    gemmSmallM(a as Float32Array, oa, rsA, csA, b as Float32Array, ob, rsB, csB, c as Float32Array, oc, ldc, M, K, N, accumulate);
+  else if (backend === "naive") gemmSimple(a, oa, rsA, csA, b, ob, rsB, csB, c, oc, ldc, M, K, N, accumulate);
+  else gemmJs(a as Float32Array, oa, rsA, csA, b as Float32Array, ob, rsB, csB, c as Float32Array, oc, ldc, M, K, N, accumulate);
 }
 
 /** Which Float32 path "auto" takes for large products on this host. */
@@ -251,6 +292,7 @@ function gemmSmallMWasm(
   K: number,
   N: number,
   accumulate: boolean,
+  epilogue: Epilogue | undefined,
 ): void {
   const R = M <= 4 ? 4 : 8;
   if (rsB === 1) {
@@ -262,6 +304,7 @@ function gemmSmallMWasm(
     const bOff = stageB(kern, roundUp(ctOff + N * R, 4), b, ob, (N - 1) * ldb + K);
     const heap = smallView!;
     const dot = kern.dot[R]!;
+    const row = epilogue ? scratchF32("matmul.epilogue", N) : null;
     for (let g = 0; g < M; g += R) {
       const rows = Math.min(R, M - g);
       for (let r = 0; r < R; r++) {
@@ -277,11 +320,15 @@ function gemmSmallMWasm(
       for (let r = 0; r < rows; r++) {
         const ar = oa + (g + r) * rsA;
         const cr = oc + (g + r) * ldc;
+        // the row's products, into C or a scratch row for the epilogue
+        const dst = epilogue ? row! : c;
+        const d0 = epilogue ? 0 : cr;
         for (let j = 0; j < N; j++) {
           let s = heap[ctOff + j * R + r]!;
           for (let k = K4; k < K; k++) s += a[ar + k * csA]! * b[ob + j * ldb + k]!;
-          c[cr + j] = accumulate ? c[cr + j]! + s : s;
+          dst[d0 + j] = accumulate ? c[cr + j]! + s : s;
         }
+        if (epilogue) epilogue(row!, 0, cr, N);
       }
     }
   } else {
@@ -293,6 +340,7 @@ function gemmSmallMWasm(
     const bOff = stageB(kern, roundUp(cOff + R * N4, 4), b, ob, (K - 1) * ldb + N);
     const heap = smallView!;
     const axpy = kern.axpy[R]!;
+    const row = epilogue && N4 !== N ? scratchF32("matmul.epilogue", N) : null;
     for (let g = 0; g < M; g += R) {
       const rows = Math.min(R, M - g);
       for (let r = 0; r < R; r++) {
@@ -309,12 +357,20 @@ function gemmSmallMWasm(
       for (let r = 0; r < rows; r++) {
         const ar = oa + (g + r) * rsA;
         const cr = oc + (g + r) * ldc;
-        copyRange(c, cr, heap, cOff + r * N4, N4);
+        if (epilogue && N4 === N) {
+          epilogue(heap, cOff + r * N4, cr, N);
+          continue;
+        }
+        // the row's products, into C or a scratch row for the epilogue
+        const dst = epilogue ? row! : c;
+        const d0 = epilogue ? 0 : cr;
+        copyRange(dst, d0, heap, cOff + r * N4, N4);
         for (let j = N4; j < N; j++) {
           let s = 0;
           for (let k = 0; k < K; k++) s += a[ar + k * csA]! * b[ob + k * ldb + j]!;
-          c[cr + j] = accumulate ? c[cr + j]! + s : s;
+          dst[d0 + j] = accumulate ? c[cr + j]! + s : s;
         }
+        if (epilogue) epilogue(row!, 0, cr, N);
       }
     }
   }
@@ -856,6 +912,7 @@ function gemmWasm(
   K: number,
   N: number,
   accumulate: boolean,
+  epilogue: Epilogue | undefined,
 ): void {
   const { mr, nr, unroll } = kh.shape;
   // k blocks of equal depth (no short last block), at most KC deep
@@ -934,7 +991,9 @@ function gemmWasm(
           jobs.endTask();
         }
       jobs.run();
-      if (ldc === cols && n0 === 0) c.set(rangeView(heap, cOff, rows * cols), oc + m0 * ldc);
+      // copy the chunk out, or hand it to the epilogue while it is in the heap
+      if (epilogue) for (let i = 0; i < rows; i++) epilogue(heap, cOff + i * cols, oc + (m0 + i) * ldc + n0, cols);
+      else if (ldc === cols && n0 === 0) c.set(rangeView(heap, cOff, rows * cols), oc + m0 * ldc);
       else for (let i = 0; i < rows; i++) copyF32(c, oc + (m0 + i) * ldc + n0, heap, cOff + i * cols, cols);
     }
   }

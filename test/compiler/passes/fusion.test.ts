@@ -135,3 +135,114 @@ describe("row groups (reductions over trailing axes)", () => {
     expect(reductionRows({ ...g.nodes[lead]!, attrs: { axes: [1] } }, [4, 8, 1])).toEqual({ count: 4, length: 8 }); // unit axes aside
   });
 });
+
+describe("epilogue groups (the elementwise work after a matmul or conv)", () => {
+  const ops = (g: PGraph, group: FusionGroup): string[] => group.members.map((m) => g.nodes[m]!.op);
+  const WINDOW = { stride: [1, 1], padLo: [1, 1], padHi: [1, 1], dilation: [1, 1] };
+
+  it("puts a linear layer's bias add and activation in the matmul's epilogue, the raw product never written", () => {
+    const b = new PrimBuilder();
+    const x = b.input("x", [16, 24], "f32");
+    const w = b.param("w", [32, 24]);
+    const bias = b.param("bias", [32]);
+    const h = b.matmul(x, w, false, true);
+    const y = b.unary("relu", b.binary("add", h, bias));
+    b.output("y", y);
+    const g = b.graph();
+    const plan = planFusion(g, liveNodes(g));
+    expect(plan.groups).toHaveLength(1);
+    const [group] = plan.groups;
+    expect(group!.kind).toBe("epilogue");
+    expect(ops(g, group!)).toEqual(["matmul", "add", "relu"]);
+    expect(group!.operands[0]).toEqual([]); // the anchor reads its operands itself
+    expect(group!.inputs).toEqual([{ node: bias, index: { kind: "inner", size: 32 }, perRow: false }]);
+    expect(plan.virtual[h]).toBe(1);
+    expect(group!.outputs).toEqual([y]);
+  });
+
+  it("fuses a conv's per-channel bias, a residual add and a scale", () => {
+    const b = new PrimBuilder();
+    const x = b.input("x", [2, 3, 8, 8], "f32");
+    const w = b.param("w", [4, 3, 3, 3]);
+    const bias = b.param("bias", [4, 1, 1]);
+    const skip = b.input("skip", [2, 4, 8, 8], "f32");
+    const c = b.conv(x, w, WINDOW, 1);
+    const y = b.binary("mul", b.binary("add", b.binary("add", c, bias), skip), b.scalar(0.5));
+    b.output("y", y);
+    const g = b.graph();
+    const plan = planFusion(g, liveNodes(g));
+    expect(plan.groups).toHaveLength(1);
+    expect(ops(g, plan.groups[0]!)).toEqual(["conv", "add", "add", "mul"]);
+    const index = (node: number) => plan.groups[0]!.inputs.find((i) => i.node === node)!.index;
+    expect(index(bias)).toEqual({ kind: "middle", size: 4, span: 64 });
+    expect(index(skip)).toEqual({ kind: "same" });
+  });
+
+  it("follows the product through the reshape of a linear layer over [B, T, d]", () => {
+    const b = new PrimBuilder();
+    const x = b.input("x", [2, 3, 8], "f32");
+    const w = b.param("w", [4, 8]);
+    const bias = b.param("bias", [4]);
+    const y = b.binary("add", b.matmul(x, w, false, true), bias); // [6, 8]·[4, 8]ᵀ, reshaped to [2, 3, 4]
+    b.output("y", y);
+    const g = b.graph();
+    expect(g.nodes.filter((n) => n.op === "reshape").length).toBeGreaterThan(0);
+    const plan = planFusion(g, liveNodes(g));
+    expect(plan.groups.map((gr) => ops(g, gr))).toEqual([["matmul", "add"]]);
+    expect(plan.groups[0]!.size).toBe(24);
+    expect(plan.groups[0]!.inputs).toEqual([{ node: bias, index: { kind: "inner", size: 4 }, perRow: false }]);
+  });
+
+  it("still writes the raw product when something outside the group reads it later", () => {
+    const b = new PrimBuilder();
+    const x = b.input("x", [8, 8], "f32");
+    const w = b.param("w", [8, 8]);
+    const h = b.matmul(x, w);
+    const y = b.unary("tanh", h);
+    b.output("y", y);
+    b.output("h", b.matmul(h, w)); // a second product reads h after the epilogue ran
+    const g = b.graph();
+    const plan = planFusion(g, liveNodes(g));
+    const group = plan.groups.find((gr) => gr.members.includes(h))!;
+    expect(ops(g, group)).toEqual(["matmul", "tanh"]);
+    expect(plan.virtual[h]).toBe(0);
+    expect(new Set(group.outputs)).toEqual(new Set([h, y]));
+  });
+
+  it("leaves the bias add out when a node scheduled before it reads the product", () => {
+    const b = new PrimBuilder();
+    const x = b.input("x", [8, 8], "f32");
+    const w = b.param("w", [8, 8]);
+    const h = b.matmul(x, w);
+    const early = b.argmax(h, 1); // runs before the add: it must find the product written
+    const y = b.binary("add", h, b.param("bias", [8]));
+    b.output("early", early);
+    b.output("y", y);
+    const g = b.graph();
+    const plan = planFusion(g, liveNodes(g));
+    expect(plan.groupOf[h]).toBe(-1);
+    expect(plan.groupOf[y]).toBe(-1);
+  });
+
+  it("takes no reduction, no integer product, and nothing when epilogues are off", () => {
+    const b = new PrimBuilder();
+    const x = b.input("x", [8, 8], "f32");
+    const w = b.param("w", [8, 8]);
+    const h = b.matmul(x, w);
+    const rowSum = b.sum(h, [1]);
+    const i = b.input("i", [4, 4], "i32");
+    const ip = b.binary("add", b.matmul(i, i), i);
+    const y = b.unary("relu", b.binary("add", b.matmul(x, w), b.param("bias", [8])));
+    b.output("rowSum", rowSum);
+    b.output("ip", ip);
+    b.output("y", y);
+    const g = b.graph();
+    const plan = planFusion(g, liveNodes(g));
+    expect(plan.groupOf[rowSum]).toBe(-1);
+    expect(plan.groupOf[h]).toBe(-1);
+    expect(plan.groupOf[ip]).toBe(-1);
+    expect(plan.groups.map((gr) => gr.kind)).toEqual(["epilogue"]);
+    const off = planFusion(g, liveNodes(g), undefined, { epilogues: false });
+    expect(off.groups.map((gr) => [gr.kind, ops(g, gr)])).toEqual([["elementwise", ["add", "relu"]]]);
+  });
+});

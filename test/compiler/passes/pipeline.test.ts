@@ -1,5 +1,6 @@
 // The pass pipeline on the examples: every rewrite leaves a well-formed graph (the IR
-// verifier after each one), and each pass alone, and all of them together, compute what the
+// verifier after each one), the examples meet every kind of fusion group (so the comparisons
+// below cover them), and each pass alone, and all of them together, compute what the
 // unoptimised program (-O0) computes: the training step's outputs and every gradient bit for
 // bit (the passes a training step meets are exact, but for one), and an eval graph with batch
 // norms folded into its convolutions within float32 rounding. The exception: streaming
@@ -75,6 +76,19 @@ describe("every rewrite leaves a well-formed graph", () => {
     optimise(graph, {}, { verify: (g, pass) => (after.push(pass), expect(verifyGraph(g), pass).toEqual([])) });
     expect(after).toEqual(REWRITES.map((r) => r.name));
   });
+});
+
+describe("the examples cover every kind of fusion group", () => {
+  it("elementwise groups, row kernels, and the epilogues of matmuls and convolutions", () => {
+    const kinds = new Set<string>();
+    for (const run of FAST) {
+      const graph = exampleGraph(run.file, run.model, { B: run.batch, ...run.dims }, "train");
+      const { graph: g, fusion } = optimise(graph);
+      for (const group of fusion!.groups)
+        kinds.add(group.kind === "epilogue" ? `epilogue of ${g.nodes[group.members[0]!]!.op}` : group.kind);
+    }
+    expect([...kinds].sort()).toEqual(["elementwise", "epilogue of conv", "epilogue of matmul", "row"]);
+  }, 60_000);
 });
 
 describe("each pass alone and all together agree with -O0", () => {
