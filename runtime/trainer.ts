@@ -403,6 +403,11 @@ export class Trainer implements TrainingSession {
       if (other !== phase) for (const p of this.params) other.program.param(p.name).set(phase.program.param(p.name));
   }
 
+  /** Each phase's optimiser, by phase name ("main" without phases): a GPU trainer mirrors its state here for checkpoints. */
+  optimizers(): Map<string, Optimizer> {
+    return new Map(this.phases.map((p) => [p.name, p.optimizer]));
+  }
+
   /** The gradient norm of the last step of the first phase. */
   gradNorm(): number {
     return gradNorm(this.phases[0]!.params);

@@ -18,6 +18,8 @@ await build({
   format: "esm",
   target: "node20",
   sourcemap: "linked",
+  // Dawn's native addon is found relative to the `webgpu` package's own files: load it from there
+  external: ["webgpu"],
   logLevel: "warning",
   // the bundle lives in dist/, one level below the package root, like src/ — so paths
   // computed from import.meta.url (the standard library folder) stay right

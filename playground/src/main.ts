@@ -37,6 +37,7 @@ const ui = {
   graph: byId<HTMLDivElement>("graph"),
   zoom: byId<HTMLSelectElement>("zoom"),
   backend: byId<HTMLSelectElement>("backend"),
+  backendNote: byId<HTMLSpanElement>("backend-note"),
   steps: byId<HTMLInputElement>("steps"),
   train: byId<HTMLButtonElement>("train"),
   trainStatus: byId<HTMLDivElement>("train-status"),
@@ -290,5 +291,7 @@ void availableBackends().then((list) => {
   backends = list;
   ui.backend.replaceChildren(...list.map((b) => Object.assign(document.createElement("option"), { value: b.id, textContent: b.label })));
   ui.backend.disabled = list.length < 2;
+  if (!list.some((b) => b.id === "webgpu"))
+    ui.backendNote.textContent = "WebGPU: no adapter in this browser (navigator.gpu.requestAdapter() gave none); training runs on the CPU";
   updateTrainButton();
 });

@@ -1,4 +1,4 @@
-// The messages between the page and a training backend (for the CPU, a Web Worker).
+// The messages between the page and a training backend (a Web Worker).
 
 export interface TrainRequest {
   /** the editor's text and the model to train (its train section says loss, optimiser, batch) */
@@ -7,6 +7,8 @@ export interface TrainRequest {
   /** optimiser steps to run, over as many epochs of synthetic data as that takes */
   readonly steps: number;
   readonly seed: number;
+  /** where the worker trains: the CPU runtime, or WebGPU (runtime/webgpu/trainer.ts) */
+  readonly backend: "cpu" | "webgpu";
 }
 
 export type TrainEvent =

@@ -1,18 +1,20 @@
-// The CPU training backend's worker: checks the text again (model graphs hold functions and
-// do not cross threads), builds a Trainer for the model's train section, feeds it synthetic
-// data for its inputs and reports every step's loss. Runs off the page's thread, so typing
-// stays smooth; stopping is terminating the worker.
+// The training backends' worker: checks the text again (model graphs hold functions and do
+// not cross threads), builds a trainer for the model's train section (the CPU runtime's, or
+// WebGPU's on the worker's navigator.gpu), feeds it synthetic data for its inputs and reports
+// every step's loss. Runs off the page's thread, so typing stays smooth; stopping is
+// terminating the worker.
 
 import { summarizeSource } from "../../src/browser.js";
 import { firstExamples } from "../../runtime/data/dataset.js";
 import { syntheticSplit } from "../../runtime/data/synthetic.js";
 import { NonFiniteError, Trainer } from "../../runtime/trainer.js";
+import { GpuTrainer } from "../../runtime/webgpu/trainer.js";
 import { ENTRY_FILE } from "./analysis.js";
 import type { TrainEvent, TrainRequest } from "./train-protocol.js";
 
 const post = (e: TrainEvent): void => self.postMessage(e);
 
-function train(req: TrainRequest): void {
+async function train(req: TrainRequest): Promise<void> {
   const s = summarizeSource(req.source, ENTRY_FILE, new Map(), { model: req.model });
   if (!s.graph) return post({ type: "error", message: `model '${req.model}' has errors; fix them before training` });
   if (!s.train)
@@ -20,7 +22,10 @@ function train(req: TrainRequest): void {
       type: "error",
       message: `model '${req.model}' has no train section (add \`train ${req.model} { loss = ...; optimizer = ... }\`)`,
     });
-  const trainer = new Trainer(s.graph, s.train, { seed: req.seed });
+  const trainer =
+    req.backend === "webgpu"
+      ? await GpuTrainer.create(s.graph, s.train, { seed: req.seed })
+      : new Trainer(s.graph, s.train, { seed: req.seed });
   const unbatched = trainer.exampleInputs.find((i) => !i.batched);
   if (unbatched)
     return post({ type: "error", message: `input '${unbatched.name}' has no batch axis B first; training feeds batches along it` });
@@ -32,7 +37,7 @@ function train(req: TrainRequest): void {
   while (step < req.steps) {
     const remaining = req.steps - step;
     const epochData = remaining < stepsPerEpoch ? firstExamples(data, remaining * trainer.batch) : data;
-    const r = trainer.trainEpoch(epochData, (_, loss) => post({ type: "step", step: ++step, loss }));
+    const r = await trainer.trainEpoch(epochData, (_, loss) => post({ type: "step", step: ++step, loss }));
     post({
       type: "epoch",
       epoch: r.epoch,
@@ -45,11 +50,9 @@ function train(req: TrainRequest): void {
 }
 
 self.onmessage = (e: MessageEvent<TrainRequest>) => {
-  try {
-    train(e.data);
-  } catch (err) {
-    // a NaN loss, or a model the CPU runtime cannot lower: say why instead of going quiet
+  // a NaN loss, or a model the runtime cannot lower: say why instead of going quiet
+  train(e.data).catch((err: unknown) => {
     const message = err instanceof NonFiniteError ? err.message : `training failed: ${err instanceof Error ? err.message : String(err)}`;
     post({ type: "error", message });
-  }
+  });
 };

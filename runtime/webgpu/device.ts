@@ -68,6 +68,9 @@ const OPTIONAL_FEATURES = {
   subgroupMatrix: "chromium-experimental-subgroup-matrix",
 } as const;
 
+/** Node's WebGPU; a variable, so that bundlers of browser code (the playground) do not try to include it. */
+const DAWN_PACKAGE = "webgpu";
+
 let shared: Promise<GpuContext> | undefined;
 
 /** The process's shared WebGPU context (created on first use). */
@@ -99,7 +102,7 @@ async function createGpuContext(): Promise<GpuContext> {
 async function createNodeContext(): Promise<GpuContext> {
   let dawn: { create(flags: string[]): GPU; globals: object };
   try {
-    dawn = (await import("webgpu")) as unknown as typeof dawn;
+    dawn = (await import(/* @vite-ignore */ DAWN_PACKAGE)) as unknown as typeof dawn;
   } catch (e) {
     throw new NoGpuAdapterError([`the 'webgpu' package (Dawn for Node) could not be loaded: ${(e as Error).message}`]);
   }

@@ -1,13 +1,11 @@
 // The WebGPU executor of the primitive IR: the GPU twin of runtime/cpu/executor.ts.
 //
-// compileGpu(graph) plans once, with the same passes as the CPU executor: dead code, common
-// subexpressions (a repeat shares its representative's buffer), fusion (one WGSL kernel per
-// group of elementwise primitives; groups needing more storage bindings than the device has
-// are left unfused) and the static memory plan (every element 4 bytes, offsets aligned to
-// the device's minStorageBufferOffsetAlignment). Intermediates live in one arena buffer;
-// inputs, parameters, constants, random draws and named outputs get buffers of their own
-// (persistent across runs). Each kernel's pipeline is created once, asynchronously, with an
-// explicit bind group layout and cached by its WGSL text; bind groups are created once.
+// compileGpu(graph) plans once (runtime/webgpu/plan.ts: dead code, common subexpressions,
+// fusion, the static memory plan, each kernel's WGSL and bindings, all without a device), then
+// instantiateGpu makes the plan real on a device: its buffers (persistent across runs), each
+// kernel's pipeline, created once, asynchronously, with an explicit bind group layout and
+// cached by its WGSL text, and each bind group once. A module written by
+// `dlm compile --target wgsl` calls instantiateGpu with the plan baked into it.
 //
 // program.run(feeds) writes the feeds and this run's random draws (queue.writeBuffer; the draws
 // come from the CPU executor's stream, runtime/cpu/ops-rng.ts, so both backends draw the same
@@ -22,31 +20,18 @@
 
 /// <reference types="@webgpu/types" />
 
-import { fusedGroupKernel } from "../../compiler/codegen/wgsl/elementwise.js";
-import { WGSL_RULES, isPrimitive } from "../../compiler/codegen/wgsl/index.js";
-import type { WgslKernel } from "../../compiler/codegen/wgsl/kernel.js";
-import { expandAttention, hasAttention } from "../../compiler/passes/attention.js";
-import { commonSubexpressions } from "../../compiler/passes/cse.js";
-import { liveNodes } from "../../compiler/passes/dead-code.js";
-import { planFusion, type FusionPlan } from "../../compiler/passes/fusion.js";
-import { planGraphMemory } from "../../compiler/passes/memory-plan.js";
-import { numelOf, type PDType, type PGraph, type PNode } from "../../compiler/prim/ir.js";
+import type { PDType, PGraph } from "../../compiler/prim/ir.js";
 import { SeededStream } from "../cpu/ops-rng.js";
-import { evaluate, type HostArray } from "../cpu/reference.js";
+import type { HostArray } from "../cpu/reference.js";
 import { acquireGpu, kernelTarget, type GpuContext } from "./device.js";
+import { planGpu, type GpuPlan, type GpuPlanOptions, type PlannedKernel, type PlannedRange } from "./plan.js";
+import { GpuKernelError, toGpuArray } from "./values.js";
 
-/** Every element is 4 bytes on the GPU (bool as a u32 0/1). */
-const GPU_DTYPE_BYTES: Readonly<Record<PDType, number>> = { f32: 4, i32: 4, bool: 4 };
+export { GpuKernelError } from "./values.js";
 
-export interface GpuCompileOptions {
+export interface GpuCompileOptions extends GpuPlanOptions {
   /** base seed of the rng nodes when run is given none (default 0), as the CPU executor */
   seed?: number;
-  /** merge repeated computations (default true) */
-  cse?: boolean;
-  /** fuse elementwise chains into one kernel each (default true) */
-  fuse?: boolean;
-  /** place intermediates in one planned arena (default true); false: a buffer per node, so that every node can be read */
-  plan?: boolean;
   /** the device to use (default: the process's shared one, acquireGpu) */
   gpu?: GpuContext;
 }
@@ -55,13 +40,14 @@ export interface GpuRunOptions {
   seed?: number;
   /** named outputs to read back in the same submit */
   read?: readonly string[];
+  /** more work to encode before the graph's kernels, in the same command encoder (parameters copied in from another program) */
+  encodeBefore?: (encoder: GPUCommandEncoder) => void;
   /** more work to encode after the graph's kernels, in the same command encoder (an optimiser's update) */
   encodeAfter?: (encoder: GPUCommandEncoder) => void;
 }
 
 export interface GpuProgram {
-  readonly graph: PGraph;
-  readonly gpu: GpuContext;
+  readonly device: GPUDevice;
   /** Write the feeds, run every kernel in one submit, and return the outputs named in `read`. */
   run(feeds: ReadonlyMap<string, HostArray>, opts?: GpuRunOptions): Promise<Map<string, HostArray>>;
   /** A named output, read back now (a submit of its own). */
@@ -69,6 +55,7 @@ export interface GpuProgram {
   /** Any computed node's value (with `plan: false`, or for persistent ones), read back now. */
   readNode(node: number): Promise<HostArray>;
   readParam(name: string): Promise<Float32Array>;
+  hasParam(name: string): boolean;
   setParam(name: string, data: ArrayLike<number>): void;
   /** Where a named value lives: its buffer and byte range (for kernels appended by the caller). */
   location(name: string): GpuLocation;
@@ -90,18 +77,6 @@ export interface GpuLocation {
   readonly length: number;
 }
 
-/** A kernel that failed to compile or validate, with the .dlm source location of its node. */
-export class GpuKernelError extends Error {
-  constructor(
-    readonly kernel: string,
-    readonly site: string | undefined,
-    detail: string,
-  ) {
-    super(`WebGPU kernel '${kernel}'${site ? ` (from ${site})` : ""} failed: ${detail}`);
-    this.name = "GpuKernelError";
-  }
-}
-
 interface Dispatch {
   readonly pipeline: GPUComputePipeline;
   readonly bindGroup: GPUBindGroup;
@@ -113,152 +88,45 @@ interface Dispatch {
 /** Pipelines by WGSL text, per device (a kernel used by several programs compiles once). */
 const pipelineCache = new WeakMap<GPUDevice, Map<string, Promise<{ pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }>>>();
 
-export async function compileGpu(given: PGraph, options: GpuCompileOptions = {}): Promise<GpuProgram> {
+export async function compileGpu(graph: PGraph, options: GpuCompileOptions = {}): Promise<GpuProgram> {
   const gpu = options.gpu ?? (await acquireGpu());
   const { device } = gpu;
-  const target = kernelTarget(device);
-  for (const n of given.nodes) {
-    if (!isPrimitive(n.op)) throw new Error(`webgpu: unknown primitive '${n.op}' (node ${n.id})`);
-    for (const i of n.inputs) if (!(i < n.id)) throw new Error(`webgpu: node ${n.id} (${n.op}) reads node ${i}, which comes later`);
-  }
-  // no streaming attention kernel here yet: attention runs as the unfused primitives (readNode takes `given`'s ids)
-  const expanded = hasAttention(given) ? expandAttention(given) : undefined;
-  const graph = expanded?.graph ?? given;
-  const live = liveNodes(graph);
-  const rep = options.cse === false ? undefined : commonSubexpressions(graph, live);
-  const maxBindings = device.limits.maxStorageBuffersPerShaderStage;
-  const fusion =
-    options.fuse === false ? undefined : withinBindingLimit(planFusion(graph, live, rep, { rows: false, epilogues: false }), maxBindings);
-  const alignment = device.limits.minStorageBufferOffsetAlignment;
-  const plan = planGraphMemory(graph, live, alignment, rep, fusion, GPU_DTYPE_BYTES);
-  const useArena = options.plan !== false && plan.planned + alignment <= device.limits.maxBufferSize;
+  const plan = planGpu(graph, device.limits, kernelTarget(device), options);
+  return instantiateGpu(device, plan, options.seed === undefined ? {} : { seed: options.seed });
+}
 
+/** A plan made real on `device`: its buffers, constants, pipelines and bind groups. */
+export async function instantiateGpu(device: GPUDevice, plan: GpuPlan, options: { seed?: number } = {}): Promise<GpuProgram> {
   const buffers: GPUBuffer[] = [];
   const track = (b: GPUBuffer): GPUBuffer => (buffers.push(b), b);
   const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-  const arena = useArena
-    ? track(device.createBuffer({ label: "dlm arena", size: Math.max(plan.planned, 4) + alignment, usage }))
-    : undefined;
-
-  // where each storage-owning node's value lives
-  const own = new Map<number, GpuLocation>();
-  const storageOf = (id: number): number => plan.storage[id]!;
-  const locate = (id: number): GpuLocation => {
-    const s = storageOf(id);
-    if (s < 0) throw new Error(`webgpu: node ${id} has no storage (not computed, or only inside a fused kernel)`);
-    let loc = own.get(s);
-    if (!loc) {
-      const n = graph.nodes[s]!;
-      const length = numelOf(n.shape);
-      const size = Math.max(4, length * 4);
-      const ownBuffer = !arena || plan.persistent.has(s) || n.op === "rng_uniform" || n.op === "rng_normal";
-      loc = ownBuffer
-        ? { buffer: track(device.createBuffer({ label: `dlm node ${s}`, size, usage })), offset: 0, size, dtype: n.dtype, length }
-        : { buffer: arena, offset: plan.offsets.get(s)!, size, dtype: n.dtype, length };
-      own.set(s, loc);
-    }
-    return loc;
-  };
-
-  // the kernels, in schedule order
-  const kernels: { kernel: WgslKernel; node: PNode; bindings: GpuLocation[]; reads: number }[] = [];
-  const rngNodes: PNode[] = [];
-  for (const n of graph.nodes) {
-    if (!live[n.id] || (rep && rep[n.id] !== n.id)) continue;
-    const g = fusion ? fusion.groupOf[n.id]! : -1;
-    if (g >= 0) {
-      const group = fusion!.groups[g]!;
-      if (group.members.at(-1) !== n.id) continue;
-      kernels.push({
-        kernel: fusedGroupKernel(graph, group, target),
-        node: n,
-        bindings: [...group.inputs.map((i) => locate(i.node)), ...group.outputs.map(locate)],
-        reads: group.inputs.length,
-      });
-      continue;
-    }
-    const rule = WGSL_RULES[n.op as keyof typeof WGSL_RULES];
-    if (rule === "alias") continue;
-    if (rule === "expanded") throw new Error(`webgpu: '${n.op}' (node ${n.id}) should have been expanded`);
-    if (rule === "host") {
-      const loc = locate(n.id);
-      if (n.op === "const" || n.op === "iota") device.queue.writeBuffer(loc.buffer, loc.offset, hostValue(n));
-      else if (n.op === "rng_uniform" || n.op === "rng_normal") rngNodes.push(n);
-      continue;
-    }
-    const inputs = n.inputs.map((i) => graph.nodes[i]!);
-    const kernel = rule(
-      n,
-      inputs.map((i) => i.shape),
-      target,
-      inputs.map((i) => i.dtype),
-    );
-    const scratch = (kernel.scratch ?? []).map((bytes, k) => {
-      const size = Math.max(4, Math.ceil(bytes / 4) * 4);
-      return {
-        buffer: track(device.createBuffer({ label: `dlm scratch ${n.id}.${k}`, size, usage })),
-        offset: 0,
-        size,
-        dtype: "f32" as const,
-        length: size / 4,
-      };
-    });
-    kernels.push({ kernel, node: n, bindings: [...n.inputs.map(locate), locate(n.id), ...scratch], reads: n.inputs.length });
+  const planned = plan.buffers.map((b) => track(device.createBuffer({ label: b.label, size: b.size, usage })));
+  const at = (r: PlannedRange): GpuLocation => ({ ...r, buffer: planned[r.buffer]! });
+  for (const c of plan.constants) {
+    const loc = at(c.range);
+    device.queue.writeBuffer(loc.buffer, loc.offset, c.values.buffer, c.values.byteOffset, loc.length * 4);
   }
-  for (const k of kernels)
-    if (k.bindings.length > maxBindings)
-      throw new GpuKernelError(
-        k.kernel.label,
-        siteOf(k.node),
-        `needs ${k.bindings.length} storage buffers, the device allows ${maxBindings}`,
-      );
 
-  // WebGPU forbids a read-only and a writable use of one buffer in one dispatch, and
-  // overlapping writable bindings. A kernel that reads and writes ranges of the same buffer
-  // (the arena) binds its inputs as writable storage too, declared read_write in its WGSL;
-  // unless it reads one value twice (concat(x, x)): then it writes to a buffer of its own,
-  // copied into place after the dispatch.
-  const copiesAfter = new Map<number, { from: GpuLocation; to: GpuLocation }[]>();
-  kernels.forEach((k, index) => {
-    const ins = k.bindings.slice(0, k.reads);
-    const written = new Set(k.bindings.slice(k.reads).map((b) => b.buffer));
-    if (!ins.some((b) => written.has(b.buffer))) return;
-    const repeated = ins.some((b, i) => ins.findIndex((c) => c.buffer === b.buffer && c.offset === b.offset) !== i);
-    if (!repeated) {
-      k.kernel = { ...k.kernel, code: k.kernel.code.replaceAll("var<storage, read>", "var<storage, read_write>") };
-      k.reads = 0;
-      return;
-    }
-    const moves: { from: GpuLocation; to: GpuLocation }[] = [];
-    for (let b = k.reads; b < k.bindings.length; b++) {
-      const to = k.bindings[b]!;
-      if (!ins.some((i) => i.buffer === to.buffer)) continue;
-      const from = {
-        ...to,
-        buffer: track(device.createBuffer({ label: `dlm staging ${k.node.id}.${b}`, size: to.size, usage })),
-        offset: 0,
-      };
-      k.bindings[b] = from;
-      moves.push({ from, to });
-    }
-    copiesAfter.set(index, moves);
-  });
-  const pipelines = await Promise.all(kernels.map((k) => pipelineFor(device, k.kernel, k.reads, k.bindings.length - k.reads, k.node)));
-  const dispatches: Dispatch[] = kernels.map((k, i) => ({
+  const pipelines = await Promise.all(plan.kernels.map((k) => pipelineFor(device, k)));
+  const dispatches: Dispatch[] = plan.kernels.map((k, i) => ({
     pipeline: pipelines[i]!.pipeline,
-    workgroups: k.kernel.workgroups,
-    copies: copiesAfter.get(i) ?? [],
+    workgroups: k.workgroups,
+    copies: k.copiesAfter.map((c) => ({ from: at(c.from), to: at(c.to) })),
     bindGroup: device.createBindGroup({
-      label: k.kernel.label,
+      label: k.label,
       layout: pipelines[i]!.layout,
-      entries: k.bindings.map((b, binding) => ({ binding, resource: { buffer: b.buffer, offset: b.offset, size: b.size } })),
+      entries: k.bindings.map((r, binding) => {
+        const b = at(r);
+        return { binding, resource: { buffer: b.buffer, offset: b.offset, size: b.size } };
+      }),
     }),
   }));
 
-  const inputs = graph.inputs.map((i) => ({ name: i.name, node: graph.nodes[i.node]!, loc: locate(i.node) }));
-  const params = new Map(graph.params.map((p) => [p.name, { node: graph.nodes[p.node]!, loc: locate(p.node) }]));
-  const outputs = new Map(graph.outputs.map((o) => [o.name, { node: graph.nodes[o.node]!, loc: locate(o.node) }]));
-  const rngDraws = rngNodes.map((n) => ({ node: n, loc: locate(n.id), values: new Float32Array(numelOf(n.shape)) }));
+  const named = (list: GpuPlan["inputs"]) => list.map((v) => ({ name: v.name, node: v.node, loc: at(v.range) }));
+  const inputs = named(plan.inputs);
+  const params = new Map(named(plan.params).map((p) => [p.name, p]));
+  const outputs = new Map(named(plan.outputs).map((o) => [o.name, o]));
+  const rngDraws = plan.draws.map((d) => ({ op: d.op, loc: at(d.range), values: new Float32Array(d.range.length) }));
   const rng = new SeededStream(0);
   const baseSeed = options.seed ?? 0;
   const counters = { runs: 0, submits: 0, reads: 0, dispatches: 0 };
@@ -306,11 +174,10 @@ export async function compileGpu(given: PGraph, options: GpuCompileOptions = {})
   };
 
   return {
-    graph,
-    gpu,
+    device,
     dispatchesPerRun: dispatches.length,
     counters,
-    arenaBytes: arena ? plan.planned : 0,
+    arenaBytes: plan.arenaBytes,
     async run(feeds, opts = {}) {
       for (const s of inputs) {
         const f = feeds.get(s.name);
@@ -323,12 +190,13 @@ export async function compileGpu(given: PGraph, options: GpuCompileOptions = {})
       }
       rng.reset(opts.seed ?? baseSeed + counters.runs);
       for (const d of rngDraws) {
-        if (d.node.op === "rng_uniform") rng.uniform(d.values);
+        if (d.op === "rng_uniform") rng.uniform(d.values);
         else rng.normal(d.values);
         device.queue.writeBuffer(d.loc.buffer, d.loc.offset, d.values);
       }
       device.pushErrorScope("validation");
       const encoder = device.createCommandEncoder({ label: "dlm run" });
+      opts.encodeBefore?.(encoder);
       let pass: GPUComputePassEncoder | undefined;
       for (const d of dispatches) {
         pass ??= encoder.beginComputePass();
@@ -347,7 +215,7 @@ export async function compileGpu(given: PGraph, options: GpuCompileOptions = {})
         encoder,
         names.map((name) => {
           const o = lookup(outputs, "output", name);
-          return { key: o.node.id, loc: o.loc };
+          return { key: o.node, loc: o.loc };
         }),
       );
       device.queue.submit([encoder.finish()]);
@@ -361,17 +229,20 @@ export async function compileGpu(given: PGraph, options: GpuCompileOptions = {})
     },
     read: (name) => {
       const o = lookup(outputs, "output", name);
-      return readNow(o.node.id, o.loc);
+      return readNow(o.node, o.loc);
     },
     readNode(node) {
-      const s = storageOf(expanded ? expanded.nodeOf[node]! : node);
-      if (s < 0 || !own.has(s)) throw new Error(`webgpu: node ${node} is not computed or has no storage of its own`);
-      if (!plan.persistent.has(s) && arena)
-        throw new Error(`webgpu: node ${node} is an intermediate in the shared arena (compile with plan: false to read it)`);
-      return readNow(s, own.get(s)!);
+      const s = plan.storage[node] ?? -1;
+      const r = plan.ranges.get(s);
+      if (s < 0 || !r) throw new Error(`webgpu: node ${node} is not computed or has no storage of its own`);
+      if (r.inArena) throw new Error(`webgpu: node ${node} is an intermediate in the shared arena (compile with plan: false to read it)`);
+      return readNow(s, at(r.range));
     },
-    readParam: async (name) =>
-      (await readNow(lookup(params, "parameter", name).node.id, lookup(params, "parameter", name).loc)) as Float32Array,
+    readParam: async (name) => {
+      const p = lookup(params, "parameter", name);
+      return (await readNow(p.node, p.loc)) as Float32Array;
+    },
+    hasParam: (name) => params.has(name),
     setParam(name, data) {
       writeHost(device, name, lookup(params, "parameter", name).loc, data);
     },
@@ -386,44 +257,25 @@ export async function compileGpu(given: PGraph, options: GpuCompileOptions = {})
   };
 }
 
-/** Fusion groups that fit the device's storage bindings; the others' members run as their own kernels. */
-function withinBindingLimit(plan: FusionPlan, maxBindings: number): FusionPlan {
-  if (plan.groups.every((g) => g.inputs.length + g.outputs.length <= maxBindings)) return plan;
-  const groupOf = Int32Array.from(plan.groupOf);
-  const virtual = Uint8Array.from(plan.virtual);
-  const groups = plan.groups.filter((g) => g.inputs.length + g.outputs.length <= maxBindings);
-  for (const g of plan.groups) {
-    const now = groups.indexOf(g);
-    for (const m of g.members) {
-      groupOf[m] = now;
-      if (now < 0) virtual[m] = 0;
-    }
-  }
-  return { groups, groupOf, virtual };
-}
-
-function siteOf(n: PNode): string | undefined {
-  const o = n.origin;
-  return o ? `${o.file}:${o.range.start.line}:${o.range.start.column}` : undefined;
-}
-
-async function pipelineFor(device: GPUDevice, kernel: WgslKernel, reads: number, writes: number, node: PNode) {
+async function pipelineFor(device: GPUDevice, kernel: PlannedKernel) {
   let cache = pipelineCache.get(device);
   if (!cache) pipelineCache.set(device, (cache = new Map()));
-  const key = `${reads}/${writes}\n${kernel.code}`;
+  const key = `${kernel.reads}/${kernel.bindings.length}\n${kernel.code}`;
   let p = cache.get(key);
   if (!p) {
-    p = createPipeline(device, kernel, reads, writes, node);
+    p = createPipeline(device, kernel);
     cache.set(key, p);
     p.catch(() => cache.delete(key));
   }
   return p;
 }
 
-async function createPipeline(device: GPUDevice, kernel: WgslKernel, reads: number, writes: number, node: PNode) {
-  const entries: GPUBindGroupLayoutEntry[] = [];
-  for (let i = 0; i < reads + writes; i++)
-    entries.push({ binding: i, visibility: GPUShaderStage.COMPUTE, buffer: { type: i < reads ? "read-only-storage" : "storage" } });
+async function createPipeline(device: GPUDevice, kernel: PlannedKernel) {
+  const entries: GPUBindGroupLayoutEntry[] = kernel.bindings.map((_, binding) => ({
+    binding,
+    visibility: GPUShaderStage.COMPUTE,
+    buffer: { type: binding < kernel.reads ? "read-only-storage" : "storage" },
+  }));
   device.pushErrorScope("validation");
   const module = device.createShaderModule({ label: kernel.label, code: kernel.code });
   const info = await module.getCompilationInfo();
@@ -445,25 +297,8 @@ async function createPipeline(device: GPUDevice, kernel: WgslKernel, reads: numb
   }
   const scoped = await device.popErrorScope();
   if (!failure && scoped) failure = scoped.message;
-  if (failure || !pipeline) throw new GpuKernelError(kernel.label, siteOf(node), failure ?? "no pipeline");
+  if (failure || !pipeline) throw new GpuKernelError(kernel.label, kernel.site, failure ?? "no pipeline");
   return { pipeline, layout };
-}
-
-/** A const or iota node's values, computed by the reference interpreter, in the node's GPU element type. */
-function hostValue(n: PNode): Float32Array<ArrayBuffer> | Int32Array<ArrayBuffer> | Uint32Array<ArrayBuffer> {
-  const values = evaluate({ nodes: [{ ...n, id: 0, inputs: [] }], inputs: [], params: [], outputs: [] }, new Map()).get(0)!.data;
-  return toGpuArray(values, n.dtype);
-}
-
-function toGpuArray(
-  data: ArrayLike<number>,
-  dtype: PDType,
-): Float32Array<ArrayBuffer> | Int32Array<ArrayBuffer> | Uint32Array<ArrayBuffer> {
-  // typed arrays over a plain ArrayBuffer pass as they are; anything else is copied
-  const plain = ArrayBuffer.isView(data) && data.buffer instanceof ArrayBuffer;
-  if (dtype === "f32") return plain && data instanceof Float32Array ? (data as Float32Array<ArrayBuffer>) : Float32Array.from(data);
-  if (dtype === "i32") return plain && data instanceof Int32Array ? (data as Int32Array<ArrayBuffer>) : Int32Array.from(data);
-  return Uint32Array.from(data, (v) => (v !== 0 ? 1 : 0));
 }
 
 function writeHost(device: GPUDevice, name: string, loc: GpuLocation, data: ArrayLike<number>): void {

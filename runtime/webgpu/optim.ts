@@ -38,6 +38,10 @@ export interface GpuOptimizer {
   encodeStep(encoder: GPUCommandEncoder, lr?: number): void;
   /** Dispatches one step encodes. */
   readonly dispatches: number;
+  /** The step count and state slots, read back, under the names of the CPU optimiser's stateTensors (runtime/optim.ts). */
+  stateTensors(): Promise<Map<string, Float32Array>>;
+  /** Restore what stateTensors gave (checked by the CPU optimiser's loadState first). */
+  loadState(map: ReadonlyMap<string, Float32Array>): void;
 }
 
 /** Floats of per-step numbers per parameter: lr, wd (L2), first step, Adam's step size and √bc2, Adagrad's lr, AdamW's shrink. */
@@ -97,32 +101,8 @@ export async function createGpuOptimizer(
 
   const clip = { value: options.clipValue, norm: options.clipNorm };
   const pipelines: { pipeline: GPUComputePipeline; bind: GPUBindGroup; workgroups: [number, number, number] }[] = [];
-  const add = async (
-    code: string,
-    label: string,
-    buffers: { buffer: GPUBuffer; offset?: number; size?: number }[],
-    workgroups: [number, number, number],
-  ) => {
-    const layout = device.createBindGroupLayout({
-      entries: buffers.map((_, binding) => ({ binding, visibility: GPUShaderStage.COMPUTE, buffer: { type: "storage" as const } })),
-    });
-    device.pushErrorScope("validation");
-    const pipeline = await device.createComputePipelineAsync({
-      label,
-      layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
-      compute: { module: device.createShaderModule({ label, code }), entryPoint: "main" },
-    });
-    const bind = device.createBindGroup({
-      layout,
-      entries: buffers.map((b, binding) => ({
-        binding,
-        resource: { buffer: b.buffer, offset: b.offset ?? 0, size: b.size ?? b.buffer.size },
-      })),
-    });
-    const err = await device.popErrorScope();
-    if (err) throw new Error(`webgpu optimiser kernel '${label}': ${err.message}`);
-    return { pipeline, bind, workgroups };
-  };
+  const add = (code: string, label: string, buffers: StorageBinding[], workgroups: [number, number, number]) =>
+    storageKernel(device, code, label, buffers, workgroups);
 
   const normPipelines =
     clip.norm === undefined
@@ -156,6 +136,10 @@ export async function createGpuOptimizer(
     }),
   );
   pipelines.push(...normPipelines, ...updatePipelines);
+
+  // the CPU optimiser's state names: "step", then slot by slot, parameter by parameter (the GPU's slot order)
+  const stateNames = [...probe.stateTensors().keys()].slice(1);
+  const slotName = (s: number, k: number): string => stateNames[s * params.length + k]!;
 
   let stepCount = 0;
   const opt: GpuOptimizer = {
@@ -192,8 +176,74 @@ export async function createGpuOptimizer(
       }
       pass.end();
     },
+    async stateTensors() {
+      const out = new Map<string, Float32Array>([["step", Float32Array.of(stepCount)]]);
+      const encoder = device.createCommandEncoder({ label: `dlm ${name} state read` });
+      const reads = slots.flatMap((ofParam, k) =>
+        ofParam.map((buffer, s) => {
+          const staging = device.createBuffer({ size: buffer.size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+          encoder.copyBufferToBuffer(buffer, 0, staging, 0, buffer.size);
+          return { staging, key: slotName(s, k), length: params[k]!.value.length };
+        }),
+      );
+      device.queue.submit([encoder.finish()]);
+      for (const r of reads) {
+        await r.staging.mapAsync(GPUMapMode.READ);
+        out.set(r.key, new Float32Array(r.staging.getMappedRange().slice(0, r.length * 4)));
+        r.staging.destroy();
+      }
+      // in the CPU optimiser's order
+      return new Map([["step", out.get("step")!], ...stateNames.map((k) => [k, out.get(k)!] as const)]);
+    },
+    loadState(map) {
+      slots.forEach((ofParam, k) =>
+        ofParam.forEach((buffer, s) => {
+          const v = map.get(slotName(s, k));
+          if (!v || v.length !== params[k]!.value.length)
+            throw new Error(`${name} state: '${slotName(s, k)}' is missing or the wrong size`);
+          device.queue.writeBuffer(buffer, 0, Float32Array.from(v));
+        }),
+      );
+      stepCount = map.get("step")![0]!;
+    },
   };
   return opt;
+}
+
+/** A buffer (or a range of one) bound as read_write storage. */
+export interface StorageBinding {
+  readonly buffer: GPUBuffer;
+  readonly offset?: number;
+  readonly size?: number;
+}
+
+/** A compute kernel whose bindings are all read_write storage buffers, with its bind group, ready to dispatch. */
+export async function storageKernel(
+  device: GPUDevice,
+  code: string,
+  label: string,
+  buffers: readonly StorageBinding[],
+  workgroups: [number, number, number],
+): Promise<{ pipeline: GPUComputePipeline; bind: GPUBindGroup; workgroups: [number, number, number] }> {
+  const layout = device.createBindGroupLayout({
+    entries: buffers.map((_, binding) => ({ binding, visibility: GPUShaderStage.COMPUTE, buffer: { type: "storage" as const } })),
+  });
+  device.pushErrorScope("validation");
+  const pipeline = await device.createComputePipelineAsync({
+    label,
+    layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
+    compute: { module: device.createShaderModule({ label, code }), entryPoint: "main" },
+  });
+  const bind = device.createBindGroup({
+    layout,
+    entries: buffers.map((b, binding) => ({
+      binding,
+      resource: { buffer: b.buffer, offset: b.offset ?? 0, size: b.size ?? b.buffer.size },
+    })),
+  });
+  const err = await device.popErrorScope();
+  if (err) throw new Error(`webgpu optimiser kernel '${label}': ${err.message}`);
+  return { pipeline, bind, workgroups };
 }
 
 function loc(l: GpuLocation): { buffer: GPUBuffer; offset: number; size: number } {

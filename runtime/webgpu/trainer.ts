@@ -4,18 +4,23 @@
 // back only the loss (and the classifier's logits, for the accuracy).
 //
 // The host side is the CPU Trainer's (runtime/trainer.ts), which this class holds: parameter
-// initialisation, the data order and augmentation, label checks, and evaluation (on the CPU,
-// from the parameters read back at the end of each epoch). Not yet on the GPU: phased train
-// sections (a GAN's), gradient accumulation and checkpoints with optimiser state; create()
-// says so.
+// initialisation, the data order and augmentation, label checks, evaluation (on the CPU,
+// from the parameters read back at the end of each epoch) and checkpoints: save reads the
+// parameters and the optimisers' state back into it and writes its file, load reads a file
+// into it and uploads the result, so a checkpoint of either backend resumes on the other.
+//
+// A phased train section (a GAN's discriminator and generator) compiles one program and one
+// optimiser per phase, as the CPU trainer does; each program holds its own copy of the
+// parameters, so a phase's run first copies in (in the same command encoder) those whose
+// current value another phase's program holds. Gradient accumulation is runtime/webgpu/step.ts's.
 
 /// <reference types="@webgpu/types" />
 
 import type { ModelGraph } from "../../compiler/ir/graph.js";
 import type { TrainSetup } from "../../compiler/train.js";
 import { buildTrainingGraph, checkpointedStep } from "../../compiler/training-graph.js";
+import type { HostArray } from "../cpu/reference.js";
 import type { BatchBuffer, Dataset } from "../data/dataset.js";
-import { createSchedule, type Schedule } from "../optim.js";
 import {
   NonFiniteError,
   Trainer,
@@ -27,7 +32,7 @@ import {
 } from "../trainer.js";
 import { acquireGpu, kernelTarget, type GpuContext } from "./device.js";
 import { compileGpu, type GpuProgram } from "./executor.js";
-import { createGpuOptimizer, type GpuOptimizer } from "./optim.js";
+import { createGpuStep, gpuStepSpec, type GpuStep } from "./step.js";
 
 /** What `dlm train --backend webgpu` reports: per step, and the adapter. */
 export interface GpuStepFigures {
@@ -36,63 +41,53 @@ export interface GpuStepFigures {
   readonly adapter: string;
 }
 
+/** One phase of the train section on the GPU: its program and step. */
+interface GpuPhase {
+  readonly name: string;
+  readonly steps: number;
+  readonly program: GpuProgram;
+  readonly step: GpuStep;
+  readonly params: readonly string[];
+}
+
 export class GpuTrainer implements TrainingSession {
+  /** the phase whose program holds each parameter's current value (its latest run with it) */
+  private readonly owner = new Map<string, number>();
+
   private constructor(
-    /** the host side: initial values, data order, labels, evaluation */
+    /** the host side: initial values, data order, labels, evaluation, checkpoint files */
     readonly cpu: Trainer,
     readonly gpu: GpuContext,
-    private readonly program: GpuProgram,
-    private readonly optimizer: GpuOptimizer,
-    private readonly schedule: Schedule,
-    private readonly updates: readonly { readonly from: string; readonly to: string }[],
+    private readonly phases: readonly GpuPhase[],
   ) {}
 
   static async create(graph: ModelGraph, setup: TrainSetup, options: TrainerOptions = {}): Promise<GpuTrainer> {
-    if (setup.phases.length > 1) throw new Error("the webgpu backend does not train phased train sections yet (use --backend cpu)");
-    if (setup.accumulate > 1) throw new Error("the webgpu backend does not accumulate gradients yet (use --backend cpu)");
     const gpu = await acquireGpu();
     const cpu = new Trainer(graph, setup, options);
-    const phase = setup.phases[0];
-    const loss = (phase && "loss" in phase ? phase.loss : undefined) ?? setup.loss;
-    if (!loss) throw new Error(`phase '${phase?.name ?? "main"}' has no loss`);
-    const prefixes = phase?.params ?? [];
     const dims = new Map(options.dims ?? []);
     dims.set("B", cpu.batch);
-    const built = buildTrainingGraph(
-      graph,
-      loss,
-      dims,
-      (name) => prefixes.length === 0 || prefixes.some((p) => name === p || name.startsWith(`${p}.`)),
-    );
-    // checkpointed as the CPU trainer's step is (a graph → graph pass): the same values, fewer kept
-    const { training: tg } = checkpointedStep(graph, built, {
-      passes: options.passes ?? {},
-      ...(options.memoryBudget !== undefined ? { budget: options.memoryBudget } : {}),
-    });
-    const program = await compileGpu(tg.model.builder.graph(), { gpu, ...options.passes });
-    for (const p of tg.model.params) program.setParam(p.name, cpu.values.get(p.name)!);
-    const params = [...tg.grads.keys()].map((name) => {
-      const p = tg.model.params.find((q) => q.name === name)!;
-      return {
-        name,
-        value: program.location(name),
-        grad: program.location(`grad:${name}`),
-        ...(p.lrScale !== undefined ? { lrScale: p.lrScale } : {}),
-        decay: !p.noDecay,
-      };
-    });
-    const opt = (phase && "optimizer" in phase && phase.optimizer) || setup.optimizer;
-    const args: Record<string, number | boolean> = { ...opt.args };
-    if (options.lr !== undefined) args["lr"] = options.lr;
-    if (setup.weightDecay !== undefined && args["weight_decay"] === undefined) args["weight_decay"] = setup.weightDecay;
-    const optimizer = await createGpuOptimizer(gpu.device, kernelTarget(gpu.device), opt.name, params, args, {
-      ...(setup.clipValue !== undefined ? { clipValue: setup.clipValue } : {}),
-      ...(setup.clipNorm !== undefined ? { clipNorm: setup.clipNorm } : {}),
-    });
-    const schedule =
-      setup.schedule && !options.constantLr ? createSchedule(setup.schedule.name, optimizer.lr, setup.schedule.args) : () => optimizer.lr;
-    const updates = tg.model.bufferUpdates.map((u) => ({ from: `update:${u.name}`, to: u.name }));
-    return new GpuTrainer(cpu, gpu, program, optimizer, schedule, updates);
+    const phases: GpuPhase[] = [];
+    for (const phase of setup.phases.length > 0 ? setup.phases : [undefined]) {
+      const loss = phase?.loss ?? setup.loss;
+      if (!loss) throw new Error(`phase '${phase?.name ?? "main"}' has no loss`);
+      const prefixes = phase?.params ?? [];
+      const built = buildTrainingGraph(
+        graph,
+        loss,
+        dims,
+        (name) => prefixes.length === 0 || prefixes.some((p) => name === p || name.startsWith(`${p}.`)),
+      );
+      // checkpointed as the CPU trainer's step is (a graph → graph pass): the same values, fewer kept
+      const { training: tg } = checkpointedStep(graph, built, {
+        passes: options.passes ?? {},
+        ...(options.memoryBudget !== undefined ? { budget: options.memoryBudget } : {}),
+      });
+      const program = await compileGpu(tg.model.builder.graph(), { gpu, ...options.passes });
+      for (const p of tg.model.params) program.setParam(p.name, cpu.values.get(p.name)!);
+      const step = await createGpuStep(program, kernelTarget(gpu.device), gpuStepSpec(tg, setup, phase, options));
+      phases.push({ name: phase?.name ?? "main", steps: phase?.steps ?? 1, program, step, params: tg.model.params.map((p) => p.name) });
+    }
+    return new GpuTrainer(cpu, gpu, phases);
   }
 
   get batch(): number {
@@ -126,39 +121,43 @@ export class GpuTrainer implements TrainingSession {
 
   /** Dispatches and submits per training step (submits measured over the steps so far), and the adapter. */
   figures(): GpuStepFigures {
-    const steps = this.program.counters.runs;
+    const runs = this.phases.reduce((n, p) => n + p.program.counters.runs, 0);
+    const submits = this.phases.reduce((n, p) => n + p.program.counters.submits, 0);
+    const steps = runs / this.phases.reduce((n, p) => n + p.steps, 0);
     return {
-      dispatches_per_step: this.program.dispatchesPerRun + this.optimizer.dispatches,
-      submits_per_step: steps ? this.program.counters.submits / steps : 0,
+      dispatches_per_step: this.phases.reduce((n, p) => n + p.steps * p.step.dispatches, 0),
+      submits_per_step: steps ? submits / steps : 0,
       adapter: this.gpu.description,
     };
   }
 
-  /** One optimiser step on one batch (one submit); returns the loss before the step. */
+  /** One training iteration on one batch: each phase's steps in turn, a submit each. Returns the first phase's loss. */
   async trainStep(feeds: ReadonlyMap<string, BatchBuffer>): Promise<number> {
     return (await this.runStep(feeds, [])).loss;
   }
 
   private async runStep(feeds: ReadonlyMap<string, BatchBuffer>, extra: readonly string[]) {
     this.cpu.checkLabels(feeds);
-    const seed = this.cpu.seed * 1_000_003 + this.cpu.step;
-    const values = await this.program.run(feeds, {
-      seed,
-      read: ["loss", ...extra],
-      encodeAfter: (encoder) => {
-        for (const u of this.updates) {
-          const [from, to] = [this.program.location(u.from), this.program.location(u.to)];
-          encoder.copyBufferToBuffer(from.buffer, from.offset, to.buffer, to.offset, to.size);
-        }
-        this.optimizer.encodeStep(encoder, this.schedule(this.optimizer.stepCount));
-      },
-    });
-    const loss = values.get("loss")![0]!;
-    this.cpu.step++;
-    if (!Number.isFinite(loss)) throw new NonFiniteError(this.cpu.step, "the loss (run with --backend cpu to find the first bad tensor)");
-    return { loss, values };
+    let first: { loss: number; values: Map<string, HostArray> } | undefined;
+    for (const [k, phase] of this.phases.entries())
+      for (let s = 0; s < phase.steps; s++) {
+        const seed = this.cpu.seed * 1_000_003 + this.cpu.step;
+        const stale = phase.params.filter((name) => (this.owner.get(name) ?? k) !== k);
+        const values = await phase.step.run(feeds, {
+          seed,
+          read: ["loss", ...(first ? [] : extra)],
+          ...(stale.length ? { encodeBefore: (encoder: GPUCommandEncoder) => this.copyIn(encoder, stale, phase) } : {}),
+        });
+        for (const name of phase.params) this.owner.set(name, k);
+        const loss = values.get("loss")![0]!;
+        this.cpu.step++;
+        if (!Number.isFinite(loss))
+          throw new NonFiniteError(this.cpu.step, "the loss (run with --backend cpu to find the first bad tensor)");
+        if (s === 0) this.cpu.phaseLosses.set(phase.name, loss);
+        first ??= { loss, values };
+      }
+    return first!;
   }
-
   async trainEpoch(data: Dataset, onStep?: (step: number, loss: number, of: number) => void): Promise<EpochResult> {
     const c = this.cpu.classifier;
     let lossSum = 0;
@@ -179,9 +178,20 @@ export class GpuTrainer implements TrainingSession {
     return { epoch: this.cpu.epoch, loss: lossSum / steps, steps, ...(c ? { trainAccuracy: correct / seen } : {}) };
   }
 
+  /** Encode copies of `names` into the program of `to` from the programs that hold their current values. */
+  private copyIn(encoder: GPUCommandEncoder, names: readonly string[], to: GpuPhase): void {
+    for (const name of names) {
+      const [a, b] = [this.phases[this.owner.get(name)!]!.program.location(name), to.program.location(name)];
+      encoder.copyBufferToBuffer(a.buffer, a.offset, b.buffer, b.offset, b.size);
+    }
+  }
+
   /** Copy the parameters and buffers from the GPU into the host trainer's values. */
   async syncToHost(): Promise<void> {
-    for (const [name, v] of this.cpu.values) v.set(await this.program.readParam(name));
+    for (const [name, v] of this.cpu.values) {
+      const holder = this.phases[this.owner.get(name) ?? this.phases.findIndex((p) => p.program.hasParam(name))];
+      if (holder) v.set(await holder.program.readParam(name));
+    }
   }
 
   async evaluate(data: Dataset): Promise<EvalResult> {
@@ -189,14 +199,22 @@ export class GpuTrainer implements TrainingSession {
     return this.cpu.evaluate(data);
   }
 
+  /** A checkpoint in the CPU trainer's format (runtime/trainer.ts): parameters, each phase's optimiser state, counters. */
   async save(path: string): Promise<void> {
-    void path;
-    throw new Error("the webgpu backend does not write checkpoints yet (use --backend cpu with --save)");
+    await this.syncToHost();
+    const host = this.cpu.optimizers();
+    for (const p of this.phases) host.get(p.name)!.loadState(await p.step.optimizer.stateTensors());
+    await this.cpu.save(path);
   }
 
+  /** Restore a checkpoint of either backend (or, with weightsOnly, weights), checked by the CPU trainer first. */
   async load(path: string, options: { weightsOnly?: boolean } = {}): Promise<void> {
-    if (!options.weightsOnly) throw new Error("the webgpu backend does not resume checkpoints yet (use --backend cpu with --resume)");
     await this.cpu.load(path, options);
-    for (const [name, v] of this.cpu.values) this.program.setParam(name, v);
+    this.owner.clear(); // every program gets the loaded values
+    const host = this.cpu.optimizers();
+    for (const p of this.phases) {
+      for (const name of p.params) p.program.setParam(name, this.cpu.values.get(name)!);
+      if (!options.weightsOnly) p.step.optimizer.loadState(host.get(p.name)!.stateTensors());
+    }
   }
 }

@@ -23,6 +23,8 @@ import type { TrainSetup } from "../../compiler/train.js";
 import type { Value } from "../../compiler/values.js";
 import { Dim } from "../../compiler/dim.js";
 import { BYTE_SIZE_FORMS, byteSize } from "../../compiler/byte-size.js";
+import { NoGpuAdapterError } from "../../runtime/webgpu/device.js";
+import { GpuKernelError } from "../../runtime/webgpu/executor.js";
 
 const USAGE = `dlm — a toolchain for deep-learning models
 
@@ -38,11 +40,12 @@ usage:
            | --no-checkpoint]
                                                    train on the CPU (or WebGPU); per-epoch loss and accuracy
   dlm run FILE --weights W.safetensors --input NAME=FILE.json|JSON... [--model NAME] [--dim T=64]... [--json]
-                                                   inference in eval mode; prints each output's shape and values
-  dlm compile FILE [--model NAME] --target ts -o DIR [--bundle] [--batch B] [--dim T=64]...
+           [--backend cpu|webgpu]                  inference in eval mode; prints each output's shape and values
+  dlm compile FILE [--model NAME] --target ts|wgsl -o DIR [--bundle] [--batch B] [--dim T=64]...
            [--seed S] [--runtime SPEC] [--explain] [--memory-budget BYTES]
            [-O0 | --no-fold | --no-simplify | --no-bn-fold | --no-cse | --no-fuse | --no-flash-attention | --no-plan | --no-in-place | --no-checkpoint]
-                                                   write DIR/<model>.ts (and with --bundle DIR/<model>.js)
+                                                   write DIR/<model>.ts (and with --bundle DIR/<model>.js); wgsl:
+                                                   DIR/<model>-wgsl/*.wgsl, DIR/<model>.js (and DIR/<model>.bundle.js)
   dlm export FILE [--model NAME] (--onnx OUT.onnx | --torch OUT.py) [--weights W.safetensors]
            [--dim T=64]... [--seed S]           the inference graph as ONNX (with weights) or a PyTorch module
   dlm fmt FILE|DIR... [--check] | --stdout FILE | -
@@ -254,6 +257,13 @@ function loadForTraining(file: string, model: string | undefined, color: boolean
   return { graph: loaded.graph, train: loaded.train };
 }
 
+/** `--backend cpu|webgpu` (default cpu). */
+function parseBackend(text: string | undefined): "cpu" | "webgpu" {
+  const backend = text ?? "cpu";
+  if (backend !== "cpu" && backend !== "webgpu") throw new UsageError(`--backend expects cpu or webgpu, got '${backend}'`);
+  return backend;
+}
+
 function positiveInt(flags: Map<string, string[]>, name: string): number | undefined {
   const v = flags.get(name)?.at(-1);
   if (v === undefined) return undefined;
@@ -322,8 +332,7 @@ async function cmdTrain(args: readonly string[]): Promise<number> {
   const loaded = loadForTraining(positional[0]!, flags.get("model")?.[0], useColor(flags));
   if (typeof loaded === "number") return loaded;
   const opt = (k: string): string | undefined => flags.get(k)?.at(-1);
-  const backend = opt("backend") ?? "cpu";
-  if (backend !== "cpu" && backend !== "webgpu") throw new UsageError(`--backend expects cpu or webgpu, got '${backend}'`);
+  const backend = parseBackend(opt("backend"));
   try {
     return await runTraining({
       backend,
@@ -363,8 +372,9 @@ async function cmdTrain(args: readonly string[]): Promise<number> {
 }
 
 async function cmdRun(argv: readonly string[]): Promise<number> {
-  const { positional, flags } = parseArgs(argv, ["model", "weights", "input", "dim", "json", "no-color", "color"]);
+  const { positional, flags } = parseArgs(argv, ["model", "weights", "input", "dim", "json", "backend", "no-color", "color"]);
   if (positional.length !== 1) throw new UsageError("dlm run needs exactly one FILE");
+  const backend = parseBackend(flags.get("backend")?.at(-1));
   const weights = flags.get("weights")?.at(-1);
   if (!weights) throw new UsageError("dlm run needs --weights W.safetensors");
   const inputs = flags.get("input") ?? [];
@@ -372,9 +382,13 @@ async function cmdRun(argv: readonly string[]): Promise<number> {
   const chosen = loadChecked("run", positional[0]!, flags.get("model")?.[0], useColor(flags));
   if (typeof chosen === "number") return chosen;
   try {
-    return await runInference({ graph: chosen.graph, weights, inputs, dims, json: flags.has("json") });
+    return await runInference({ graph: chosen.graph, weights, inputs, dims, json: flags.has("json"), backend });
   } catch (e) {
     if (e instanceof RunUsageError) throw new UsageError(e.message);
+    if (e instanceof NoGpuAdapterError || e instanceof GpuKernelError) {
+      process.stderr.write(`dlm run: ${e.message}\n`);
+      return 1;
+    }
     if (e instanceof RunInputError) {
       process.stderr.write(`dlm run: ${e.message}\n`);
       return 1;
@@ -453,7 +467,7 @@ async function cmdCompile(argvIn: readonly string[]): Promise<number> {
   const batch = positiveInt(flags, "batch");
   const dims = parseDims(flags.get("dim") ?? []);
   const target = flags.get("target")?.at(-1) ?? "ts";
-  if (target !== "ts") throw new UsageError(`--target must be ts, got '${target}'`);
+  if (target !== "ts" && target !== "wgsl") throw new UsageError(`--target must be ts or wgsl, got '${target}'`);
   const budgetText = flags.get("memory-budget")?.at(-1);
   const memoryBudget = budgetText === undefined ? undefined : parseByteSize("memory-budget", budgetText);
   const chosen = loadChecked("compile", positional[0]!, flags.get("model")?.[0], useColor(flags));

@@ -1,5 +1,5 @@
-// `dlm run FILE --weights W.safetensors --input NAME=VALUE... [--json]`: inference on the CPU
-// in evaluation mode (dropout off, batch norm on running statistics). Inputs are JSON nested
+// `dlm run FILE --weights W.safetensors --input NAME=VALUE... [--json] [--backend cpu|webgpu]`:
+// inference on the CPU executor or on WebGPU (runtime/webgpu/executor.ts) in evaluation mode (dropout off, batch norm on running statistics). Inputs are JSON nested
 // arrays, inline (`--input x=[[1,2]]`) or in a file (`--input x=x.json`); the batch B and the
 // other symbolic dims are read off their shapes. Weights come from a safetensors file (a
 // checkpoint of `dlm train --save` / Trainer.save, or plain weights); optimiser state in it is
@@ -14,7 +14,9 @@ import { buildEvalGraph } from "../../compiler/training-graph.js";
 import type { DType } from "../../compiler/ops/types.js";
 import { compile } from "../../runtime/cpu/executor.js";
 import type { HostArray } from "../../runtime/cpu/reference.js";
+import type { PGraph } from "../../compiler/prim/ir.js";
 import { readSafetensors } from "../../runtime/safetensors.js";
+import { compileGpu } from "../../runtime/webgpu/executor.js";
 import { matchWeights } from "../../runtime/weights.js";
 
 export interface RunArgs {
@@ -25,6 +27,8 @@ export interface RunArgs {
   /** values of symbolic dims the inputs do not determine */
   readonly dims: ReadonlyMap<string, number>;
   readonly json: boolean;
+  /** where the forward pass runs (default cpu) */
+  readonly backend?: "cpu" | "webgpu";
 }
 
 /** A bad command line (exit 2). */
@@ -231,11 +235,11 @@ export async function runInference(a: RunArgs): Promise<number> {
     throw new RunInputError((e as Error).message);
   }
 
-  const program = compile(lowered.builder.graph());
-  for (const p of lowered.params) program.setParam(p.name, weights.get(p.name)!);
   const feeds = new Map<string, HostArray>();
   for (const i of lowered.inputs) feeds.set(i.name, hostArray(i.dtype, given.get(i.name)!, i.name));
-  program.run(feeds, { seed: 0 });
+  const graph = lowered.builder.graph();
+  const names = lowered.outputs.map((o) => o.name);
+  const values = a.backend === "webgpu" ? await forwardOnGpu(graph, weights, feeds, names) : forwardOnCpu(graph, weights, feeds, names);
 
   const b = lowered.builder;
   const outs = lowered.outputs.map((o) => ({
@@ -243,7 +247,7 @@ export async function runInference(a: RunArgs): Promise<number> {
     shape: b.shape(o.node),
     dtype: b.dtype(o.node),
     declared: g.outputs.find((x) => x.name === o.name)?.ref,
-    data: program.output(o.name),
+    data: values.get(o.name)!,
   }));
   if (a.json) {
     const outputs: Record<string, unknown> = {};
@@ -257,4 +261,30 @@ export async function runInference(a: RunArgs): Promise<number> {
       );
   }
   return 0;
+}
+
+type Forward = (
+  graph: PGraph,
+  weights: ReadonlyMap<string, Float32Array>,
+  feeds: ReadonlyMap<string, HostArray>,
+  outputs: readonly string[],
+) => Map<string, HostArray>;
+
+/** One forward pass on the CPU executor; the outputs by name. */
+const forwardOnCpu: Forward = (graph, weights, feeds, outputs) => {
+  const program = compile(graph);
+  for (const [name, w] of weights) program.setParam(name, w);
+  program.run(feeds, { seed: 0 });
+  return new Map(outputs.map((name) => [name, program.output(name)]));
+};
+
+/** One forward pass on WebGPU (one submit that also reads the outputs back). */
+async function forwardOnGpu(...[graph, weights, feeds, outputs]: Parameters<Forward>): Promise<Map<string, HostArray>> {
+  const program = await compileGpu(graph);
+  try {
+    for (const [name, w] of weights) program.setParam(name, w);
+    return await program.run(feeds, { seed: 0, read: outputs });
+  } finally {
+    program.destroy();
+  }
 }

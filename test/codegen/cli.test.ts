@@ -139,7 +139,7 @@ describe("dlm compile", () => {
     const mlp = example("mlp_mnist.dlm");
     for (const argv of [
       ["compile", mlp, "--target", "ts", "-o", dir, "--frobnicate"],
-      ["compile", mlp, "--target", "wgsl", "-o", dir],
+      ["compile", mlp, "--target", "wasm", "-o", dir],
       ["compile", mlp, "--target", "ts"],
       ["compile", "--target", "ts", "-o", dir],
       ["compile", mlp, "--target", "ts", "-o", dir, "--batch", "0"],

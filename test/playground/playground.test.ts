@@ -6,14 +6,14 @@
 // chromium is not installed.
 
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { readFile } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
 import { tmpdir } from "node:os";
-import { dirname, extname, join, normalize, sep } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { checkSource, summarizeSource } from "../../src/index.js";
+import { serveStatic } from "./serve.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const hasChromium = existsSync(CHROMIUM);
@@ -41,35 +41,12 @@ const FIXED = BROKEN.replace(FAULT, "");
 const faultLine = BROKEN.split("\n").findIndex((l) => l.includes(FAULT)) + 1;
 const STEPS = 48;
 
-const CONTENT_TYPES: Record<string, string> = {
-  ".html": "text/html; charset=utf-8",
-  ".js": "text/javascript",
-  ".css": "text/css",
-  ".svg": "image/svg+xml",
-};
-
-/** A static file server for `root` on 127.0.0.1 (a secure context) at an ephemeral port. */
-async function serveStatic(root: string): Promise<{ server: Server; url: string }> {
-  const server = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? "/", "http://127.0.0.1").pathname);
-    const file = normalize(join(root, path.endsWith("/") ? `${path}index.html` : path));
-    if (!file.startsWith(root + sep)) return void res.writeHead(403).end();
-    readFile(file).then(
-      (body) => res.writeHead(200, { "content-type": CONTENT_TYPES[extname(file)] ?? "application/octet-stream" }).end(body),
-      () => res.writeHead(404).end(),
-    );
-  });
-  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
-  const address = server.address();
-  if (!address || typeof address === "string") throw new Error("the test server has no port");
-  return { server, url: `http://127.0.0.1:${address.port}/` };
-}
-
 describe.skipIf(!hasChromium)("the playground in headless Chromium", () => {
   let outDir = "";
   let server: Server | undefined;
   let browser: Browser | undefined;
   let page: Page;
+  let url = "";
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
@@ -98,7 +75,8 @@ describe.skipIf(!hasChromium)("the playground in headless Chromium", () => {
     });
     page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
     page.on("pageerror", (e) => pageErrors.push(e.message));
-    await page.goto(served.url);
+    url = served.url;
+    await page.goto(url);
   }, 180_000);
 
   afterAll(async () => {
@@ -154,6 +132,10 @@ describe.skipIf(!hasChromium)("the playground in headless Chromium", () => {
     const hiddenShape = summary.report!.layers.find((l) => l.name === "hidden")!.shape;
     expect(await page.locator(`#graph .arrow[data-shape="${hiddenShape}"]`).count()).toBeGreaterThan(0);
 
+    // WebGPU is offered where the browser has an adapter; otherwise a note says training runs on the CPU
+    const webgpuOffered = (await page.locator('#backend option[value="webgpu"]').count()) > 0;
+    expect(await page.textContent("#backend-note")).toMatch(webgpuOffered ? /^$/ : /^WebGPU: no adapter .*training runs on the CPU$/);
+
     // train a few steps on the CPU: the loss read from the page falls
     expect(await page.inputValue("#backend")).toBe("cpu");
     await page.fill("#steps", String(STEPS));
@@ -183,4 +165,44 @@ describe.skipIf(!hasChromium)("the playground in headless Chromium", () => {
     expect(await page.textContent("#train")).toBe("Train");
     expect(pageErrors).toEqual([]);
   }, 120_000);
+
+  it("trains on WebGPU where chromium gives an adapter (SwiftShader)", async () => {
+    const { chromium } = await import("playwright-core");
+    const gpuBrowser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        "--no-sandbox",
+        "--enable-unsafe-webgpu",
+        "--use-webgpu-adapter=swiftshader",
+        "--no-first-run",
+        "--disable-background-networking",
+      ],
+    });
+    try {
+      const gpuPage = await gpuBrowser.newPage({ viewport: { width: 1600, height: 1000 } });
+      const errors: string[] = [];
+      gpuPage.on("pageerror", (e) => errors.push(e.message));
+      await gpuPage.goto(url);
+      await gpuPage.waitForSelector("#param-count", { timeout: 30_000 });
+      await gpuPage.waitForFunction(() => (document.getElementById("backend") as HTMLSelectElement).options.length > 0);
+      if ((await gpuPage.locator('#backend option[value="webgpu"]').count()) === 0) {
+        console.warn(`playground WebGPU training skipped: ${await gpuPage.textContent("#backend-note")}`);
+        return;
+      }
+      expect(await gpuPage.textContent("#backend-note")).toBe("");
+      await gpuPage.selectOption("#backend", "webgpu");
+      await gpuPage.fill("#steps", String(STEPS));
+      await gpuPage.click("#train");
+      await gpuPage.waitForSelector('#loss-curve[data-state="done"]', { timeout: 90_000 });
+      expect(await gpuPage.textContent("#train-status")).toMatch(new RegExp(`^${STEPS} steps in `));
+      const losses = JSON.parse((await gpuPage.getAttribute("#loss-curve", "data-losses")) ?? "[]") as number[];
+      expect(losses).toHaveLength(STEPS);
+      const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+      expect(mean(losses.slice(-8))).toBeLessThan(0.8 * mean(losses.slice(0, 8)));
+      expect(errors).toEqual([]);
+    } finally {
+      await gpuBrowser.close();
+    }
+  }, 150_000);
 });
