@@ -2,8 +2,9 @@
 //
 // compileGpu(graph) plans once, with the same passes as the CPU executor: dead code, common
 // subexpressions (a repeat shares its representative's buffer), fusion (one WGSL kernel per
-// group of elementwise primitives; groups needing more storage bindings than the device has
-// are left unfused) and the static memory plan (every element 4 bytes, offsets aligned to
+// group of elementwise primitives, and one per row group: softmax, norms, cross-entropy, a
+// workgroup per row; groups needing more storage bindings than the device has are left
+// unfused) and the static memory plan (every element 4 bytes, offsets aligned to
 // the device's minStorageBufferOffsetAlignment). Intermediates live in one arena buffer;
 // inputs, parameters, constants, random draws and named outputs get buffers of their own
 // (persistent across runs). Each kernel's pipeline is created once, asynchronously, with an
@@ -24,6 +25,7 @@
 
 import { fusedGroupKernel } from "../../compiler/codegen/wgsl/elementwise.js";
 import { WGSL_RULES, isPrimitive } from "../../compiler/codegen/wgsl/index.js";
+import { rowGroupKernel } from "../../compiler/codegen/wgsl/rows.js";
 import type { WgslKernel } from "../../compiler/codegen/wgsl/kernel.js";
 import { commonSubexpressions } from "../../compiler/passes/cse.js";
 import { liveNodes } from "../../compiler/passes/dead-code.js";
@@ -42,10 +44,12 @@ export interface GpuCompileOptions {
   seed?: number;
   /** merge repeated computations (default true) */
   cse?: boolean;
-  /** fuse elementwise chains into one kernel each (default true) */
+  /** fuse elementwise chains and row groups (softmax, norms) into one kernel each (default true) */
   fuse?: boolean;
   /** place intermediates in one planned arena (default true); false: a buffer per node, so that every node can be read */
   plan?: boolean;
+  /** use subgroup operations where the device has them (default true; false takes the workgroup-memory paths) */
+  subgroups?: boolean;
   /** the device to use (default: the process's shared one, acquireGpu) */
   gpu?: GpuContext;
 }
@@ -115,7 +119,8 @@ const pipelineCache = new WeakMap<GPUDevice, Map<string, Promise<{ pipeline: GPU
 export async function compileGpu(graph: PGraph, options: GpuCompileOptions = {}): Promise<GpuProgram> {
   const gpu = options.gpu ?? (await acquireGpu());
   const { device } = gpu;
-  const target = kernelTarget(device);
+  const deviceTarget = kernelTarget(device);
+  const target = options.subgroups === false ? { ...deviceTarget, subgroups: false } : deviceTarget;
   for (const n of graph.nodes) {
     if (!isPrimitive(n.op)) throw new Error(`webgpu: unknown primitive '${n.op}' (node ${n.id})`);
     for (const i of n.inputs) if (!(i < n.id)) throw new Error(`webgpu: node ${n.id} (${n.op}) reads node ${i}, which comes later`);
@@ -123,7 +128,7 @@ export async function compileGpu(graph: PGraph, options: GpuCompileOptions = {})
   const live = liveNodes(graph);
   const rep = options.cse === false ? undefined : commonSubexpressions(graph, live);
   const maxBindings = device.limits.maxStorageBuffersPerShaderStage;
-  const fusion = options.fuse === false ? undefined : withinBindingLimit(planFusion(graph, live, rep, { rows: false }), maxBindings);
+  const fusion = options.fuse === false ? undefined : withinBindingLimit(planFusion(graph, live, rep), maxBindings);
   const alignment = device.limits.minStorageBufferOffsetAlignment;
   const plan = planGraphMemory(graph, live, alignment, rep, fusion, GPU_DTYPE_BYTES);
   const useArena = options.plan !== false && plan.planned + alignment <= device.limits.maxBufferSize;
@@ -165,7 +170,7 @@ export async function compileGpu(graph: PGraph, options: GpuCompileOptions = {})
       const group = fusion!.groups[g]!;
       if (group.members.at(-1) !== n.id) continue;
       kernels.push({
-        kernel: fusedGroupKernel(graph, group, target),
+        kernel: group.kind === "row" ? rowGroupKernel(graph, group, target) : fusedGroupKernel(graph, group, target),
         node: n,
         bindings: [...group.inputs.map((i) => locate(i.node)), ...group.outputs.map(locate)],
         reads: group.inputs.length,

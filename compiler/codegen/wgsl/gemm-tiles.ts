@@ -10,7 +10,8 @@
 //     4·(tx + j·TX) + c, i.e. interleaved vec4 strips, so its vec4 reads from workgroup memory
 //     do not collide with its neighbours' and its stores are coalesced;
 //   - the next slice is fetched from global memory into registers while the current one is
-//     multiplied (one register stage of prefetch);
+//     multiplied (one register stage of prefetch); loaders and the epilogue are constant-trip
+//     loops, which keeps the WGSL small enough for software drivers to compile quickly;
 //   - loads are vec4 where the operand is contiguous along a multiple-of-4 axis; every load and
 //     store is bounds-checked, so any M, N, K (odd, prime, 1) works;
 //   - tile sizes come from chooseGemmTiles: by shape (skinny, small, batched-small) and by the
@@ -69,7 +70,7 @@ export interface GemmTiles {
  * 64×64/4×4 shapes are the two that measured best on the H100 (../shared/gpu/README.md);
  * the small and skinny ones serve small, batched and matrix-vector-like products.
  */
-const CANDIDATES: readonly (GemmTiles & { readonly speed: number })[] = [
+export const GEMM_CANDIDATES: readonly (GemmTiles & { readonly speed: number })[] = [
   { BM: 128, BN: 128, BK: 16, TM: 8, TN: 8, speed: 1.0 },
   { BM: 64, BN: 128, BK: 16, TM: 4, TN: 8, speed: 0.8 },
   { BM: 128, BN: 64, BK: 16, TM: 8, TN: 4, speed: 0.8 },
@@ -109,7 +110,7 @@ export function chooseGemmTiles(
 ): GemmTiles {
   let best: GemmTiles | undefined;
   let bestCost = Infinity;
-  for (const c of CANDIDATES) {
+  for (const c of GEMM_CANDIDATES) {
     if (gemmThreads(c) > target.maxInvocationsPerWorkgroup || gemmStorageBytes(c) > target.maxWorkgroupStorageBytes) continue;
     const tiles = p.batch * Math.ceil(p.M / c.BM) * Math.ceil(p.N / c.BN);
     const cost = Math.ceil(tiles / CONCURRENT_WORKGROUPS) * ((c.BM * c.BN) / c.speed);
@@ -136,24 +137,31 @@ export function emitGemm(
   const T = p.scalar;
   const TX = BN / TN;
   const TY = BM / TM;
+  const I = TM / 4;
+  const J = TN / 4;
   const threads = TX * TY;
   const tilesM = Math.ceil(p.M / BM);
   const tilesN = Math.ceil(p.N / BN);
   const total = p.batch * tilesM * tilesN;
   const workgroups = spreadWorkgroups(total, 1, target);
   const zero = T === "f32" ? "0.0" : "0";
+  const kQuads = p.K % 4 === 0 && BK % 4 === 0;
+  const a = loaderPlan("A", p.a, T, BM, BK, threads, kQuads, p.M % 4 === 0);
+  const b = loaderPlan("B", p.b, T, BN, BK, threads, kQuads, p.N % 4 === 0);
+  const vecStore = p.store4 !== undefined && p.N % 4 === 0;
+  const acc = (i: number, r: number, j: number) => `c${i}_${r}_${j}`;
+  const accNames: string[] = [];
+  for (let i = 0; i < I; i++) for (let r = 0; r < 4; r++) for (let j = 0; j < J; j++) accNames.push(acc(i, r, j));
 
-  const a = loaderPlan("A", p.a, T, BM, BK, threads, p.K % 4 === 0 && BK % 4 === 0, p.M % 4 === 0);
-  const b = loaderPlan("B", p.b, T, BN, BK, threads, p.K % 4 === 0 && BK % 4 === 0, p.N % 4 === 0);
-
-  const L: string[] = [];
-  L.push(p.declarations.trim(), "");
+  // Loops with constant trip counts rather than generator-unrolled statements: hardware
+  // compilers unroll them anyway, and software drivers (SwiftShader) take minutes over the
+  // hundreds of guarded branches an unrolled loader would be.
+  const L: string[] = [p.declarations.trim(), ""];
   L.push(`fn loadA(z: u32, row: u32, k: u32) -> ${T} {\n${indent(p.a.load)}\n}`);
   if (a.vec4) L.push(`fn loadA4(z: u32, row: u32, k: u32) -> vec4<${T}> {\n${indent(p.a.load4!)}\n}`);
   L.push(`fn loadB(z: u32, k: u32, col: u32) -> ${T} {\n${indent(p.b.load)}\n}`);
   if (b.vec4) L.push(`fn loadB4(z: u32, k: u32, col: u32) -> vec4<${T}> {\n${indent(p.b.load4!)}\n}`);
   L.push(`fn storeC(z: u32, m: u32, n: u32, v: ${T}) {\n${indent(p.store)}\n}`);
-  const vecStore = p.store4 !== undefined && p.N % 4 === 0;
   if (vecStore) L.push(`fn storeC4(z: u32, m: u32, n: u32, v: vec4<${T}>) {\n${indent(p.store4!)}\n}`);
   L.push(
     "",
@@ -164,6 +172,16 @@ export function emitGemm(
     `var<workgroup> As: array<vec4<${T}>, ${(BK * BM) / 4}>;`,
     `var<workgroup> Bs: array<vec4<${T}>, ${(BK * BN) / 4}>;`,
     "",
+    ...a.functions,
+    ...b.functions,
+    `// C[m, n..n+3] from one accumulator quad, the parts inside C`,
+    `fn storeQuad(z: u32, m: u32, n: u32, v: vec4<${T}>) {`,
+    `  if (m >= M) { return; }`,
+    ...(vecStore
+      ? [`  if (n < N) { storeC4(z, m, n, v); }`]
+      : [`  for (var q = 0u; q < 4u; q++) {`, `    if (n + q < N) { storeC(z, m, n + q, v[q]); }`, `  }`]),
+    `}`,
+    "",
     `@compute @workgroup_size(${TX}, ${TY})`,
     `fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(local_invocation_index) t: u32) {`,
     `  let tile = wid.x + wid.y * ${workgroups[0]}u;`,
@@ -173,59 +191,66 @@ export function emitGemm(
     `  let z = tile / ${tilesN * tilesM}u;`,
     `  let tx = lid.x;`,
     `  let ty = lid.y;`,
+    ...accNames.map((c) => `  var ${c} = vec4<${T}>(${zero});`),
+    // one register stage of prefetch: the next slice is fetched while this one is multiplied
+    `  var ra: array<${a.type}, ${a.perThread}>;`,
+    `  var rb: array<${b.type}, ${b.perThread}>;`,
+    ...fetchBoth("  ", "0u"),
+    `  for (var k0 = 0u; k0 < K; k0 += ${BK}u) {`,
+    `    for (var l = 0u; l < ${a.perThread}u; l++) { stageA(t + l * ${threads}u, ra[l]); }`,
+    `    for (var l = 0u; l < ${b.perThread}u; l++) { stageB(t + l * ${threads}u, rb[l]); }`,
+    `    workgroupBarrier();`,
+    `    if (k0 + ${BK}u < K) {`,
+    ...fetchBoth("      ", `k0 + ${BK}u`),
+    `    }`,
+    `    for (var k = 0u; k < ${BK}u; k++) {`,
   );
-  for (let i = 0; i < TM / 4; i++)
-    for (let r = 0; r < 4; r++) for (let j = 0; j < TN / 4; j++) L.push(`  var c${i}_${r}_${j} = vec4<${T}>(${zero});`);
-  L.push(...a.setup, ...b.setup);
-  L.push(...a.fetch("0u"), ...b.fetch("0u"));
-  L.push(`  for (var k0 = 0u; k0 < K; k0 += ${BK}u) {`);
-  L.push(...a.stage, ...b.stage);
-  L.push(`    workgroupBarrier();`, `    if (k0 + ${BK}u < K) {`);
-  L.push(...a.fetch(`k0 + ${BK}u`).map((s) => "    " + s), ...b.fetch(`k0 + ${BK}u`).map((s) => "    " + s));
-  L.push(`    }`);
-  // a constant-trip loop: drivers unroll it, and the WGSL stays small (software drivers compile it fast)
-  L.push(`    for (var k = 0u; k < ${BK}u; k++) {`);
-  for (let i = 0; i < TM / 4; i++) L.push(`      let a${i} = As[k * ${BM / 4}u + ty + ${i * TY}u];`);
-  for (let j = 0; j < TN / 4; j++) L.push(`      let b${j} = Bs[k * ${BN / 4}u + tx + ${j * TX}u];`);
-  for (let i = 0; i < TM / 4; i++)
+  for (let i = 0; i < I; i++) L.push(`      let a${i} = As[k * ${BM / 4}u + ty + ${i * TY}u];`);
+  for (let j = 0; j < J; j++) L.push(`      let b${j} = Bs[k * ${BN / 4}u + tx + ${j * TX}u];`);
+  for (let i = 0; i < I; i++)
     for (let r = 0; r < 4; r++)
-      for (let j = 0; j < TN / 4; j++) {
-        const c = `c${i}_${r}_${j}`;
+      for (let j = 0; j < J; j++) {
+        const c = acc(i, r, j);
         const bcast = `vec4<${T}>(a${i}[${r}])`;
         L.push(T === "f32" ? `      ${c} = fma(${bcast}, b${j}, ${c});` : `      ${c} = ${c} + ${bcast} * b${j};`);
       }
-  L.push(`    }`);
-  L.push(`    workgroupBarrier();`, `  }`);
-  for (let i = 0; i < TM / 4; i++)
-    for (let r = 0; r < 4; r++) {
-      const row = `m0 + ${4 * i * TY + r}u + 4u * ty`;
-      L.push(`  {`, `    let m = ${row};`, `    if (m < M) {`);
-      for (let j = 0; j < TN / 4; j++) {
-        const c = `c${i}_${r}_${j}`;
-        L.push(`      let n${j} = n0 + 4u * (tx + ${j * TX}u);`);
-        if (vecStore) L.push(`      if (n${j} < N) { storeC4(z, m, n${j}, ${c}); }`);
-        else for (let q = 0; q < 4; q++) L.push(`      if (n${j} + ${q}u < N) { storeC(z, m, n${j} + ${q}u, ${c}[${q}]); }`);
-      }
-      L.push(`    }`, `  }`);
-    }
-  L.push(`}`);
+  L.push(`    }`, `    workgroupBarrier();`, `  }`);
+  // thread (tx, ty) holds rows 4·(ty + i·TY) + r and columns 4·(tx + j·TX)..+3
+  L.push(
+    `  var quads = array<vec4<${T}>, ${accNames.length}>(${accNames.join(", ")});`,
+    `  for (var q = 0u; q < ${accNames.length}u; q++) {`,
+    `    let i = q / ${4 * J}u;`,
+    `    let r = (q / ${J}u) % 4u;`,
+    `    let j = q % ${J}u;`,
+    `    storeQuad(z, m0 + 4u * (ty + i * ${TY}u) + r, n0 + 4u * (tx + j * ${TX}u), quads[q]);`,
+    `  }`,
+    `}`,
+  );
   return { code: L.join("\n") + "\n", workgroups };
+
+  function fetchBoth(pad: string, k0: string): string[] {
+    return [
+      `${pad}for (var l = 0u; l < ${a.perThread}u; l++) { ra[l] = fetchA(z, m0, ${k0}, t + l * ${threads}u); }`,
+      `${pad}for (var l = 0u; l < ${b.perThread}u; l++) { rb[l] = fetchB(z, n0, ${k0}, t + l * ${threads}u); }`,
+    ];
+  }
 }
 
 interface LoaderPlan {
   vec4: boolean;
-  /** per-thread constant coordinates inside the tile */
-  setup: string[];
-  /** global → registers for the slice starting at k0 (a WGSL expression) */
-  fetch: (k0: string) => string[];
-  /** registers → workgroup memory */
-  stage: string[];
+  /** WGSL type of one load unit: T or vec4<T> */
+  type: string;
+  /** load units per thread per slice */
+  perThread: number;
+  /** `fetchX(z, o0, k0, u)`: unit u of the slice at (o0, k0), zero outside the operand; `stageX(u, v)`: into workgroup memory */
+  functions: string[];
 }
 
 /**
  * How the threads load one BK×BO slice of an operand (BO = BM for A, BN for B): consecutive
- * threads walk the operand's contiguous axis (coalesced), a quad at a time where vec4 loads are
- * allowed; each thread does `units / threads` loads, with a guard when that does not divide.
+ * units walk the operand's contiguous axis (coalesced), a quad at a time where vec4 loads are
+ * allowed; thread t takes units t, t + threads, ...; units past the slice are skipped when
+ * the count does not divide.
  */
 function loaderPlan(
   name: "A" | "B",
@@ -241,44 +266,39 @@ function loaderPlan(
   const w = vec4 ? 4 : 1;
   const units = (BO * BK) / w;
   const perThread = Math.ceil(units / threads);
-  const exact = units % threads === 0;
-  const lo = name.toLowerCase();
-  const outerBase = name === "A" ? "m0" : "n0";
+  const inSlice = units % threads === 0 ? "" : `u < ${units}u && `;
   const outerSize = name === "A" ? "M" : "N";
-  const fn = vec4 ? `load${name}4` : `load${name}`;
-  const args = (o: string, k: string) => (name === "A" ? `z, ${o}, ${k}` : `z, ${k}, ${o}`);
   const type = vec4 ? `vec4<${scalar}>` : scalar;
-  const setup: string[] = [];
-  const fetch: string[] = [];
-  const stage: string[] = [];
-  for (let l = 0; l < perThread; l++) {
-    const u = `(t + ${l * threads}u)`;
-    // coordinates of this load inside the tile: o (outer axis) and k
-    const [o, k] =
-      op.contiguous === "k" ? [`${u} / ${BK / w}u`, `(${u} % ${BK / w}u) * ${w}u`] : [`(${u} % ${BO / w}u) * ${w}u`, `${u} / ${BO / w}u`];
-    setup.push(`  let ${lo}o${l} = ${o};`, `  let ${lo}k${l} = ${k};`);
-    const inTile = exact ? "" : `${u} < ${units}u && `;
-    fetch.push(
-      `  ${lo}r${l} = ${type}();`,
-      `  if (${inTile}${outerBase} + ${lo}o${l} < ${outerSize} && K0 + ${lo}k${l} < K) { ${lo}r${l} = ${fn}(${args(`${outerBase} + ${lo}o${l}`, `K0 + ${lo}k${l}`)}); }`,
-    );
-    setup.push(`  var ${lo}r${l}: ${type};`);
-    const cell = (kk: string) => `${name}s[(${kk}) * ${BO / 4}u + ${lo}o${l} / 4u]`;
-    const guard = exact ? "" : `if (${u} < ${units}u) `;
-    if (!vec4) stage.push(`    ${guard}{ ${cell(`${lo}k${l}`)}[${lo}o${l} % 4u] = ${lo}r${l}; }`);
-    else if (op.contiguous === "outer") stage.push(`    ${guard}{ ${cell(`${lo}k${l}`)} = ${lo}r${l}; }`);
-    else
-      stage.push(
-        `    ${guard}{`,
-        ...[0, 1, 2, 3].map((c) => `      ${cell(`${lo}k${l} + ${c}u`)}[${lo}o${l} % 4u] = ${lo}r${l}[${c}];`),
-        `    }`,
-      );
-  }
+  const load = vec4 ? `load${name}4` : `load${name}`;
+  const args = name === "A" ? "z, o0 + o, k0 + k" : "z, k0 + k, o0 + o";
+  // coordinates of unit u inside the slice: o (outer axis) and k
+  const coords =
+    op.contiguous === "k"
+      ? `  let o = u / ${BK / w}u;\n  let k = (u % ${BK / w}u) * ${w}u;`
+      : `  let o = (u % ${BO / w}u) * ${w}u;\n  let k = u / ${BO / w}u;`;
+  const cell = (k: string) => `${name}s[(${k}) * ${BO / 4}u + o / 4u]`;
+  const store = !vec4
+    ? [`  ${cell("k")}[o % 4u] = v;`]
+    : op.contiguous === "outer"
+      ? [`  ${cell("k")} = v;`]
+      : [0, 1, 2, 3].map((c) => `  ${cell(`k + ${c}u`)}[o % 4u] = v[${c}];`);
   return {
     vec4,
-    setup,
-    fetch: (k0) => fetch.map((s) => s.replaceAll("K0", `(${k0})`)),
-    stage,
+    type,
+    perThread,
+    functions: [
+      `fn fetch${name}(z: u32, o0: u32, k0: u32, u: u32) -> ${type} {`,
+      coords,
+      `  if (${inSlice}o0 + o < ${outerSize} && k0 + k < K) { return ${load}(${args}); }`,
+      `  return ${type}();`,
+      `}`,
+      `fn stage${name}(u: u32, v: ${type}) {`,
+      ...(inSlice ? [`  if (u >= ${units}u) { return; }`] : []),
+      coords,
+      ...store,
+      `}`,
+      "",
+    ],
   };
 }
 

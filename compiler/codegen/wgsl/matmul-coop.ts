@@ -13,7 +13,9 @@
 //   (columns before rows), subgroupMatrixLoad<TYPE, row_major|col_major>(ptr, offset, stride),
 //   subgroupMatrixStore<row_major>(ptr, offset, value, stride), subgroupMatrixMultiplyAccumulate.
 // No adapter available to this project's CI offers the feature, so the kernel is only checked
-// to parse (test/webgpu/matmul-kernel.test.ts); it has not run on hardware yet.
+// to parse (test/runtime/webgpu/matmul-kernel.test.ts); it has not run on hardware yet.
+// `npm run bench:gpu -- --coop` runs it where the adapter has the feature, after checking its
+// result against the tiled kernel's within COOP_RELATIVE_TOLERANCE.
 
 import type { PNode } from "../../prim/ir.js";
 import type { KernelTarget, WgslKernel } from "./kernel.js";

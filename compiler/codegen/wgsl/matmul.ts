@@ -8,7 +8,7 @@
 // it; its accuracy is that of the hardware's matrix units, not of fp32 FMA.
 
 import type { PNode } from "../../prim/ir.js";
-import { chooseGemmTiles, emitGemm, type GemmProblem } from "./gemm-tiles.js";
+import { chooseGemmTiles, emitGemm, type GemmProblem, type GemmTiles } from "./gemm-tiles.js";
 import type { KernelTarget, WgslGenerator, WgslKernel } from "./kernel.js";
 import { coopMatmulKernel } from "./matmul-coop.js";
 
@@ -34,6 +34,8 @@ export function matmulGeometry(node: PNode, [sa, sb]: readonly (readonly number[
   const M = node.shape.at(-2)!;
   const N = node.shape.at(-1)!;
   const K = transA ? sa.at(-2)! : sa.at(-1)!;
+  const kb = transB ? sb.at(-1)! : sb.at(-2)!;
+  if (K !== kb) throw new Error(`matmul kernel: node ${node.id} multiplies inner sizes ${K} and ${kb}`);
   const batchShape = node.shape.slice(0, -2);
   const batch = batchShape.reduce((x, y) => x * y, 1);
   return {
@@ -76,7 +78,7 @@ export const matmulKernel: WgslGenerator = (node, inputShapes, target) => {
 };
 
 /** The fp32-FMA (or i32) tiled path, whatever the target offers. */
-export function tiledMatmulKernel(node: PNode, g: MatmulGeometry, target: KernelTarget): WgslKernel {
+export function tiledMatmulKernel(node: PNode, g: MatmulGeometry, target: KernelTarget, forceTiles?: GemmTiles): WgslKernel {
   const T = g.scalar;
   // vec4 views where the contiguous axis is a multiple of 4 (then every matrix and row starts on a quad)
   const aVec = (g.transA ? g.M : g.K) % 4 === 0;
@@ -112,7 +114,7 @@ export function tiledMatmulKernel(node: PNode, g: MatmulGeometry, target: Kernel
     store: cVec ? `c[(z * M * N + m * N + n) / 4u][n % 4u] = v;` : `c[z * M * N + m * N + n] = v;`,
     store4: cVec ? `c[(z * M * N + m * N + n) / 4u] = v;` : undefined,
   };
-  const tiles = chooseGemmTiles(problem, target);
+  const tiles = forceTiles ?? chooseGemmTiles(problem, target);
   const { code, workgroups } = emitGemm(problem, tiles, target);
   return { label: `${matmulLabel(node, g)} tiled ${tiles.BM}x${tiles.BN}`, code, workgroups };
 }

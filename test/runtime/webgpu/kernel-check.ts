@@ -5,23 +5,13 @@
 // f32 products, where Σ|a·b| is the reference evaluated on the inputs' absolute values.
 // i32 results must be exact.
 
-import { PrimBuilder } from "../../compiler/prim/builder.ts";
-import type { KernelTarget, WgslGenerator } from "../../compiler/codegen/wgsl/kernel.ts";
-import type { PDType, PNode } from "../../compiler/prim/ir.ts";
-import { numelOf } from "../../compiler/prim/ir.ts";
-import { evaluate } from "../../runtime/cpu/reference.ts";
-import { acquireGpu, kernelTarget, NoGpuAdapterError, type GpuContext } from "../../runtime/webgpu/device.ts";
-import { runKernels, type KernelData } from "../../runtime/webgpu/run-kernel.ts";
-
-/** The shared context, or the reason there is none (tests skip with it). */
-export async function gpuOrReason(): Promise<{ gpu?: GpuContext; reason?: string }> {
-  try {
-    return { gpu: await acquireGpu() };
-  } catch (e) {
-    if (e instanceof NoGpuAdapterError) return { reason: e.message };
-    throw e;
-  }
-}
+import { PrimBuilder } from "../../../compiler/prim/builder.ts";
+import type { KernelTarget, WgslGenerator } from "../../../compiler/codegen/wgsl/kernel.ts";
+import type { PDType, PNode } from "../../../compiler/prim/ir.ts";
+import { numelOf } from "../../../compiler/prim/ir.ts";
+import { evaluate } from "../../../runtime/cpu/reference.ts";
+import { kernelTarget, type GpuContext } from "../../../runtime/webgpu/device.ts";
+import { runKernels, type KernelData } from "../../../runtime/webgpu/run-kernel.ts";
 
 export interface KernelCase {
   readonly name: string;
@@ -70,7 +60,12 @@ export async function checkKernels(
     const absFeeds = new Map(data.map((d, i) => [`x${i}`, d.map(Math.abs)]));
     const ref = evaluate(graph, feeds).get(id)!.data;
     const bound = c.dtype === "f32" ? evaluate(graph, absFeeds).get(id)!.data : undefined;
-    const kernel = generate(node, c.inputs, target);
+    const kernel = generate(
+      node,
+      c.inputs,
+      target,
+      c.inputs.map(() => c.dtype),
+    );
     return { c, node, data, ref, bound, kernel };
   });
   const outs: KernelData[] = await runKernels(
