@@ -17,7 +17,8 @@ export default defineConfig({
     testTimeout: 60_000,
     pool: "threads",
     env: gpuEnv,
-    // threads share one environment with the main process; WebGPU tests run in processes of their own
+    // Dawn reads its driver settings from the real process environment, which a worker thread's
+    // process.env does not change: WebGPU tests run in processes of their own
     poolMatchGlobs: [["**/test/**/webgpu/**", "forks"]],
   },
 });

@@ -71,11 +71,28 @@ const OPTIONAL_FEATURES = {
 /** Node's WebGPU; a variable, so that bundlers of browser code (the playground) do not try to include it. */
 const DAWN_PACKAGE = "webgpu";
 
-let shared: Promise<GpuContext> | undefined;
+/** Dawn toggles (Node only) turned on or off for the whole instance, e.g. for precise timing. */
+export interface DawnToggles {
+  readonly enable?: readonly string[];
+  readonly disable?: readonly string[];
+}
 
-/** The process's shared WebGPU context (created on first use). */
-export function acquireGpu(): Promise<GpuContext> {
-  shared ??= createGpuContext().catch((e: unknown) => {
+/** Toggles for benchmarks: GPU timestamps at full resolution (Dawn quantises them by default). */
+export const PRECISE_TIMESTAMPS: DawnToggles = { enable: ["allow_unsafe_apis"], disable: ["timestamp_quantization"] };
+
+let shared: Promise<GpuContext> | undefined;
+let sharedToggles = "";
+
+/**
+ * The process's shared WebGPU context (created on first use). Toggles apply when the context is
+ * created; asking for other toggles while one lives is an error (releaseGpu first).
+ */
+export function acquireGpu(toggles: DawnToggles = {}): Promise<GpuContext> {
+  const key = JSON.stringify([toggles.enable ?? [], toggles.disable ?? []]);
+  if (shared && key !== sharedToggles && (toggles.enable?.length || toggles.disable?.length))
+    throw new Error(`acquireGpu: the shared WebGPU context was created with other Dawn toggles (${sharedToggles}); release it first`);
+  if (!shared) sharedToggles = key;
+  shared ??= createGpuContext(toggles).catch((e: unknown) => {
     shared = undefined; // let a later call try again
     throw e;
   });
@@ -86,20 +103,29 @@ export function acquireGpu(): Promise<GpuContext> {
 export async function releaseGpu(): Promise<void> {
   const s = shared;
   shared = undefined;
+  sharedToggles = "";
   if (s) (await s.catch(() => undefined))?.release();
 }
 
-async function createGpuContext(): Promise<GpuContext> {
+async function createGpuContext(toggles: DawnToggles): Promise<GpuContext> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu) {
     const adapter = await nav.gpu.requestAdapter({ powerPreference: "high-performance" });
     if (!adapter) throw new NoGpuAdapterError(["navigator.gpu.requestAdapter(): no adapter (is WebGPU enabled in this browser?)"]);
     return openDevice(adapter, "browser", () => undefined);
   }
-  return createNodeContext();
+  return createNodeContext(toggles);
 }
 
-async function createNodeContext(): Promise<GpuContext> {
+/** Dawn's instance flags for the toggles. */
+function toggleFlags(t: DawnToggles): string[] {
+  const flags: string[] = [];
+  if (t.enable?.length) flags.push(`enable-dawn-features=${t.enable.join(",")}`);
+  if (t.disable?.length) flags.push(`disable-dawn-features=${t.disable.join(",")}`);
+  return flags;
+}
+
+async function createNodeContext(toggles: DawnToggles): Promise<GpuContext> {
   let dawn: { create(flags: string[]): GPU; globals: object };
   try {
     dawn = (await import(/* @vite-ignore */ DAWN_PACKAGE)) as unknown as typeof dawn;
@@ -143,7 +169,7 @@ async function createNodeContext(): Promise<GpuContext> {
       tried.push(`${a.backend}: ${skip}`);
       continue;
     }
-    let instance: GPU | undefined = dawn.create(a.flags);
+    let instance: GPU | undefined = dawn.create([...a.flags, ...toggleFlags(toggles)]);
     let adapter: GPUAdapter | null = null;
     try {
       adapter = await instance.requestAdapter(a.compat ? ({ featureLevel: "compatibility" } as GPURequestAdapterOptions) : undefined);
@@ -209,5 +235,15 @@ export function kernelTarget(device: GPUDevice, optIn: { subgroupMatrix?: boolea
     maxWorkgroupStorageBytes: device.limits.maxComputeWorkgroupStorageSize,
     subgroups: device.features.has("subgroups"),
     subgroupMatrix: optIn.subgroupMatrix === true && device.features.has("chromium-experimental-subgroup-matrix" as GPUFeatureName),
+    subgroupMatrixShapes: f32SubgroupMatrixShapes(device),
   };
+}
+
+/** The f32 × f32 → f32 cooperative-matrix fragment shapes the adapter lists (Dawn's adapter info), if it lists any. */
+function f32SubgroupMatrixShapes(device: GPUDevice): { M: number; N: number; K: number }[] | undefined {
+  type Config = { componentType: string; resultComponentType: string; M: number; N: number; K: number };
+  const info = (device as { adapterInfo?: { subgroupMatrixConfigs?: readonly Config[] } }).adapterInfo;
+  const configs = info?.subgroupMatrixConfigs;
+  if (!configs) return undefined;
+  return configs.filter((c) => c.componentType === "f32" && c.resultComponentType === "f32").map(({ M, N, K }) => ({ M, N, K }));
 }

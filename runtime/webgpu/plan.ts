@@ -11,6 +11,7 @@
 // parameters, constants, random draws and named outputs get buffers of their own.
 
 import { fusedGroupKernel } from "../../compiler/codegen/wgsl/elementwise.js";
+import { rowGroupKernel } from "../../compiler/codegen/wgsl/rows.js";
 import { WGSL_RULES, isPrimitive } from "../../compiler/codegen/wgsl/index.js";
 import type { KernelTarget, WgslKernel } from "../../compiler/codegen/wgsl/kernel.js";
 import { commonSubexpressions } from "../../compiler/passes/cse.js";
@@ -35,10 +36,12 @@ export interface GpuPlanLimits {
 export interface GpuPlanOptions {
   /** merge repeated computations (default true) */
   cse?: boolean;
-  /** fuse elementwise chains into one kernel each (default true) */
+  /** fuse elementwise chains and row groups (softmax, norms) into one kernel each (default true) */
   fuse?: boolean;
   /** place intermediates in one planned arena (default true); false: a buffer per node, so that every node can be read */
   plan?: boolean;
+  /** use subgroup operations where the target has them (default true; false takes the workgroup-memory paths) */
+  subgroups?: boolean;
 }
 
 /** A byte range of one of the plan's buffers (by index) holding `length` elements of `dtype`. */
@@ -85,7 +88,8 @@ export interface GpuPlan {
   readonly ranges: ReadonlyMap<number, { readonly range: PlannedRange; readonly inArena: boolean }>;
 }
 
-export function planGpu(given: PGraph, limits: GpuPlanLimits, target: KernelTarget, options: GpuPlanOptions = {}): GpuPlan {
+export function planGpu(given: PGraph, limits: GpuPlanLimits, deviceTarget: KernelTarget, options: GpuPlanOptions = {}): GpuPlan {
+  const target = options.subgroups === false ? { ...deviceTarget, subgroups: false } : deviceTarget;
   for (const n of given.nodes) {
     if (!isPrimitive(n.op)) throw new Error(`webgpu: unknown primitive '${n.op}' (node ${n.id})`);
     for (const i of n.inputs) if (!(i < n.id)) throw new Error(`webgpu: node ${n.id} (${n.op}) reads node ${i}, which comes later`);
@@ -98,8 +102,7 @@ export function planGpu(given: PGraph, limits: GpuPlanLimits, target: KernelTarg
   const live = liveNodes(graph);
   const rep = options.cse === false ? undefined : commonSubexpressions(graph, live);
   const maxBindings = limits.maxStorageBuffersPerShaderStage;
-  const fusion =
-    options.fuse === false ? undefined : withinBindingLimit(planFusion(graph, live, rep, { rows: false, epilogues: false }), maxBindings);
+  const fusion = options.fuse === false ? undefined : withinBindingLimit(planFusion(graph, live, rep, { epilogues: false }), maxBindings);
   const alignment = limits.minStorageBufferOffsetAlignment;
   const memory = planGraphMemory(graph, live, alignment, rep, fusion, GPU_DTYPE_BYTES);
   const useArena = options.plan !== false && memory.planned + alignment <= limits.maxBufferSize;
@@ -145,7 +148,7 @@ export function planGpu(given: PGraph, limits: GpuPlanLimits, target: KernelTarg
       const group = fusion!.groups[g]!;
       if (group.members.at(-1) !== n.id) continue;
       kernels.push({
-        kernel: fusedGroupKernel(graph, group, target),
+        kernel: group.kind === "row" ? rowGroupKernel(graph, group, target) : fusedGroupKernel(graph, group, target),
         node: n,
         bindings: [...group.inputs.map((i) => locate(i.node)), ...group.outputs.map(locate)],
         reads: group.inputs.length,

@@ -71,7 +71,7 @@ export function fusedGroupKernel(graph: PGraph, group: FusionGroup, target: Kern
 }
 
 /** The flat offset a fused kernel reads an outside input at, for output position `i` (fusion.ts's InputIndex rules). */
-function flatInputOffset(index: InputIndex, i: string): string {
+export function flatInputOffset(index: InputIndex, i: string): string {
   switch (index.kind) {
     case "same":
       return i;

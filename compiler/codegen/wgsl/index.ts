@@ -5,9 +5,10 @@
 // so both backends draw the same numbers), or that it shares its input's buffer ("alias").
 
 import { BINARY, UNARY, type PRIMITIVES } from "../../prim/ir.js";
-import { basicConvInputGradKernel, basicConvKernel, basicConvWeightGradKernel, basicMatmulKernel } from "./basic-matmul-conv.js";
+import { convInputGradKernel, convKernel, convWeightGradKernel } from "./conv.js";
 import { elementwiseKernel } from "./elementwise.js";
 import type { WgslGenerator } from "./kernel.js";
+import { matmulKernel } from "./matmul.js";
 import {
   broadcastToKernel,
   concatKernel,
@@ -55,12 +56,12 @@ export const WGSL_RULES: { readonly [op in Primitive]: WgslRule } = {
   gather: gatherKernel,
   scatter_add: scatterAddKernel,
   one_hot: oneHotKernel,
-  matmul: basicMatmulKernel,
+  matmul: matmulKernel,
   attention: "expanded",
   attention_grad: "expanded",
-  conv: basicConvKernel,
-  conv_input_grad: basicConvInputGradKernel,
-  conv_weight_grad: basicConvWeightGradKernel,
+  conv: convKernel,
+  conv_input_grad: convInputGradKernel,
+  conv_weight_grad: convWeightGradKernel,
   max_pool: maxPoolKernel,
   max_pool_grad: maxPoolGradKernel,
   avg_pool: avgPoolKernel,

@@ -43,6 +43,11 @@ export interface KernelTarget {
   readonly subgroups: boolean;
   /** opt-in cooperative-matrix path (chromium-experimental-subgroup-matrix), with its own tolerance */
   readonly subgroupMatrix: boolean;
+  /**
+   * The f32 × f32 → f32 fragment shapes the adapter lists for cooperative matrices
+   * (GPUAdapterInfo.subgroupMatrixConfigs), when it lists them; absent means unknown.
+   */
+  readonly subgroupMatrixShapes?: readonly { readonly M: number; readonly N: number; readonly K: number }[];
 }
 
 /**

@@ -14,13 +14,13 @@ import { declareBindings, itemKernel, literal, standardBindings, WGSL_TYPE, Wgsl
 const TREE_THRESHOLD = 64;
 const TREE_SIZE = 64;
 
-interface Combiner {
+export interface Combiner {
   readonly init: string;
   readonly combine: (a: string, b: string) => string;
   readonly helpers: readonly ScalarHelper[];
 }
 
-function combiner(op: string, dtype: PDType): Combiner {
+export function combiner(op: string, dtype: PDType): Combiner {
   const kind = op === "reduce_sum" ? "sum" : op === "reduce_max" ? "max" : "min";
   if (dtype === "bool")
     return kind === "min"

@@ -1,49 +1,17 @@
-// Plain, obviously correct kernels for matmul and the three convolution primitives: one
-// thread per output element, summing in the reference's order. They are the parity
-// baseline; the tiled, high-performance generators (matmul.ts, conv.ts) replace them in the
-// registry where those exist.
+// Direct convolution kernels: one thread per output element, summing in the reference's
+// order. conv.ts takes them where an implicit GEMM would be mostly padding (depthwise
+// convolutions, a handful of channels).
 
 import { numelOf } from "../../prim/ir.js";
 import type { WgslGenerator } from "./kernel.js";
-import { itemKernel, literal, offsetExpr, splitIndex, standardBindings, broadcastOffsetExpr, type WgslWriter } from "./writer.js";
+import { itemKernel, offsetExpr, splitIndex, standardBindings, type WgslWriter } from "./writer.js";
 import { forEachTap, forEachWindowHolding, windowOf } from "./window.js";
-
-/** out[..., i, j] = Σ_k a[..., i, k] b[..., k, j], batch axes broadcast, either operand transposed. */
-export const basicMatmulKernel: WgslGenerator = (node, [a, b], target, dtypes) => {
-  const transA = node.attrs["transA"] === true;
-  const transB = node.attrs["transB"] === true;
-  const rank = node.shape.length;
-  const K = transA ? a!.at(-2)! : a!.at(-1)!;
-  const batch = (shape: readonly number[]) => shape.slice(0, -2);
-  return itemKernel(
-    {
-      label: `matmul [${node.shape.join("x")}] k=${K}`,
-      bindings: standardBindings(dtypes, node.dtype),
-      count: numelOf(node.shape),
-      body: (w) => {
-        splitIndex(w, "i", node.shape, "o");
-        const [ri, rj] = [`o${rank - 2}`, `o${rank - 1}`];
-        const aBase = broadcastOffsetExpr([...batch(a!), 1, 1], rank, "o");
-        const bBase = broadcastOffsetExpr([...batch(b!), 1, 1], rank, "o");
-        // the batch offset counts whole matrices: scale by the matrix size
-        w.line(`let abase = (${aBase}) * ${a!.at(-2)! * a!.at(-1)!}u;`);
-        w.line(`let bbase = (${bBase}) * ${b!.at(-2)! * b!.at(-1)!}u;`);
-        const aAt = transA ? `k * ${a!.at(-1)}u + ${ri}` : `${ri} * ${a!.at(-1)}u + k`;
-        const bAt = transB ? `${rj} * ${b!.at(-1)}u + k` : `k * ${b!.at(-1)}u + ${rj}`;
-        w.line(`var s = ${literal(0, node.dtype)};`);
-        w.block(`for (var k = 0u; k < ${K}u; k++)`, (l) => l.line(`s = s + in0[abase + ${aAt}] * in1[bbase + ${bAt}];`));
-        w.line("out[i] = s;");
-      },
-    },
-    target,
-  );
-};
 
 /** Names of the spatial output axes o2.. of an [N, C, ...spatial] tensor. */
 const spatialNames = (nd: number, prefix = "o") => Array.from({ length: nd }, (_, d) => `${prefix}${2 + d}`);
 
 /** y[b, o, p] = Σ_{c, k} x[b, g·Cg + c, p·s − lo + k·d] · w[o, c, k], g = o / Og. */
-export const basicConvKernel: WgslGenerator = (node, [x, wt], target, dtypes) => {
+export const directConvKernel: WgslGenerator = (node, [x, wt], target, dtypes) => {
   const groups = node.attrs["groups"] as number;
   const g = windowOf(node, wt!.slice(2));
   const nd = g.kernel.length;
@@ -62,7 +30,7 @@ export const basicConvKernel: WgslGenerator = (node, [x, wt], target, dtypes) =>
 };
 
 /** dx[b, ci, q] = Σ over the group's o and the taps that reach q: dy[b, o, p] · w[o, ci mod Cg, k]. */
-export const basicConvInputGradKernel: WgslGenerator = (node, [dy, wt], target, dtypes) => {
+export const directConvInputGradKernel: WgslGenerator = (node, [dy, wt], target, dtypes) => {
   const groups = node.attrs["groups"] as number;
   const g = windowOf(node, wt!.slice(2));
   const nd = g.kernel.length;
@@ -87,7 +55,7 @@ export const basicConvInputGradKernel: WgslGenerator = (node, [dy, wt], target, 
 };
 
 /** dw[o, c, k] = Σ_{b, p} x[b, g·Cg + c, p·s − lo + k·d] · dy[b, o, p]. */
-export const basicConvWeightGradKernel: WgslGenerator = (node, [x, dy], target, dtypes) => {
+export const directConvWeightGradKernel: WgslGenerator = (node, [x, dy], target, dtypes) => {
   const groups = node.attrs["groups"] as number;
   const kernel = node.shape.slice(2);
   const g = windowOf(node, kernel);
