@@ -1,9 +1,10 @@
 // Shared by the WebGPU tests: the process's device (or a reason to skip when there is no
 // adapter at all), and the comparison of GPU values against the CPU executor's.
 
-import { expect } from "vitest";
+import { mkdirSync, rmSync } from "node:fs";
+import { afterAll, beforeAll, expect } from "vitest";
 import type { PDType } from "../../../compiler/prim/ir.ts";
-import { NoGpuAdapterError, acquireGpu, type GpuContext } from "../../../runtime/webgpu/device.ts";
+import { NoGpuAdapterError, acquireGpu, releaseGpu, type GpuContext } from "../../../runtime/webgpu/device.ts";
 import { join } from "node:path";
 import { buildTrainingGraph } from "../../../compiler/training-graph.ts";
 import type { PGraph } from "../../../compiler/prim/ir.ts";
@@ -20,6 +21,25 @@ export async function gpuOrSkip(): Promise<GpuContext | undefined> {
     console.warn(`WebGPU tests skipped: ${e.message}`);
     return undefined;
   }
+}
+
+/**
+ * A test file's device and scratch folder (under tmp/, named `scratch` and the process id): the
+ * device is acquired before the file's tests (`gpu()` is undefined when there is no adapter),
+ * released after them, and the folder removed.
+ */
+export function gpuTestContext(scratch: string): { readonly gpu: () => GpuContext | undefined; readonly dir: string } {
+  let gpu: GpuContext | undefined;
+  const dir = join(import.meta.dirname, "..", "..", "..", "tmp", `${scratch}-${process.pid}`);
+  beforeAll(async () => {
+    gpu = await gpuOrSkip();
+    mkdirSync(dir, { recursive: true });
+  });
+  afterAll(async () => {
+    rmSync(dir, { recursive: true, force: true });
+    await releaseGpu();
+  });
+  return { gpu: () => gpu, dir };
 }
 
 /** Float tolerance of GPU against CPU float32 values: |gpu − cpu| ≤ F32_TOLERANCE · max(1, |cpu|). */

@@ -4,34 +4,23 @@
 // loss and gradients within float32 tolerance; and `dlm train --backend webgpu` runs with -O0
 // and with a memory budget (gradient checkpointing before the GPU compiles the step).
 
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { releaseGpu, type GpuContext } from "../../../runtime/webgpu/device.ts";
+import { describe, expect, it, vi } from "vitest";
 import { compileGpu } from "../../../runtime/webgpu/executor.ts";
 import { main } from "../../../src/cli/main.ts";
 import type { ExampleRun } from "../../../tools/train-examples.ts";
-import { ONE_STEP_RUNS, exampleStep, gpuOrSkip, stepDisagreements } from "./helpers.ts";
+import { ONE_STEP_RUNS, exampleStep, gpuTestContext, stepDisagreements } from "./helpers.ts";
 
-const dir = join(import.meta.dirname, "..", "..", "..", "tmp", `webgpu-passes-${process.pid}`);
+const { gpu: currentGpu, dir } = gpuTestContext("webgpu-passes");
 const at = (f: string): string => join(dir, f);
-
-let gpu: GpuContext | undefined;
-beforeAll(async () => {
-  gpu = await gpuOrSkip();
-  mkdirSync(dir, { recursive: true });
-});
-afterAll(async () => {
-  rmSync(dir, { recursive: true, force: true });
-  await releaseGpu();
-});
 
 /** Where the optimised program's step leaves the unoptimised one's tolerance (empty: it agrees). */
 async function passesParity(run: ExampleRun): Promise<string[]> {
   const { graph, values, feeds } = exampleStep(run);
   const [plain, optimised] = await Promise.all([
-    compileGpu(graph, { gpu: gpu!, cse: false, fuse: false, plan: false }),
-    compileGpu(graph, { gpu: gpu! }),
+    compileGpu(graph, { gpu: currentGpu()!, cse: false, fuse: false, plan: false }),
+    compileGpu(graph, { gpu: currentGpu()! }),
   ]);
   const names = graph.outputs.map((o) => o.name);
   const results = [];
@@ -55,7 +44,7 @@ async function passesParity(run: ExampleRun): Promise<string[]> {
 
 describe("one training step on WebGPU: all passes off and all on agree", () => {
   it.each(ONE_STEP_RUNS.map((r) => [`${r.file} ${r.model}`, r] as [string, ExampleRun]))("%s", async (_, run) => {
-    if (!gpu) return;
+    if (!currentGpu()) return;
     expect(await passesParity(run)).toEqual([]);
   });
 });
@@ -95,7 +84,7 @@ async function train(...argv: string[]): Promise<{ code: number; stderr: string 
 
 describe("dlm train --backend webgpu", () => {
   it("runs with -O0 and with --memory-budget, to the losses of the default run", async () => {
-    if (!gpu) return;
+    if (!currentGpu()) return;
     writeFileSync(at("deep.dlm"), MODEL);
     const reports: Record<
       string,

@@ -4,32 +4,21 @@
 // other and follows the run that never stopped. Tolerances as in train.test.ts (float32 updates
 // on the GPU, float64 on the CPU).
 
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { TrainSetup } from "../../../compiler/train.ts";
 import type { BatchBuffer } from "../../../runtime/data/dataset.ts";
 import { readSafetensors } from "../../../runtime/safetensors.ts";
 import { Trainer } from "../../../runtime/trainer.ts";
-import { releaseGpu, type GpuContext } from "../../../runtime/webgpu/device.ts";
 import { GpuTrainer } from "../../../runtime/webgpu/trainer.ts";
 import { check } from "../../../src/index.ts";
 import { EXAMPLES_DIR, fixedBatch, type ExampleRun } from "../../../tools/train-examples.ts";
 import { runCli } from "../../cli/capture.ts";
-import { gpuOrSkip } from "./helpers.ts";
+import { gpuTestContext } from "./helpers.ts";
 
 const LOSS_TOLERANCE = 2e-3;
-const dir = join(import.meta.dirname, "..", "..", "..", "tmp", `train-phases-${process.pid}`);
-
-let gpu: GpuContext | undefined;
-beforeAll(async () => {
-  gpu = await gpuOrSkip();
-  mkdirSync(dir, { recursive: true });
-});
-afterAll(async () => {
-  rmSync(dir, { recursive: true, force: true });
-  await releaseGpu();
-});
+const { gpu: currentGpu, dir } = gpuTestContext("train-phases");
 
 const GAN: ExampleRun = { file: "gan.dlm", model: "GAN", batch: 4, steps: 5 };
 const MLP: ExampleRun = { file: "mlp_from_scratch.dlm", model: "ScratchMLP", batch: 8, steps: 12 };
@@ -56,7 +45,7 @@ async function pair(run: ExampleRun, setup: TrainSetup) {
 
 describe("training on WebGPU beyond a single optimiser", () => {
   it("a GAN's phases alternate as on the CPU: each phase's loss, every iteration", async () => {
-    if (!gpu) return;
+    if (!currentGpu()) return;
     const { cpu, webgpu, feeds } = await pair(GAN, load(GAN).train);
     for (let i = 0; i < GAN.steps; i++) {
       const [c, g] = [cpu.trainStep(feeds), await webgpu.trainStep(feeds)];
@@ -69,7 +58,7 @@ describe("training on WebGPU beyond a single optimiser", () => {
   });
 
   it("accumulates gradients over k batches before each optimiser step", async () => {
-    if (!gpu) return;
+    if (!currentGpu()) return;
     const { train } = load(MLP);
     const setup: TrainSetup = {
       ...train,
@@ -95,7 +84,7 @@ describe("training on WebGPU beyond a single optimiser", () => {
     ["webgpu", "cpu"],
   ] as const)
     it(`a checkpoint saved on ${saver} resumes on ${resumer}, following the run that went on`, async () => {
-      if (!gpu) return;
+      if (!currentGpu()) return;
       const { train } = load(MLP);
       const setup: TrainSetup = { ...train, optimizer: { ...train.optimizer, name: "adam", args: { lr: 0.01 } }, schedule: undefined };
       const { cpu, webgpu, feeds, graph, options } = await pair(MLP, setup);
@@ -115,7 +104,7 @@ describe("training on WebGPU beyond a single optimiser", () => {
     });
 
   it("dlm train --backend webgpu --save, then --resume on the cpu", async () => {
-    if (!gpu) return;
+    if (!currentGpu()) return;
     const model = join(dir, "small.dlm");
     writeFileSync(
       model,
