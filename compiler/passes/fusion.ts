@@ -141,6 +141,8 @@ export interface FusionOptions {
   readonly rows?: boolean;
   /** fuse elementwise work into matmul and conv epilogues (default true; a backend whose products take no epilogue sets false) */
   readonly epilogues?: boolean;
+  /** of the products that could anchor an epilogue, those whose kernel on this backend takes one (default: all) */
+  readonly anchors?: (n: PNode) => boolean;
 }
 
 /** Whether n's output can carry an epilogue: a float32 matmul, or a float32 conv over 1 to 3 spatial axes. */
@@ -180,7 +182,7 @@ export function planFusion(graph: PGraph, live: Uint8Array, representative?: Int
 
   for (const n of nodes) {
     if (skipped(n) || n.nofuse) continue; // `@nofuse`: a kernel of its own
-    if (options.epilogues !== false && anchorsEpilogue(n)) {
+    if (options.epilogues !== false && anchorsEpilogue(n) && (options.anchors?.(n) ?? true)) {
       groupOf[n.id] = building.length;
       building.push({ members: [n.id], shape: n.shape, epilogue: true });
       continue;

@@ -5,19 +5,21 @@
 //
 // planGpu runs the same passes as the CPU executor: dead code, common subexpressions (a
 // repeat shares its representative's buffer), fusion (one WGSL kernel per group of elementwise
-// primitives; groups needing more storage bindings than the device has are left unfused) and
+// primitives, per row group, and per matmul or convolution with its epilogue; groups needing
+// more storage bindings than the device has are left unfused) and
 // the static memory plan (every element 4 bytes, offsets aligned to the device's
 // minStorageBufferOffsetAlignment). Intermediates live in one arena buffer; inputs,
 // parameters, constants, random draws and named outputs get buffers of their own.
 
 import { fusedGroupKernel } from "../../compiler/codegen/wgsl/elementwise.js";
+import { epilogueAnchor, epilogueKernel } from "../../compiler/codegen/wgsl/epilogue.js";
 import { rowGroupKernel } from "../../compiler/codegen/wgsl/rows.js";
 import { WGSL_RULES, isPrimitive } from "../../compiler/codegen/wgsl/index.js";
 import type { KernelTarget, WgslKernel } from "../../compiler/codegen/wgsl/kernel.js";
 import { commonSubexpressions } from "../../compiler/passes/cse.js";
 import { liveNodes } from "../../compiler/passes/dead-code.js";
 import { expandAttention, hasAttention } from "../../compiler/passes/attention.js";
-import { planFusion, type FusionPlan } from "../../compiler/passes/fusion.js";
+import { planFusion, type FusionGroup, type FusionPlan } from "../../compiler/passes/fusion.js";
 import { planGraphMemory } from "../../compiler/passes/memory-plan.js";
 import { numelOf, type PDType, type PGraph, type PNode } from "../../compiler/prim/ir.js";
 import { evaluate } from "../cpu/reference.js";
@@ -36,7 +38,7 @@ export interface GpuPlanLimits {
 export interface GpuPlanOptions {
   /** merge repeated computations (default true) */
   cse?: boolean;
-  /** fuse elementwise chains and row groups (softmax, norms) into one kernel each (default true) */
+  /** fuse elementwise chains, row groups (softmax, norms) and matmul and conv epilogues into one kernel each (default true) */
   fuse?: boolean;
   /** place intermediates in one planned arena (default true); false: a buffer per node, so that every node can be read */
   plan?: boolean;
@@ -102,7 +104,10 @@ export function planGpu(given: PGraph, limits: GpuPlanLimits, deviceTarget: Kern
   const live = liveNodes(graph);
   const rep = options.cse === false ? undefined : commonSubexpressions(graph, live);
   const maxBindings = limits.maxStorageBuffersPerShaderStage;
-  const fusion = options.fuse === false ? undefined : withinBindingLimit(planFusion(graph, live, rep, { epilogues: false }), maxBindings);
+  const fusion =
+    options.fuse === false
+      ? undefined
+      : withinBindingLimit(graph, planFusion(graph, live, rep, { anchors: epilogueAnchor(graph) }), maxBindings);
   const alignment = limits.minStorageBufferOffsetAlignment;
   const memory = planGraphMemory(graph, live, alignment, rep, fusion, GPU_DTYPE_BYTES);
   const useArena = options.plan !== false && memory.planned + alignment <= limits.maxBufferSize;
@@ -147,11 +152,19 @@ export function planGpu(given: PGraph, limits: GpuPlanLimits, deviceTarget: Kern
     if (g >= 0) {
       const group = fusion!.groups[g]!;
       if (group.members.at(-1) !== n.id) continue;
+      // an epilogue's kernel reads the anchor's operands before the group's inputs
+      const operands = anchorOperands(graph, group);
+      const kernel =
+        group.kind === "row"
+          ? rowGroupKernel(graph, group, target)
+          : group.kind === "epilogue"
+            ? epilogueKernel(graph, group, target)
+            : fusedGroupKernel(graph, group, target);
       kernels.push({
-        kernel: group.kind === "row" ? rowGroupKernel(graph, group, target) : fusedGroupKernel(graph, group, target),
+        kernel,
         node: n,
-        bindings: [...group.inputs.map((i) => locate(i.node)), ...group.outputs.map(locate)],
-        reads: group.inputs.length,
+        bindings: [...operands.map(locate), ...group.inputs.map((i) => locate(i.node)), ...group.outputs.map(locate)],
+        reads: operands.length + group.inputs.length,
       });
       continue;
     }
@@ -233,12 +246,18 @@ export function planGpu(given: PGraph, limits: GpuPlanLimits, deviceTarget: Kern
   };
 }
 
+/** The nodes an epilogue group's kernel reads for its anchor (none for other groups). */
+function anchorOperands(graph: PGraph, group: FusionGroup): readonly number[] {
+  return group.kind === "epilogue" ? graph.nodes[group.members[0]!]!.inputs : [];
+}
+
 /** Fusion groups that fit the device's storage bindings; the others' members run as their own kernels. */
-function withinBindingLimit(plan: FusionPlan, maxBindings: number): FusionPlan {
-  if (plan.groups.every((g) => g.inputs.length + g.outputs.length <= maxBindings)) return plan;
+function withinBindingLimit(graph: PGraph, plan: FusionPlan, maxBindings: number): FusionPlan {
+  const fits = (g: FusionGroup) => anchorOperands(graph, g).length + g.inputs.length + g.outputs.length <= maxBindings;
+  if (plan.groups.every(fits)) return plan;
   const groupOf = Int32Array.from(plan.groupOf);
   const virtual = Uint8Array.from(plan.virtual);
-  const groups = plan.groups.filter((g) => g.inputs.length + g.outputs.length <= maxBindings);
+  const groups = plan.groups.filter(fits);
   for (const g of plan.groups) {
     const now = groups.indexOf(g);
     for (const m of g.members) {

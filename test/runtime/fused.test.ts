@@ -10,39 +10,7 @@ import { liveNodes } from "../../compiler/passes/dead-code.js";
 import { planFusion } from "../../compiler/passes/fusion.js";
 import { compile } from "../../runtime/cpu/executor.js";
 import { evaluate } from "../../runtime/cpu/reference.js";
-import { ROW_CASES, rowCaseGraph, values, type RowCase } from "./row-cases.js";
-
-const WINDOW = { stride: [1, 1], padLo: [1, 1], padHi: [1, 1], dilation: [1, 1] };
-
-/** Products whose elementwise work after them must become their epilogue. */
-const EPILOGUE_CASES: Record<string, RowCase> = {
-  "linear, bias and ReLU": {
-    x: [6, 20],
-    w: [12, 20],
-    build: (b, x, w) => b.mean(b.unary("sin", b.unary("relu", b.plus(b.matmul(x, w, false, true), b.tensor([...values(12, 3)], [12]))))),
-  },
-  "linear over [B, T, d] (a reshaped product), bias and GELU-like tanh": {
-    x: [2, 3, 8],
-    w: [5, 8],
-    build: (b, x, w) => b.mean(b.unary("tanh", b.plus(b.matmul(x, w, false, true), b.tensor([...values(5, 9)], [5])))),
-  },
-  "linear whose raw product is also read later": {
-    x: [5, 8],
-    w: [8, 8],
-    build: (b, x, w) => {
-      const h = b.matmul(x, w);
-      return b.mean(b.times(b.matmul(b.unary("tanh", h), w), h));
-    },
-  },
-  "conv, channel bias, ReLU, residual add and scale": {
-    x: [2, 3, 6, 6],
-    w: [3, 3, 3, 3],
-    build: (b, x, w) => {
-      const c = b.plus(b.conv(x, w, WINDOW, 1), b.tensor([0.1, -0.2, 0.3], [3, 1, 1]));
-      return b.mean(b.unary("sin", b.times(b.plus(b.unary("relu", c), x), b.scalar(0.5))));
-    },
-  },
-};
+import { EPILOGUE_CASES, ROW_CASES, rowCaseGraph } from "./row-cases.js";
 
 const CASES = [
   ...Object.entries(ROW_CASES).map(([name, c]) => [name, c, "row"] as const),

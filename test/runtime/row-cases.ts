@@ -1,5 +1,6 @@
-// Row-group cases (softmax, log-softmax with cross-entropy, layer and RMS norm, forward and
-// backward), shared by the CPU's fused-kernel test and the WebGPU row-kernel test.
+// Fused-kernel cases, forward and backward, shared by the CPU's fused-kernel test and the WebGPU
+// row-kernel and epilogue tests: row groups (softmax, log-softmax with cross-entropy, layer and
+// RMS norm) and epilogue groups (matmul and conv with bias, activation, residual, scale).
 
 import { gradients } from "../../compiler/autodiff.js";
 import { logSoftmax, softmax } from "../../compiler/ops/lowering.js";
@@ -56,6 +57,47 @@ export const ROW_CASES: Record<string, RowCase> = {
     build: (b, x, w) => b.mean(b.times(softmax(b, b.plus(x, w), 1), x)),
   },
   "one row (a scalar per row)": { x: [1, 9], w: [9], build: (b, x, w) => b.sum(b.exp(b.minus(b.times(x, w), b.stopGradient(b.max(x))))) },
+};
+
+const WINDOW = { stride: [1, 1], padLo: [1, 1], padHi: [1, 1], dilation: [1, 1] };
+
+/** Products whose elementwise work after them must become their epilogue. */
+export const EPILOGUE_CASES: Record<string, RowCase> = {
+  "linear, bias and ReLU": {
+    x: [6, 20],
+    w: [12, 20],
+    build: (b, x, w) => b.mean(b.unary("sin", b.unary("relu", b.plus(b.matmul(x, w, false, true), b.tensor([...values(12, 3)], [12]))))),
+  },
+  "linear over [B, T, d] (a reshaped product), bias and GELU-like tanh": {
+    x: [2, 3, 8],
+    w: [5, 8],
+    build: (b, x, w) => b.mean(b.unary("tanh", b.plus(b.matmul(x, w, false, true), b.tensor([...values(5, 9)], [5])))),
+  },
+  "linear whose raw product is also read later": {
+    x: [5, 8],
+    w: [8, 8],
+    build: (b, x, w) => {
+      const h = b.matmul(x, w);
+      return b.mean(b.times(b.matmul(b.unary("tanh", h), w), h));
+    },
+  },
+  "conv, channel bias, ReLU, residual add and scale": {
+    x: [2, 3, 6, 6],
+    w: [3, 3, 3, 3],
+    build: (b, x, w) => {
+      const c = b.plus(b.conv(x, w, WINDOW, 1), b.tensor([0.1, -0.2, 0.3], [3, 1, 1]));
+      return b.mean(b.unary("sin", b.times(b.plus(b.unary("relu", c), x), b.scalar(0.5))));
+    },
+  },
+  // enough channels for the GPU's implicit-GEMM convolution (the 3-channel case takes its direct kernel, without an epilogue)
+  "conv over 8 channels, channel bias, ReLU, residual add and scale": {
+    x: [2, 8, 5, 5],
+    w: [8, 8, 3, 3],
+    build: (b, x, w) => {
+      const c = b.plus(b.conv(x, w, WINDOW, 1), b.tensor([...values(8, 5)], [8, 1, 1]));
+      return b.mean(b.unary("sin", b.times(b.plus(b.unary("relu", c), x), b.scalar(0.5))));
+    },
+  },
 };
 
 /** The case's loss with its gradients for x and w as outputs, and deterministic feeds. */

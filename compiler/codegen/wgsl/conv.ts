@@ -16,7 +16,7 @@
 
 import { numelOf, type PNode } from "../../prim/ir.js";
 import { directConvInputGradKernel, directConvKernel, directConvWeightGradKernel } from "./conv-direct.js";
-import { chooseGemmTiles, emitGemm, type GemmProblem, type GemmTiles } from "./gemm-tiles.js";
+import { chooseGemmTiles, emitGemm, type GemmEpilogue, type GemmProblem, type GemmTiles } from "./gemm-tiles.js";
 import type { KernelTarget, WgslGenerator, WgslKernel } from "./kernel.js";
 import { windowOf, type WindowGeometry } from "./window.js";
 import { offsetExpr, splitIndex, WgslWriter } from "./writer.js";
@@ -82,11 +82,12 @@ const tapOffset = (s: ConvShape) =>
     s.inSize.map((_, d) => `u32(q${d})`),
   );
 
-function bindings(): string {
+/** The two operands' bindings, then the output's (or, with an epilogue, its declarations). */
+function bindings(epilogue?: GemmEpilogue): string {
   return [
     "@group(0) @binding(0) var<storage, read> in0: array<f32>;",
     "@group(0) @binding(1) var<storage, read> in1: array<f32>;",
-    "@group(0) @binding(2) var<storage, read_write> out: array<f32>;",
+    epilogue ? epilogue.declarations : "@group(0) @binding(2) var<storage, read_write> out: array<f32>;",
   ].join("\n");
 }
 
@@ -101,17 +102,24 @@ function gemmKernel(node: PNode, problem: GemmProblem, target: KernelTarget, til
   };
 }
 
-/** conv as a GEMM: A = the weights of group z, B = the im2col view of x (gathered). */
-export function gemmConvKernel(node: PNode, [x, w]: readonly (readonly number[])[], target: KernelTarget, tiles?: GemmTiles): WgslKernel {
+/** conv as a GEMM: A = the weights of group z, B = the im2col view of x (gathered); with `epilogue`, y's elements go through it. */
+export function gemmConvKernel(
+  node: PNode,
+  [x, w]: readonly (readonly number[])[],
+  target: KernelTarget,
+  tiles?: GemmTiles,
+  epilogue?: GemmEpilogue,
+): WgslKernel {
   const s = convShape(node, x!, node.shape, w!);
   const [cg, og, kk, P, S] = [Cg(s), Og(s), KK(s), numelOf(s.outSize), numelOf(s.inSize)];
+  const flat = `(n / ${P}u) * ${s.O * P}u + (z * ${og}u + m) * ${P}u + n % ${P}u`;
   const problem: GemmProblem = {
     batch: s.groups,
     M: og,
     N: s.B * P,
     K: cg * kk,
     scalar: "f32",
-    declarations: bindings(),
+    declarations: bindings(epilogue),
     a: { load: `return in1[(z * ${og}u + row) * ${cg * kk}u + k];`, contiguous: "k" },
     b: {
       load: [
@@ -124,7 +132,7 @@ export function gemmConvKernel(node: PNode, [x, w]: readonly (readonly number[])
       ].join("\n"),
       contiguous: "outer",
     },
-    store: `out[(n / ${P}u) * ${s.O * P}u + (z * ${og}u + m) * ${P}u + n % ${P}u] = v;`,
+    store: epilogue ? `epilogue(${flat}, v);` : `out[${flat}] = v;`,
   };
   return gemmKernel(node, problem, target, tiles);
 }
@@ -204,10 +212,14 @@ export function gemmConvWeightGradKernel(
 /** Whether a GEMM of these sides is worth its tiles (else the direct kernel). */
 const gemmPays = (m: number, k: number) => m >= MIN_GEMM_SIDE && k >= MIN_GEMM_SIDE;
 
-export const convKernel: WgslGenerator = (node, shapes, target, dtypes) => {
-  const s = convShape(node, shapes[0]!, node.shape, shapes[1]!);
-  return gemmPays(Og(s), Cg(s) * KK(s)) ? gemmConvKernel(node, shapes, target) : directConvKernel(node, shapes, target, dtypes);
-};
+/** Whether conv takes the implicit GEMM (else the direct kernel) for these input shapes. */
+export function convUsesGemm(node: PNode, [x, w]: readonly (readonly number[])[]): boolean {
+  const s = convShape(node, x!, node.shape, w!);
+  return gemmPays(Og(s), Cg(s) * KK(s));
+}
+
+export const convKernel: WgslGenerator = (node, shapes, target, dtypes) =>
+  convUsesGemm(node, shapes) ? gemmConvKernel(node, shapes, target) : directConvKernel(node, shapes, target, dtypes);
 
 export const convInputGradKernel: WgslGenerator = (node, shapes, target, dtypes) => {
   const s = convShape(node, node.shape, shapes[0]!, shapes[1]!);

@@ -31,20 +31,33 @@ export const elementwiseKernel: WgslGenerator = (node, inputShapes, target, dtyp
   );
 };
 
-/** One fused kernel for a fusion group: bindings are the outside inputs in order, then the written members. */
-export function fusedGroupKernel(graph: PGraph, group: FusionGroup, target: KernelTarget): WgslKernel {
+/** A group's work at flat position `i`: the bindings it reads and writes, and the statements. */
+export interface GroupStatements {
+  /** the outside inputs in order (`${prefix}in0`..), then the written members (`${prefix}out0`..) */
+  readonly bindings: readonly Binding[];
+  readonly lines: readonly string[];
+  readonly helpers: readonly ScalarHelper[];
+}
+
+/**
+ * The members of an elementwise or epilogue group evaluated in registers at flat position `i`:
+ * each outside input read by its InputIndex rule, the members in order, each written member
+ * stored. `given` holds members whose values the caller already has (an epilogue's anchor).
+ */
+export function groupStatements(graph: PGraph, group: FusionGroup, given: ReadonlyMap<number, Operand>, prefix = ""): GroupStatements {
   const inputs: Operand[] = [];
-  const members = new Map<number, Operand>();
+  const members = new Map<number, Operand>(given);
   const helpers: ScalarHelper[] = [];
   const bindings: Binding[] = [];
   const lines: string[] = [];
   group.inputs.forEach((input, k) => {
     const dtype = graph.nodes[input.node]!.dtype;
-    bindings.push({ name: `in${k}`, dtype, write: false });
-    lines.push(`let x${k} = in${k}[${flatInputOffset(input.index, "i")}];`);
+    bindings.push({ name: `${prefix}in${k}`, dtype, write: false });
+    lines.push(`let x${k} = ${prefix}in${k}[${flatInputOffset(input.index, "i")}];`);
     inputs.push({ expr: `x${k}`, dtype });
   });
   group.members.forEach((id, k) => {
+    if (given.has(id)) return;
     const n = graph.nodes[id]!;
     const operands = group.operands[k]!.map((o) => ("member" in o ? members.get(o.member) : inputs[o.input]));
     if (operands.some((o) => o === undefined)) throw new Error(`fusion: node ${id} reads a value the group does not hold`);
@@ -54,9 +67,15 @@ export function fusedGroupKernel(graph: PGraph, group: FusionGroup, target: Kern
     members.set(id, { expr: `t${k}`, dtype: n.dtype });
   });
   group.outputs.forEach((id, k) => {
-    bindings.push({ name: `out${k}`, dtype: graph.nodes[id]!.dtype, write: true });
-    lines.push(`out${k}[i] = ${members.get(id)!.expr};`);
+    bindings.push({ name: `${prefix}out${k}`, dtype: graph.nodes[id]!.dtype, write: true });
+    lines.push(`${prefix}out${k}[i] = ${members.get(id)!.expr};`);
   });
+  return { bindings, lines, helpers };
+}
+
+/** One fused kernel for a fusion group: bindings are the outside inputs in order, then the written members. */
+export function fusedGroupKernel(graph: PGraph, group: FusionGroup, target: KernelTarget): WgslKernel {
+  const { bindings, lines, helpers } = groupStatements(graph, group, new Map());
   const ops = group.members.map((id) => graph.nodes[id]!.op);
   return itemKernel(
     {

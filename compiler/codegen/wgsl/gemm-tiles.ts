@@ -55,6 +55,15 @@ export interface GemmProblem {
   readonly store4?: string;
 }
 
+/**
+ * What a product kernel runs in place of writing C (epilogue.ts): module-scope WGSL declaring the
+ * bindings after the operands' and `fn epilogue(i: u32, v: f32)`, which takes C's element at
+ * flat index i. The kernel then declares no binding for C.
+ */
+export interface GemmEpilogue {
+  readonly declarations: string;
+}
+
 /** One tiling: a BM×BN tile per workgroup, BK-deep k-slices, TM×TN outputs per thread. */
 export interface GemmTiles {
   readonly BM: number;

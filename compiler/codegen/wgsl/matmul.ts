@@ -8,7 +8,7 @@
 // it; its accuracy is that of the hardware's matrix units, not of fp32 FMA.
 
 import type { PNode } from "../../prim/ir.js";
-import { chooseGemmTiles, emitGemm, type GemmProblem, type GemmTiles } from "./gemm-tiles.js";
+import { chooseGemmTiles, emitGemm, type GemmEpilogue, type GemmProblem, type GemmTiles } from "./gemm-tiles.js";
 import type { KernelTarget, WgslGenerator, WgslKernel } from "./kernel.js";
 import { coopMatmulKernel } from "./matmul-coop.js";
 
@@ -77,13 +77,19 @@ export const matmulKernel: WgslGenerator = (node, inputShapes, target) => {
   return tiledMatmulKernel(node, g, target);
 };
 
-/** The fp32-FMA (or i32) tiled path, whatever the target offers. */
-export function tiledMatmulKernel(node: PNode, g: MatmulGeometry, target: KernelTarget, forceTiles?: GemmTiles): WgslKernel {
+/** The fp32-FMA (or i32) tiled path, whatever the target offers; with `epilogue`, C's elements go through it instead of to binding 2. */
+export function tiledMatmulKernel(
+  node: PNode,
+  g: MatmulGeometry,
+  target: KernelTarget,
+  forceTiles?: GemmTiles,
+  epilogue?: GemmEpilogue,
+): WgslKernel {
   const T = g.scalar;
   // vec4 views where the contiguous axis is a multiple of 4 (then every matrix and row starts on a quad)
   const aVec = (g.transA ? g.M : g.K) % 4 === 0;
   const bVec = (g.transB ? g.K : g.N) % 4 === 0;
-  const cVec = g.N % 4 === 0;
+  const cVec = !epilogue && g.N % 4 === 0;
   const elem = (vec: boolean) => (vec ? `vec4<${T}>` : T);
   const read = (buf: string, vec: boolean, index: string) => (vec ? `${buf}[(${index}) / 4u][(${index}) % 4u]` : `${buf}[${index}]`);
   const aIndex = g.transA ? `aBatch(z) + k * M + row` : `aBatch(z) + row * K + k`;
@@ -97,7 +103,7 @@ export function tiledMatmulKernel(node: PNode, g: MatmulGeometry, target: Kernel
     declarations: [
       `@group(0) @binding(0) var<storage, read> a: array<${elem(aVec)}>;`,
       `@group(0) @binding(1) var<storage, read> b: array<${elem(bVec)}>;`,
-      `@group(0) @binding(2) var<storage, read_write> c: array<${elem(cVec)}>;`,
+      epilogue ? epilogue.declarations : `@group(0) @binding(2) var<storage, read_write> c: array<${elem(cVec)}>;`,
       `fn aBatch(z: u32) -> u32 { ${g.aBatchOffset} }`,
       `fn bBatch(z: u32) -> u32 { ${g.bBatchOffset} }`,
     ].join("\n"),
@@ -111,7 +117,11 @@ export function tiledMatmulKernel(node: PNode, g: MatmulGeometry, target: Kernel
       contiguous: g.transB ? "k" : "outer",
       load4: bVec ? `return b[(${bIndex}) / 4u];` : undefined,
     },
-    store: cVec ? `c[(z * M * N + m * N + n) / 4u][n % 4u] = v;` : `c[z * M * N + m * N + n] = v;`,
+    store: epilogue
+      ? `epilogue(z * M * N + m * N + n, v);`
+      : cVec
+        ? `c[(z * M * N + m * N + n) / 4u][n % 4u] = v;`
+        : `c[z * M * N + m * N + n] = v;`,
     store4: cVec ? `c[(z * M * N + m * N + n) / 4u] = v;` : undefined,
   };
   const tiles = forceTiles ?? chooseGemmTiles(problem, target);

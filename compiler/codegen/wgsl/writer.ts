@@ -47,10 +47,10 @@ export interface Binding {
  * `bitcast<f32>(0x7f800000u)` at shader-creation time and rejects a non-finite result, but
  * never evaluates a call of a user function there.
  */
-export function declareBindings(w: WgslWriter, bindings: readonly Binding[]): void {
+export function declareBindings(w: WgslWriter, bindings: readonly Binding[], first = 0): void {
   w.line("fn dlm_f32_bits(bits: u32) -> f32 { return bitcast<f32>(bits); }", "");
   bindings.forEach((b, i) =>
-    w.line(`@group(0) @binding(${i}) var<storage, ${b.write ? "read_write" : "read"}> ${b.name}: array<${WGSL_TYPE[b.dtype]}>;`),
+    w.line(`@group(0) @binding(${first + i}) var<storage, ${b.write ? "read_write" : "read"}> ${b.name}: array<${WGSL_TYPE[b.dtype]}>;`),
   );
 }
 
