@@ -126,6 +126,13 @@ export function requireAtLeast(v: number, min: number, name: string): number {
   return v;
 }
 
+/** A compile-time integer attribute in [min, max]: `max` keeps a structural count (stacked layers) to what a model could use, so a typo cannot make the checker build millions of parts. */
+export function requireBetween(v: number, min: number, max: number, name: string): number {
+  requireAtLeast(v, min, name);
+  if (v > max) throw new OpError(`'${name}' must be at most ${max}, got ${v}`, { at: name });
+  return v;
+}
+
 /** A string attribute from a fixed set; the error lists the choices. */
 export function enumAttr<T extends string>(ctx: InferContext, name: string, choices: readonly T[]): T {
   const v = ctx.attrs[name];

@@ -25,6 +25,7 @@ import {
   matrixParamsNumel,
   prodRange,
   requireAtLeast,
+  requireBetween,
   requireFloatFeatures,
   requirePositiveDim,
   sameDim,
@@ -391,6 +392,9 @@ function recurrentCost(kind: RecurrentKind) {
 }
 
 // ---------------------------------------------------------------------------
+/** More stacked recurrent layers than any model uses: a bound that keeps a typo from building millions of cells. */
+const MAX_STACKED_LAYERS = 10_000;
+
 // Full-sequence layers
 
 function recurrentLayer(name: string, kind: RecurrentKind, doc: string, attrs: readonly AttrSpec[]): OpDef {
@@ -407,7 +411,7 @@ function recurrentLayer(name: string, kind: RecurrentKind, doc: string, attrs: r
       requireRank(name, x, [3, 2], 0, "sequence [B, T, in] (or unbatched [T, in])");
       requireFloatFeatures(name, x, 0);
       const { hidden, bias, init } = commonChecks(ctx, kind);
-      const layers = requireAtLeast(constIntAttr(ctx, "layers"), 1, "layers");
+      const layers = requireBetween(constIntAttr(ctx, "layers"), 1, MAX_STACKED_LAYERS, "layers");
       const dirs = boolAttr(ctx, "bidirectional") ? 2 : 1;
       let proj = 0;
       if (ctx.attrs.proj !== undefined) {

@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync, rmSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { check, checkSource } from "../../src/index.js";
+import { check, checkSource, summarizeSource } from "../../src/index.js";
 import type { Diagnostic } from "../../compiler/diagnostics/index.js";
 
 const codes = (ds: readonly Diagnostic[]) => ds.filter((d) => d.severity === "error").map((d) => d.code);
@@ -57,6 +57,17 @@ describe("hostile source text", () => {
   it("a loop of a hundred million iterations stops at the elaboration limit (DLM2031)", () => {
     const src = `model M {\n  input x: f32[B, 4]\n  h = x\n  for i in 0..100000000 { h = relu(h) }\n  output y = h\n}\n`;
     expect(codes(timed(() => checkSource(src).diagnostics, 10_000))).toContain("DLM2031");
+  });
+
+  it("a trillion stacked recurrent layers are an argument error at the argument, not a heap exhaustion", () => {
+    // found by the checker fuzz: a digit mutation of `layers: 2`
+    const src = `model M {\n  input x: f32[B, 5, 4]\n  states, h_n = rnn(x, 8, layers: 999999999992) as rnn\n  output y = states\n}\n`;
+    for (const run of [checkSource, summarizeSource]) {
+      const errors = timed(() => run(src).diagnostics, 10_000).filter((d) => d.severity === "error");
+      expect(errors.length).toBeGreaterThan(0);
+      expect(errors[0]!.message).toContain("'layers' must be at most");
+      expect(src.slice(errors[0]!.range.start.offset, errors[0]!.range.end.offset)).toContain("999999999992");
+    }
   });
 
   it("mutually recursive blocks stop at the depth limit (DLM2008)", () => {
