@@ -10,7 +10,7 @@ import {
   type ConvGeometry,
 } from "../../../runtime/cpu/kernels/conv.js";
 import type { FloatArray } from "../../../runtime/cpu/kernels/matmul.js";
-import { dot, maxAbsDiff, prod, randArray, randInt, ravel, rng, unravel } from "./helpers.js";
+import { DIRECT_CONV_CASES, dot, maxAbsDiff, prod, randArray, randInt, ravel, rng, unravel } from "./helpers.js";
 
 /** Direct N-d cross-correlation in float64, straight from the definition. */
 function reference(x: ArrayLike<number>, w: ArrayLike<number>, bias: ArrayLike<number> | null, g: ConvGeometry): Float64Array {
@@ -145,23 +145,7 @@ describe("convForward", () => {
 
   it("stride-1 layers with few input channels (the direct kernel: dense rows, padded grid, 1-d/3-d, dilation, accumulate)", () => {
     const r = rng(17);
-    const layers = [
-      convGeometry({ batch: 3, inChannels: 3, outChannels: 10, inSize: [16, 24], kernel: [3, 3], padLo: [1, 1] }),
-      convGeometry({ batch: 2, inChannels: 1, outChannels: 6, inSize: [28, 28], kernel: [5, 5], padLo: [2, 2] }),
-      convGeometry({
-        batch: 2,
-        inChannels: 2,
-        outChannels: 5,
-        inSize: [19, 21],
-        kernel: [3, 2],
-        padLo: [2, 0],
-        padHi: [1, 3],
-        dilation: [2, 3],
-      }),
-      convGeometry({ batch: 2, inChannels: 4, outChannels: 9, inSize: [50], kernel: [5], padLo: [2] }),
-      convGeometry({ batch: 2, inChannels: 2, outChannels: 4, inSize: [6, 9, 10], kernel: [2, 3, 3], padLo: [1, 1, 1] }),
-    ];
-    for (const g of layers)
+    for (const g of DIRECT_CONV_CASES)
       for (const accumulate of [false, true]) {
         const s = sizes(g);
         const x = randArray(Float32Array, s.x, r);

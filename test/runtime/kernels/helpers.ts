@@ -1,4 +1,6 @@
-// Shared helpers for the CPU kernel tests: a seeded RNG and N-d index utilities.
+// Shared helpers for the CPU kernel tests: a seeded RNG, N-d index utilities and shared convolution geometries.
+
+import { convGeometry, type ConvGeometry } from "../../../runtime/cpu/kernels/conv.js";
 
 export function rng(seed: number): () => number {
   let s = seed >>> 0 || 1;
@@ -51,3 +53,24 @@ export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
   return s;
 }
+
+/** Stride-1 layers with few input channels, which take the direct convolution kernels (shared by the conv and thread tests). */
+export const DIRECT_CONV_CASES: readonly ConvGeometry[] = [
+  // dense output rows (width a multiple of the tile), channels not a multiple of the tile
+  convGeometry({ batch: 3, inChannels: 3, outChannels: 10, inSize: [16, 24], kernel: [3, 3], padLo: [1, 1] }),
+  // the padded grid (width 28), LeNet's first layer
+  convGeometry({ batch: 4, inChannels: 1, outChannels: 6, inSize: [28, 28], kernel: [5, 5], padLo: [2, 2] }),
+  // dilation, uneven padding, 1-d and 3-d
+  convGeometry({
+    batch: 2,
+    inChannels: 2,
+    outChannels: 5,
+    inSize: [19, 21],
+    kernel: [3, 2],
+    padLo: [2, 0],
+    padHi: [1, 3],
+    dilation: [2, 3],
+  }),
+  convGeometry({ batch: 2, inChannels: 4, outChannels: 7, inSize: [50], kernel: [5], padLo: [2] }),
+  convGeometry({ batch: 2, inChannels: 2, outChannels: 4, inSize: [6, 9, 10], kernel: [2, 3, 3], padLo: [1, 1, 1] }),
+];

@@ -8,10 +8,10 @@ import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
-import { convBackwardInput, convBackwardWeight, convForward, convGeometry, type ConvGeometry } from "../../../runtime/cpu/kernels/conv.js";
+import { convBackwardInput, convBackwardWeight, convForward } from "../../../runtime/cpu/kernels/conv.js";
 import { kernelHeap, matmul, setMatmulParallelMinFlops, type MatmulOptions } from "../../../runtime/cpu/kernels/matmul.js";
 import { LagBackoff, setKernelThreads } from "../../../runtime/cpu/kernels/threads.js";
-import { prod, randArray, rng } from "./helpers.js";
+import { DIRECT_CONV_CASES, prod, randArray, rng } from "./helpers.js";
 
 const root = resolve(import.meta.dirname, "../../..");
 const jobs = () => kernelHeap()!.jobs;
@@ -61,31 +61,11 @@ function matmulAll(threads: number): Float32Array[] {
   });
 }
 
-const CONV_CASES: ConvGeometry[] = [
-  // dense output rows (width a multiple of the tile), channels not a multiple of the tile
-  convGeometry({ batch: 3, inChannels: 3, outChannels: 10, inSize: [16, 24], kernel: [3, 3], padLo: [1, 1] }),
-  // the padded grid (width 28), LeNet's first layer
-  convGeometry({ batch: 4, inChannels: 1, outChannels: 6, inSize: [28, 28], kernel: [5, 5], padLo: [2, 2] }),
-  // dilation, uneven padding, 1-d and 3-d
-  convGeometry({
-    batch: 2,
-    inChannels: 2,
-    outChannels: 5,
-    inSize: [19, 21],
-    kernel: [3, 2],
-    padLo: [2, 0],
-    padHi: [1, 3],
-    dilation: [2, 3],
-  }),
-  convGeometry({ batch: 2, inChannels: 4, outChannels: 7, inSize: [50], kernel: [5], padLo: [2] }),
-  convGeometry({ batch: 2, inChannels: 2, outChannels: 4, inSize: [6, 9, 10], kernel: [2, 3, 3], padLo: [1, 1, 1] }),
-];
-
 /** y, dx and dw of every case (the direct kernels), with the given thread count. */
 function convAll(threads: number): Float32Array[] {
   setKernelThreads(threads);
   const r = rng(7);
-  return CONV_CASES.flatMap((g) => {
+  return DIRECT_CONV_CASES.flatMap((g) => {
     const x = randArray(Float32Array, g.batch * g.inChannels * prod(g.inSize), r);
     const w = randArray(Float32Array, (g.outChannels * g.inChannels * prod(g.kernel)) / g.groups, r);
     const bias = randArray(Float32Array, g.outChannels, r);
@@ -131,7 +111,7 @@ describe("kernels on worker threads", () => {
   });
 
   it("give the same bits as one thread: direct convolution and its gradients", async () => {
-    await expectSameBits(convAll, 2, (i) => `${["y", "dx", "dw"][i % 3]} of ${JSON.stringify(CONV_CASES[Math.floor(i / 3)])}`);
+    await expectSameBits(convAll, 2, (i) => `${["y", "dx", "dw"][i % 3]} of ${JSON.stringify(DIRECT_CONV_CASES[Math.floor(i / 3)])}`);
   });
 
   it("keep small products on the calling thread", () => {
