@@ -13,9 +13,8 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { checkSource, summarizeSource } from "../../src/index.js";
-import { serveStatic } from "./serve.js";
+import { CHROMIUM, launchWebGpuChromium, serveStatic } from "./serve.js";
 
-const CHROMIUM = "/usr/bin/chromium";
 const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) console.warn(`playground test skipped: no chromium at ${CHROMIUM} (.ci/run installs Debian's chromium)`);
 
@@ -167,18 +166,7 @@ describe.skipIf(!hasChromium)("the playground in headless Chromium", () => {
   }, 120_000);
 
   it("trains on WebGPU where chromium gives an adapter (SwiftShader)", async () => {
-    const { chromium } = await import("playwright-core");
-    const gpuBrowser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        "--no-sandbox",
-        "--enable-unsafe-webgpu",
-        "--use-webgpu-adapter=swiftshader",
-        "--no-first-run",
-        "--disable-background-networking",
-      ],
-    });
+    const gpuBrowser = await launchWebGpuChromium();
     try {
       const gpuPage = await gpuBrowser.newPage({ viewport: { width: 1600, height: 1000 } });
       const errors: string[] = [];

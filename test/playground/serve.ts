@@ -1,5 +1,5 @@
-// A static file server for the browser tests: pages must come from a secure context
-// (127.0.0.1) for workers, modules and WebGPU.
+// Shared by the browser tests: a static file server (pages must come from a secure context,
+// 127.0.0.1, for workers, modules and WebGPU) and Debian's chromium with WebGPU on SwiftShader.
 
 import { readFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
@@ -27,4 +27,23 @@ export async function serveStatic(root: string): Promise<{ server: Server; url: 
   const address = server.address();
   if (!address || typeof address === "string") throw new Error("the test server has no port");
   return { server, url: `http://127.0.0.1:${address.port}/` };
+}
+
+/** Debian's chromium, which .ci/run installs. */
+export const CHROMIUM = "/usr/bin/chromium";
+
+/** Headless chromium whose pages get a WebGPU adapter from SwiftShader. */
+export async function launchWebGpuChromium() {
+  const { chromium } = await import("playwright-core");
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--enable-unsafe-webgpu",
+      "--use-webgpu-adapter=swiftshader",
+      "--no-first-run",
+      "--disable-background-networking",
+    ],
+  });
 }

@@ -15,9 +15,8 @@ import { compile } from "../../runtime/cpu/executor.js";
 import { Trainer } from "../../runtime/trainer.js";
 import { check } from "../../src/index.js";
 import { runCli } from "../cli/capture.js";
-import { serveStatic } from "./serve.js";
+import { CHROMIUM, launchWebGpuChromium, serveStatic } from "./serve.js";
 
-const CHROMIUM = "/usr/bin/chromium";
 const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) console.warn(`wgsl bundle page test skipped: no chromium at ${CHROMIUM}`);
 
@@ -80,18 +79,7 @@ describe.skipIf(!hasChromium)("a --target wgsl --bundle module in a web page", (
     const served = await serveStatic(join(dir, "site"));
     server = served.server;
     url = served.url;
-    const { chromium } = await import("playwright-core");
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        "--no-sandbox",
-        "--enable-unsafe-webgpu",
-        "--use-webgpu-adapter=swiftshader",
-        "--no-first-run",
-        "--disable-background-networking",
-      ],
-    });
+    browser = await launchWebGpuChromium();
   }, 120_000);
 
   afterAll(async () => {
