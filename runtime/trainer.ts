@@ -48,6 +48,8 @@ export interface TrainerOptions {
   readonly passes?: StepPassOptions;
   /** bytes the planned activation arena of a training step may take: gradient checkpointing chooses what to recompute */
   readonly memoryBudget?: number;
+  /** keep the step programs' buffers in the wasm kernel heap (default true; see CompileOptions.kernelHeap) */
+  readonly kernelHeap?: boolean;
 }
 
 /** A NaN or infinity in training: which step, and the first tensor that went bad. */
@@ -182,7 +184,8 @@ export class Trainer implements TrainingSession {
       const stepOptions = { passes, ...(options.memoryBudget !== undefined ? { budget: options.memoryBudget } : {}) };
       const { training: tg, report } = checkpointedStep(graph, built, stepOptions);
       if (report) this.checkpointing.push({ phase: ps.name, report });
-      const program = compile(tg.model.builder.graph(), passes);
+      // in the kernel heap: the GEMMs and the optimiser then work on parameters and gradients where they lie
+      const program = compile(tg.model.builder.graph(), { ...passes, kernelHeap: options.kernelHeap ?? true });
       if (this.phases.length === 0) this.initValues(tg.model.params);
       for (const p of tg.model.params) program.setParam(p.name, this.values.get(p.name)!);
       const params: ParamBuffer[] = [...tg.grads].map(([name, node]) => {

@@ -34,6 +34,8 @@ import {
 } from "../../compiler/passes/memory-plan.js";
 import { numelOf, type PDType, type PGraph } from "../../compiler/prim/ir.js";
 import { BUILDERS, type Buf, type Kernel } from "./builders.js";
+import { kernelHeap } from "./kernels/matmul.js";
+import { HeapBlock, type KernelHeap } from "./kernels/wasm-heap.js";
 import { SeededStream } from "./ops-rng.js";
 import type { HostArray } from "./reference.js";
 
@@ -52,6 +54,12 @@ export interface CompileOptions extends PassOptions {
   profile?: boolean;
   /** fill the arena with 0xFF bytes (NaN, −1) before every run: a kernel that leaves part of its output unwritten shows (tests) */
   poisonArena?: boolean;
+  /**
+   * place the arena and every other buffer in the wasm kernel heap (where the host has one), so
+   * that the GEMM and optimiser kernels work on them where they lie instead of copying them in
+   * and out. Views of the program's buffers stay valid while any of them is reachable.
+   */
+  kernelHeap?: boolean;
 }
 
 export interface RunOptions {
@@ -92,8 +100,9 @@ export function compile(source: PGraph, options: CompileOptions = {}): Program {
   const optimised = optimise(source, options, { canFuse: canGenerateCode });
   const { graph, live, nodeOf, fusion, memory: plan } = optimised;
   const rep = optimised.representative;
-  const arena = plan ? new ArrayBuffer(plan.planned) : undefined;
-  const poison = arena && options.poisonArena ? new Uint8Array(arena) : undefined;
+  const store = new BufferStore(options.kernelHeap ? kernelHeap() : null);
+  const arena = plan ? store.block(plan.planned) : undefined;
+  const poison = arena && options.poisonArena ? new Uint8Array(arena.buffer, arena.base, plan!.planned) : undefined;
   for (const n of graph.nodes) {
     if (!live[n.id]) continue;
     // in the arena: its own planned bytes, or those of an input it overwrites in place (an alias has its source's buffer)
@@ -107,7 +116,7 @@ export function compile(source: PGraph, options: CompileOptions = {}): Program {
     if (group) {
       // a member is computed by its group's kernel, where the group's last member is scheduled
       if (!fusion!.virtual[n.id])
-        bufs[n.id] = planned ? viewBuf(arena!, offset, n.dtype, numelOf(n.shape)) : allocBuf(n.dtype, numelOf(n.shape));
+        bufs[n.id] = planned ? store.view(arena!, offset, n.dtype, numelOf(n.shape)) : store.alloc(n.dtype, numelOf(n.shape));
       if (group.members.at(-1) === n.id) {
         const k = fusedKernel(graph, group, bufs, rng);
         const label = group.kind === "epilogue" ? `${graph.nodes[group.members[0]!]!.op}+epilogue` : "fused";
@@ -118,8 +127,8 @@ export function compile(source: PGraph, options: CompileOptions = {}): Program {
     bufs[n.id] = ALIASING_PRIMITIVES.has(n.op)
       ? bufs[n.inputs[0]!]!
       : planned
-        ? viewBuf(arena!, offset, n.dtype, numelOf(n.shape))
-        : allocBuf(n.dtype, numelOf(n.shape));
+        ? store.view(arena!, offset, n.dtype, numelOf(n.shape))
+        : store.alloc(n.dtype, numelOf(n.shape));
     const build = BUILDERS[n.op];
     if (!build) throw new Error(`executor: unknown primitive '${n.op}' (node ${n.id})`);
     const k = build({ n, out: bufs[n.id]!, ins: n.inputs.map((i) => bufs[i]!), shapes: n.inputs.map((i) => graph.nodes[i]!.shape), rng });
@@ -200,12 +209,40 @@ function memoryFigures(graph: PGraph, live: Uint8Array, plan: GraphMemoryPlan | 
     : { naive: p.naive, planned: p.naive, lowerBound: p.lowerBound };
 }
 
-function viewBuf(arena: ArrayBuffer, offset: number, dtype: PDType, n: number): Buf {
-  return dtype === "f32"
-    ? new Float32Array(arena, offset, n)
-    : dtype === "i32"
-      ? new Int32Array(arena, offset, n)
-      : new Uint8Array(arena, offset, n);
+/** A block of bytes to place views in: an ArrayBuffer of its own, or a block of the kernel heap. */
+interface Block {
+  readonly buffer: ArrayBufferLike;
+  readonly base: number;
+  readonly heap?: HeapBlock;
+}
+
+/** Where a program's buffers go: the kernel heap when it has one (and room), plain ArrayBuffers otherwise. */
+class BufferStore {
+  constructor(private readonly kh: KernelHeap | null) {}
+
+  block(bytes: number): Block {
+    const at = this.kh ? this.kh.alloc(bytes) : -1;
+    return at >= 0
+      ? { buffer: this.kh!.memory.buffer, base: at, heap: new HeapBlock(this.kh!, at) }
+      : { buffer: new ArrayBuffer(bytes), base: 0 };
+  }
+
+  view(block: Block, offset: number, dtype: PDType, n: number): Buf {
+    const at = block.base + offset;
+    const buf =
+      dtype === "f32"
+        ? new Float32Array(block.buffer, at, n)
+        : dtype === "i32"
+          ? new Int32Array(block.buffer, at, n)
+          : new Uint8Array(block.buffer, at, n);
+    return block.heap ? block.heap.adopt(buf) : buf;
+  }
+
+  /** A buffer of its own. */
+  alloc(dtype: PDType, n: number): Buf {
+    if (!this.kh) return allocBuf(dtype, n);
+    return this.view(this.block(n * (dtype === "bool" ? 1 : 4)), 0, dtype, n);
+  }
 }
 
 function allocBuf(dtype: PDType, n: number): Buf {

@@ -2,7 +2,7 @@
 // contiguous one and a strided one for broadcasting rows); everything else goes through a
 // scalar function with the meaning the reference gives it (reference.ts, ops-math.ts).
 
-import { BINARY_F, UNARY_F } from "./ops-math.js";
+import { BINARY_F, relu, UNARY_F } from "./ops-math.js";
 
 export { BINARY_F, UNARY_F };
 
@@ -42,10 +42,7 @@ export function unaryLoop(op: string, i32: boolean, o: Buf, x: Buf, n: number): 
         };
       case "relu":
         return () => {
-          for (let i = 0; i < n; i++) {
-            const v = x[i]!;
-            o[i] = v < 0 ? 0 : v;
-          }
+          for (let i = 0; i < n; i++) o[i] = relu(x[i]!);
         };
       case "square":
         return () => {

@@ -593,6 +593,7 @@ function convForwardDirect(
   const out = roundUpTo(bp + coutP, 4);
   const heap = kh.view(out + items * coutP * ldq);
   writeTapOffsets(kh.viewI32(tab + kk), tab, cin, w3, grid);
+  const S = kh.scratch; // view offsets to kernel pointers
   for (let blk = 0; blk < blocks; blk++)
     for (let k = 0; k < kk; k++)
       for (let r = 0; r < mr; r++) {
@@ -617,11 +618,11 @@ function convForwardDirect(
         for (let blk = 0; blk < blocks; blk++)
           jobs.call(
             FN.conv,
-            (n * itemIn + x0) * 4,
-            tab * 4,
-            (wpk + blk * kk * mr) * 4,
-            (bp + blk * mr) * 4,
-            (out + (n * coutP + blk * mr) * ldq + s0 * nr) * 4,
+            S + (n * itemIn + x0) * 4,
+            S + tab * 4,
+            S + (wpk + blk * kk * mr) * 4,
+            S + (bp + blk * mr) * 4,
+            S + (out + (n * coutP + blk * mr) * ldq + s0 * nr) * 4,
             Math.min(stripPart, strips - s0),
             kk,
             ldq * 4,
@@ -689,6 +690,7 @@ function convBackwardWeightDirect(
   const dW = dys + items * coutP * ldq;
   const heap = kh.view(dW + coutP * kkP);
   const offsets = kh.viewI32(tab + kkP);
+  const S = kh.scratch; // view offsets to kernel pointers
   writeTapOffsets(offsets, tab, cin, w3, grid);
   offsets.fill(0, tab + kk, tab + kkP);
   heap.fill(0, dW, dW + coutP * kkP);
@@ -713,12 +715,12 @@ function convBackwardWeightDirect(
         for (let n = 0; n < chunk; n++)
           jobs.call(
             FN.convWeightGrad,
-            (dys + (n * coutP + blk * mr) * ldq) * 4,
+            S + (dys + (n * coutP + blk * mr) * ldq) * 4,
             ldq * 4,
-            n * itemIn * 4,
-            (tab + b0 * WGRAD_TAPS) * 4,
+            S + n * itemIn * 4,
+            S + (tab + b0 * WGRAD_TAPS) * 4,
             Math.min(blocksPerPart, tapBlocks - b0),
-            (dW + blk * mr * kkP + b0 * WGRAD_TAPS) * 4,
+            S + (dW + blk * mr * kkP + b0 * WGRAD_TAPS) * 4,
             kkP * 4,
             ldq / 4,
           );
