@@ -64,6 +64,7 @@ function call(kh: KernelHeap, fn: number, args: readonly number[]): void {
 /** The first `count` floats (a multiple of 4) of arrays held by the heap, where they lie. */
 function inPlaceUpdate(kh: KernelHeap, fn: number, arrays: readonly Float32Array[], count: number, flags: readonly number[]): void {
   if (count === 0) return;
+  // a float of an update takes about as long as 16 flops of GEMM (0.3 ns against 25 ps measured), so the GEMM's bound applies
   const parallel = parallelWorthIt(16 * count);
   const parts = parallel ? Math.min(4 * kh.jobs.threads(), Math.ceil(count / TASK_FLOATS)) : 1;
   const part = (Math.ceil(count / parts) + 3) & ~3;

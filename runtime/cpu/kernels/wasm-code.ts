@@ -61,7 +61,12 @@ export const SIMD = {
   f32x4splat: 0x13,
   f32x4extractLane: 0x1f,
   f32x4add: 0xe4,
+  f32x4sub: 0xe5,
   f32x4mul: 0xe6,
+  f32x4div: 0xe7,
+  f32x4sqrt: 0xe3,
+  i32x4splat: 0x11,
+  bitselect: 0x52,
   relaxedMadd: 0x105,
 } as const;
 

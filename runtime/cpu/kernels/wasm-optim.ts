@@ -16,14 +16,7 @@
 //     w ← w' − step·m / (√v/√bc2 + eps)
 // The same formulas as the JS updates, in float32 arithmetic, so results agree to rounding.
 
-import { Code, SIMD, type WasmFunction } from "./wasm-code.js";
-
-const F32X4_SUB = 0xe5;
-const F32X4_DIV = 0xe7;
-const F32X4_SQRT = 0xe3;
-const V128_BITSELECT = 0x52;
-const I32X4_SPLAT = 0x11;
-const I32_SUB = 0x6b;
+import { Code, OP, SIMD, type WasmFunction } from "./wasm-code.js";
 
 /** Loads coefficient k (f32 at coef + 4k) into every lane of local `to`. */
 function splatCoef(c: Code, coef: number, k: number, to: number): void {
@@ -58,7 +51,7 @@ export function emitSgd(): WasmFunction {
   load(c, W, WV);
   // g' = g + wd·w, then w − lr·g'
   c.get(G).simdMem(SIMD.load, 4, 0).get(WD).get(WV).simd(SIMD.f32x4mul).simd(SIMD.f32x4add).set(GV);
-  c.get(W).get(WV).get(LR).get(GV).simd(SIMD.f32x4mul).simd(F32X4_SUB).simdMem(SIMD.store, 4, 0);
+  c.get(W).get(WV).get(LR).get(GV).simd(SIMD.f32x4mul).simd(SIMD.f32x4sub).simdMem(SIMD.store, 4, 0);
   advance(c, [W, G], N);
   c.endLoop();
   return { name: "sgd", params: 4, i32Locals: 0, v128Locals: 4, code: c };
@@ -73,8 +66,8 @@ export function emitSgdMomentum(): WasmFunction {
   splatCoef(c, COEF, 2, MU);
   splatCoef(c, COEF, 3, DAMP);
   // all-ones lane masks from the 0/1 flags, for bitselect
-  c.i32(0).get(FIRST).op(I32_SUB).simd(I32X4_SPLAT).set(FIRSTM);
-  c.i32(0).get(NESTEROV).op(I32_SUB).simd(I32X4_SPLAT).set(NESTM);
+  c.i32(0).get(FIRST).op(OP.i32sub).simd(SIMD.i32x4splat).set(FIRSTM);
+  c.i32(0).get(NESTEROV).op(OP.i32sub).simd(SIMD.i32x4splat).set(NESTM);
   c.whilePositive(N);
   load(c, W, WV);
   c.get(G).simdMem(SIMD.load, 4, 0).get(WD).get(WV).simd(SIMD.f32x4mul).simd(SIMD.f32x4add).set(GV);
@@ -89,7 +82,7 @@ export function emitSgdMomentum(): WasmFunction {
     .simd(SIMD.f32x4mul)
     .simd(SIMD.f32x4add)
     .get(FIRSTM)
-    .simd(V128_BITSELECT)
+    .simd(SIMD.bitselect)
     .set(VV);
   store(c, BUF, VV);
   // w − lr·(nesterov ? g' + μ·v : v)
@@ -103,9 +96,9 @@ export function emitSgdMomentum(): WasmFunction {
     .simd(SIMD.f32x4add)
     .get(VV)
     .get(NESTM)
-    .simd(V128_BITSELECT)
+    .simd(SIMD.bitselect)
     .simd(SIMD.f32x4mul)
-    .simd(F32X4_SUB)
+    .simd(SIMD.f32x4sub)
     .simdMem(SIMD.store, 4, 0);
   advance(c, [W, G, BUF], N);
   c.endLoop();
@@ -144,13 +137,13 @@ export function emitAdam(): WasmFunction {
     .get(MV)
     .simd(SIMD.f32x4mul)
     .get(VV)
-    .simd(F32X4_SQRT)
+    .simd(SIMD.f32x4sqrt)
     .get(SBC2)
-    .simd(F32X4_DIV)
+    .simd(SIMD.f32x4div)
     .get(EPS)
     .simd(SIMD.f32x4add)
-    .simd(F32X4_DIV)
-    .simd(F32X4_SUB)
+    .simd(SIMD.f32x4div)
+    .simd(SIMD.f32x4sub)
     .simdMem(SIMD.store, 4, 0);
   advance(c, [W, G, M, V], N);
   c.endLoop();
